@@ -1,0 +1,5 @@
+import sys
+
+from zablab.cli import main
+
+sys.exit(main())

@@ -1,0 +1,65 @@
+"""The `zablab` command: one typer app, each subcommand defined next to the code it drives.
+
+Subcommand modules keep heavy imports (matplotlib, kazoo, paramiko) inside their functions so
+that `zablab --help` and `zablab node` start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from zablab.errors import UserError
+
+app = typer.Typer(
+    name="zablab",
+    help="A Jepsen-style verification and teaching lab for ZooKeeper's ZAB protocol.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    from zablab.checkers import command as check_cmd
+    from zablab.node import command as node_cmd
+
+    node_cmd.register(app)
+    check_cmd.register(app)
+    try:
+        from zablab.harness import command as harness_cmd
+    except ImportError:  # harness not built yet
+        return
+    harness_cmd.register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; maps UserError to a one-line message and exit code 255."""
+    _register()
+    try:
+        app(args=argv, standalone_mode=False)
+    except UserError as exc:
+        print(f"zablab: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    except KeyboardInterrupt:
+        print("zablab: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return 255
+        if isinstance(exc, click.exceptions.Abort):
+            return 130
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
