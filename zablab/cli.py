@@ -21,6 +21,18 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    """A Jepsen-style verification and teaching lab for ZooKeeper's ZAB protocol."""
+    if version:
+        from zablab import __version__
+
+        print(f"zablab {__version__}")
+        raise typer.Exit(0)
+
+
 def _register() -> None:
     from zablab.checkers import command as check_cmd
     from zablab.node import command as node_cmd
