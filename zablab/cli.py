@@ -62,12 +62,11 @@ def main(argv: list[str] | None = None) -> int:
         print("zablab: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+        # typer may vendor its own click, so recognise click's exceptions by shape
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
             return 255
-        if isinstance(exc, click.exceptions.Abort):
+        if type(exc).__name__ == "Abort":
             return 130
         raise
     return 0
