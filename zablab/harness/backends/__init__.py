@@ -1,0 +1,1 @@
+"""Cluster provisioners: local processes, network namespaces, (later) Docker and SSH hosts."""
