@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; maps UserError to a one-line message and exit code 255."""
     _register()
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)
     except UserError as exc:
         print(f"zablab: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         if type(exc).__name__ == "Abort":
             return 130
         raise
-    return 0
+    return rc if isinstance(rc, int) else 0
 
 
 if __name__ == "__main__":
