@@ -1,0 +1,179 @@
+"""`zablab check`: verdict, failure view, exit codes 0/1/2/255 and one-line input errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from zablab.checkers import command
+from zablab.cli import main
+from zablab.harness.history import Op, write_jsonl
+
+
+@pytest.fixture()
+def app() -> typer.Typer:
+    a = typer.Typer()
+    command.register(a)
+
+    @a.command("noop")
+    def _noop() -> None:  # a second command keeps `check` a named subcommand
+        pass
+
+    return a
+
+
+def history(tmp_path: Path, read_value: int) -> Path:
+    ops = [
+        Op(0, 0, "invoke", 0, "write", 1),
+        Op(1, 10, "ok", 0, "write", 1),
+        Op(2, 20, "invoke", 1, "cas", [1, 2]),
+        Op(3, 30, "ok", 1, "cas", [1, 2]),
+        Op(4, 40, "invoke", 2, "read", None),
+        Op(5, 50, "ok", 2, "read", read_value),
+    ]
+    p = tmp_path / "h.jsonl"
+    write_jsonl(ops, p)
+    return p
+
+
+def test_valid_history_exits_0(app: typer.Typer, tmp_path: Path) -> None:
+    p = history(tmp_path, 2)
+    r = CliRunner().invoke(
+        app, ["check", str(p), "--model", "cas-register", "--out", str(tmp_path / "o")]
+    )
+    assert r.exit_code == 0, r.output
+    assert "valid" in r.output and "INVALID" not in r.output
+    saved = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert saved["valid"] is True
+    assert not (tmp_path / "o" / "failure.html").exists()
+
+
+def test_invalid_history_exits_1_and_writes_the_view(app: typer.Typer, tmp_path: Path) -> None:
+    p = history(tmp_path, 1)
+    r = CliRunner().invoke(
+        app, ["check", str(p), "-m", "cas-register", "--out", str(tmp_path / "o")]
+    )
+    assert r.exit_code == 1, r.output
+    assert "INVALID" in r.output
+    assert "cannot linearize: read -> 1, process 2, history index 4" in r.output
+    view = tmp_path / "o" / "failure.html"
+    assert f"failure view: {view}" in r.output
+    assert 'id="data"' in view.read_text()
+
+
+def test_timeout_exits_2(app: typer.Typer, tmp_path: Path) -> None:
+    ops = []
+    for p in range(14):
+        ops.append(Op(len(ops), 0, "invoke", p, "append", ["k", f"<{p}>"]))
+    for p in range(14):
+        ops.append(Op(len(ops), 100, "ok", p, "append", ["k", f"<{p}>"]))
+    ops += [
+        Op(len(ops), 200, "invoke", 99, "get", ["k", None]),
+        Op(len(ops) + 1, 201, "ok", 99, "get", ["k", "x"]),
+    ]
+    path = tmp_path / "hard.jsonl"
+    write_jsonl(ops, path)
+    r = CliRunner().invoke(
+        app, ["check", str(path), "-m", "kv", "--timeout", "0.05", "--out", str(tmp_path)]
+    )
+    assert r.exit_code == 2, r.output
+    assert "unknown: timed out" in r.output
+
+
+def test_bad_line_exits_255_naming_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    p = history(tmp_path, 2)
+    p.write_text(p.read_text() + '{"type": "ok", "process": 1\n')
+    assert main(["check", str(p), "--model", "register", "--out", str(tmp_path)]) == 255
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("zablab: error: ") and f"{p}:7: not valid JSON" in err[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "nope"], "unknown model 'nope'"),
+        ([], "--model is required"),
+        (["--model", "register"], "model register has no operation 'cas'"),
+        (["--model", "register", "--format", "xml"], "unknown history format 'xml'"),
+        (["--model", "register", "--checker", "nope"], "unknown checker 'nope'"),
+    ],
+)
+def test_user_errors_exit_255(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    p = history(tmp_path, 2)
+    assert main(["check", str(p), "--out", str(tmp_path), *args]) == 255
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_wrong_format_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = history(tmp_path, 2)
+    assert (
+        main(["check", str(p), "-m", "register", "--format", "etcd-log", "--out", str(tmp_path)])
+        == 255
+    )
+    assert "no Jepsen op lines" in capsys.readouterr().err
+
+
+def test_other_checkers_and_options_reach_the_registry(
+    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zablab.checkers.result import Result
+
+    seen: dict[str, object] = {}
+
+    def fake(history: list[Op], options: dict[str, object]) -> Result:
+        seen.update(options, n=len(history))
+        return Result("fake", False, {"why": "test"})
+
+    monkeypatch.setattr(command, "_checkers", lambda: {"fake": fake})
+    p = history(tmp_path, 2)
+    r = CliRunner().invoke(
+        app,
+        [
+            "check",
+            str(p),
+            "--checker",
+            "fake",
+            "-o",
+            "keyed=true",
+            "-o",
+            "name=x",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert r.exit_code == 1, r.output
+    assert seen == {"keyed": True, "name": "x", "dir": str(tmp_path / "o"), "n": 6}
+    assert "INVALID (fake)" in r.output
+    assert not (tmp_path / "o" / "failure.html").exists()
+
+
+def test_registry_checkers_are_offered() -> None:
+    try:
+        from zablab.checkers.registry import CHECKERS
+    except ImportError:  # the registry is optional
+        CHECKERS = {}
+    names = command._checkers()
+    assert {"linearizable", *CHECKERS} <= set(names)
+    assert names["linearizable"] is command._linearizable
+
+
+def test_console_entry_point_returns_the_verdict_code(tmp_path: Path) -> None:
+    assert (
+        main(["check", str(history(tmp_path, 2)), "-m", "cas-register", "--out", str(tmp_path)])
+        == 0
+    )
+    assert (
+        main(["check", str(history(tmp_path, 1)), "-m", "cas-register", "--out", str(tmp_path)])
+        == 1
+    )
+    assert (tmp_path / "failure.html").is_file()
