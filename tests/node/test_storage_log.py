@@ -73,8 +73,9 @@ def test_segments_named_by_first_zxid(disk):
 
 def test_group_commit_one_fsync_per_batch(tmp_path, monkeypatch):
     calls = []
-    real = os.fsync
+    real, real_data = os.fsync, os.fdatasync
     monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd), real(fd))[1])
+    monkeypatch.setattr(os, "fdatasync", lambda fd: (calls.append(fd), real_data(fd))[1])
     log = TxnLog(tmp_path)
     fill(log, range(1, 3))  # creates the segment: file fsync + directory fsync
     calls.clear()
@@ -91,6 +92,7 @@ def test_group_commit_one_fsync_per_batch(tmp_path, monkeypatch):
 def test_fsync_can_be_turned_off(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(os, "fsync", calls.append)
+    monkeypatch.setattr(os, "fdatasync", calls.append)
     log = TxnLog(tmp_path, fsync=False)
     fill(log, range(1, 20))
     log.close()

@@ -1,7 +1,138 @@
-"""`zablab node` (filled in by the server issue)."""
+"""`zablab node`: run one server from a zoo.cfg file and/or flags."""
+
+from __future__ import annotations
 
 import typer
 
+from zablab.errors import UserError
+
+EXAMPLES = """
+Examples:
+
+  zablab node --data-dir /tmp/zab1 --port 2181
+
+  zablab node --config zoo.cfg
+
+  zablab node --data-dir /tmp/zab1 --port 0 --no-fsync   # any free port, printed on stdout
+
+  With server.N=host:peerPort:electionPort lines for several servers in zoo.cfg (and the
+  server's id in dataDir/myid or --id) the node joins that ZAB ensemble.
+"""
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command("node", help="Run a ZooKeeper-compatible zablab server." + EXAMPLES)
+    def node(
+        config: str = typer.Option("", "--config", "-c", help="zoo.cfg-style file."),
+        port: int = typer.Option(
+            -1, "--port", show_default=False, help="Client port (0: any free port)."
+        ),
+        data_dir: str = typer.Option("", "--data-dir", help="Data directory (log, snapshots)."),
+        tick_time: int = typer.Option(
+            0, "--tick-time", show_default=False, help="Tick in ms (default 2000)."
+        ),
+        address: str = typer.Option(
+            "", "--client-port-address", help="Address to listen on (default 0.0.0.0)."
+        ),
+        max_cnxns: int = typer.Option(
+            -1,
+            "--max-client-cnxns",
+            show_default=False,
+            help="Connections per client IP (0: no limit).",
+        ),
+        no_fsync: bool = typer.Option(False, "--no-fsync", help="Do not fsync (benchmarks)."),
+        server_id: int = typer.Option(
+            0, "--id", show_default=False, help="Server id (default: myid file, else 0)."
+        ),
+        snap_count: int = typer.Option(
+            0, "--snap-count", show_default=False, help="Txns between snapshots (default 100000)."
+        ),
+        log_level: str = typer.Option("INFO", "--log-level", help="DEBUG, INFO, WARNING."),
+        trace: str = typer.Option(
+            "", "--trace", help="Write the ZAB trace (JSONL) here (replicated mode)."
+        ),
+    ) -> None:
+        run_node(
+            config=config,
+            port=port,
+            data_dir=data_dir,
+            tick_time=tick_time,
+            address=address,
+            max_cnxns=max_cnxns,
+            no_fsync=no_fsync,
+            server_id=server_id,
+            snap_count=snap_count,
+            log_level=log_level,
+            trace=trace,
+        )
+
+
+def run_node(
+    *,
+    config: str = "",
+    port: int = -1,
+    data_dir: str = "",
+    tick_time: int = 0,
+    address: str = "",
+    max_cnxns: int = -1,
+    no_fsync: bool = False,
+    server_id: int = 0,
+    snap_count: int = 0,
+    log_level: str = "INFO",
+    trace: str = "",
+) -> None:
+    import asyncio
+    import logging
+
+    from .config import NodeConfig, read_myid, read_zoo_cfg, validate
+    from .runtime import NodeRuntime
+    from .storage import CorruptStorage
+
+    level = getattr(logging, log_level.upper(), None)
+    if not isinstance(level, int):
+        raise UserError(f"unknown log level {log_level!r}; use DEBUG, INFO or WARNING.")
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
+    cfg = read_zoo_cfg(config) if config else NodeConfig()
+    if port >= 0:
+        cfg.client_port = port
+    if data_dir:
+        cfg.data_dir = data_dir
+    if tick_time:
+        cfg.tick_time = tick_time
+    if address:
+        cfg.client_port_address = address
+    if max_cnxns >= 0:
+        cfg.max_client_cnxns = max_cnxns
+    if no_fsync:
+        cfg.fsync = False
+    if snap_count:
+        cfg.snap_count = snap_count
+    if server_id:
+        cfg.server_id = server_id
+    elif cfg.data_dir:
+        cfg.server_id = read_myid(cfg.data_dir) or 0
+    if trace:
+        cfg.trace = trace
+    validate(cfg)
+    try:
+        if len(cfg.servers) > 1:
+            from .ensemble import EnsembleRuntime
+
+            rt: NodeRuntime = EnsembleRuntime(cfg)
+        else:
+            rt = NodeRuntime(cfg)
+    except CorruptStorage as exc:
+        raise UserError(f"refusing to start: {exc}") from None
+    except OSError as exc:
+        raise UserError(f"cannot use data directory {cfg.data_dir}: {exc.strerror}.") from None
+    try:
+        asyncio.run(rt.run())
+    except CorruptStorage as exc:  # found while the replica recovers its snapshot
+        raise UserError(f"refusing to start: {exc}") from None
+    except OSError as exc:
+        raise UserError(
+            f"cannot listen on {cfg.client_port_address}:{cfg.client_port}: {exc.strerror}; "
+            "pick another --port."
+        ) from None

@@ -95,8 +95,10 @@ class OsDisk:
             view = view[os.write(fd, view) :]
 
     def fsync(self, name: str) -> None:
+        # fdatasync flushes the data and the size (what a reader needs), not timestamps, as
+        # ZooKeeper's log does with FileChannel.force(false)
         if self.do_fsync:
-            os.fsync(self._fd(name))
+            os.fdatasync(self._fd(name))
 
     def fsync_dir(self) -> None:
         if self.do_fsync:

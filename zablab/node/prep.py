@@ -1,0 +1,370 @@
+"""Request -> txn at the primary, as ZooKeeper's PrepRequestProcessor.
+
+Validation runs against the committed tree *plus* the changes of txns that are proposed but not
+yet applied (ZooKeeper's outstandingChanges), so many writes can be in flight while the log
+fsyncs and each is still checked against the state it will be applied to.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from . import acl as acls
+from .acl import KeeperError
+from .datatree import SPECIAL_PATHS, DataTree, parent_of
+from .jute import Reader, Writer
+from .protocol import (
+    ACL,
+    CONTAINER,
+    CONTAINER_EPHEMERAL_OWNER,
+    CheckVersionRequest,
+    CreateRequest,
+    DeleteRequest,
+    Err,
+    Id,
+    MultiRequest,
+    Op,
+    Perm,
+    SetACLRequest,
+    SetDataRequest,
+    decode_body,
+)
+from .sessions import SessionTracker
+from .txn import (
+    CheckVersionTxn,
+    CloseSessionTxn,
+    CreateSessionTxn,
+    CreateTxn,
+    DeleteTxn,
+    ErrorTxn,
+    MultiTxn,
+    SetACLTxn,
+    SetDataTxn,
+    Txn,
+)
+
+
+@dataclass(slots=True)
+class WriteRequest:
+    """A write from a local session; `raw` is the request body as the client sent it, so a
+    ZAB follower can forward the request to the leader as bytes (`encode`/`decode`)."""
+
+    session_id: int
+    cxid: int
+    type: int
+    body: object
+    auth: list[Id] = field(default_factory=list)
+    raw: bytes = b""
+
+    def encode(self) -> bytes:
+        w = Writer().long(self.session_id).int(self.cxid).int(self.type)
+        w.vector(self.auth, lambda w, i: w.ustring(i.scheme).ustring(i.id))
+        if self.type == Op.CREATE_SESSION:
+            assert isinstance(self.body, int)
+            return w.int(self.body).bytes()
+        return w.buffer(self.raw).bytes()
+
+    @classmethod
+    def decode(cls, data: bytes) -> WriteRequest:
+        r = Reader(data)
+        sid, cxid, typ = r.long(), r.int(), r.int()
+        auth = r.vector(lambda r: Id(r.ustring() or "", r.ustring() or "")) or []
+        if typ == Op.CREATE_SESSION:
+            return cls(sid, cxid, typ, r.int(), auth)
+        raw = r.buffer() or b""
+        return cls(sid, cxid, typ, decode_body(typ, Reader(raw)), auth, raw)
+
+
+class Change:
+    """What a path will look like once the pending txns are applied (None fields: deleted)."""
+
+    __slots__ = (
+        "zxid",
+        "path",
+        "exists",
+        "version",
+        "cversion",
+        "aversion",
+        "owner",
+        "nchild",
+        "acl",
+    )
+
+    def __init__(
+        self,
+        zxid: int,
+        path: str,
+        exists: bool,
+        version: int = 0,
+        cversion: int = 0,
+        aversion: int = 0,
+        owner: int = 0,
+        nchild: int = 0,
+        acl: tuple[ACL, ...] = (),
+    ) -> None:
+        self.zxid = zxid
+        self.path = path
+        self.exists = exists
+        self.version = version
+        self.cversion = cversion
+        self.aversion = aversion
+        self.owner = owner
+        self.nchild = nchild
+        self.acl = acl
+
+    def copy(self, zxid: int) -> Change:
+        return Change(
+            zxid,
+            self.path,
+            self.exists,
+            self.version,
+            self.cversion,
+            self.aversion,
+            self.owner,
+            self.nchild,
+            self.acl,
+        )
+
+
+def validate_path(path: str) -> None:
+    """ZooKeeper's PathUtils.validatePath; BADARGUMENTS on any violation."""
+    if not path or path[0] != "/":
+        raise KeeperError(Err.BADARGUMENTS)
+    if len(path) == 1:
+        return
+    if path[-1] == "/":
+        raise KeeperError(Err.BADARGUMENTS)
+    last = "/"
+    n = len(path)
+    for i in range(1, n):
+        c = path[i]
+        o = ord(c)
+        if o == 0:
+            raise KeeperError(Err.BADARGUMENTS)
+        if c == "/" and last == "/":
+            raise KeeperError(Err.BADARGUMENTS)
+        if c == "." and last == ".":
+            if path[i - 2] == "/" and (i + 1 == n or path[i + 1] == "/"):
+                raise KeeperError(Err.BADARGUMENTS)
+        elif c == ".":
+            if path[i - 1] == "/" and (i + 1 == n or path[i + 1] == "/"):
+                raise KeeperError(Err.BADARGUMENTS)
+        elif 0 < o <= 0x1F or 0x7F <= o <= 0x9F or 0xD800 <= o <= 0xF8FF or o >= 0xFFF0:
+            raise KeeperError(Err.BADARGUMENTS)
+        last = c
+
+
+def check_version(current: int, expected: int) -> int:
+    if expected != -1 and expected != current:
+        raise KeeperError(Err.BADVERSION)
+    return -2147483648 if current == 2147483647 else current + 1
+
+
+class Prep:
+    def __init__(self, tree: DataTree, tracker: SessionTracker) -> None:
+        self.tree = tree
+        self.tracker = tracker
+        self.pending: dict[str, Change] = {}
+        self.order: deque[Change] = deque()
+
+    # ---- pending-change overlay ---------------------------------------------------------------
+
+    def record(self, path: str) -> Change:
+        c = self.pending.get(path)
+        if c is not None:
+            if not c.exists:
+                raise KeeperError(Err.NONODE)
+            return c
+        n = self.tree.nodes.get(path)
+        if n is None:
+            raise KeeperError(Err.NONODE)
+        return Change(
+            -1, path, True, n.version, n.cversion, n.aversion, n.owner, len(n.children), n.acl
+        )
+
+    def _add(self, c: Change) -> None:
+        self.pending[c.path] = c
+        self.order.append(c)
+
+    def committed(self, zxid: int) -> None:
+        """Forget pending changes made by txns up to `zxid` (now visible in the tree)."""
+        order = self.order
+        while order and order[0].zxid <= zxid:
+            c = order.popleft()
+            if self.pending.get(c.path) is c:
+                del self.pending[c.path]
+
+    def reset(self) -> None:
+        self.pending.clear()
+        self.order.clear()
+
+    # ---- requests -----------------------------------------------------------------------------
+
+    def prep(self, req: WriteRequest, zxid: int, time: int) -> Txn:
+        """Turn a write request into the txn to log; failures become error txns."""
+        typ = req.type
+        try:
+            if typ == Op.CREATE_SESSION:
+                assert isinstance(req.body, int)
+                return Txn(req.session_id, req.cxid, zxid, time, typ, CreateSessionTxn(req.body))
+            if typ == Op.CLOSE_SESSION:
+                self._close_session(req.session_id, zxid)
+                return Txn(req.session_id, req.cxid, zxid, time, typ, CloseSessionTxn())
+            if typ == Op.DELETE_CONTAINER:  # from the server's container reaper
+                return Txn(0, 0, zxid, time, typ, self._delete_container(req.body, zxid))
+            if not self.tracker.check(req.session_id):
+                raise KeeperError(Err.SESSIONEXPIRED)
+            if typ == Op.MULTI:
+                assert isinstance(req.body, MultiRequest)
+                return Txn(req.session_id, req.cxid, zxid, time, typ, self._multi(req, zxid))
+            t, body = self._one(typ, req.body, req, zxid)
+            return Txn(req.session_id, req.cxid, zxid, time, t, body)
+        except KeeperError as e:
+            return Txn(req.session_id, req.cxid, zxid, time, Op.ERROR, ErrorTxn(e.code))
+
+    def _close_session(self, sid: int, zxid: int) -> None:
+        es = set(self.tree.ephemerals.get(sid, ()))
+        for c in self.order:
+            if not c.exists:
+                es.discard(c.path)
+            elif c.owner == sid:
+                es.add(c.path)
+        for p in sorted(es):
+            self._add(Change(zxid, p, False))
+        self.tracker.set_closing(sid)
+
+    def _multi(self, req: WriteRequest, zxid: int) -> MultiTxn:
+        assert isinstance(req.body, MultiRequest)
+        saved = dict(self.pending)
+        mark = len(self.order)
+        out: list[tuple[int, object]] = []
+        failed = False
+        for typ, body in req.body.ops:
+            if failed:
+                out.append((Op.ERROR, ErrorTxn(Err.RUNTIMEINCONSISTENCY)))
+                continue
+            try:
+                if typ in (Op.GET_DATA, Op.GET_CHILDREN):
+                    raise KeeperError(Err.BADARGUMENTS)
+                out.append(self._one(typ, body, req, zxid))
+            except KeeperError as e:
+                failed = True
+                out.append((Op.ERROR, ErrorTxn(e.code)))
+                while len(self.order) > mark:
+                    self.order.pop()
+                self.pending = saved
+        return MultiTxn(out)
+
+    def _one(self, typ: int, body: object, req: WriteRequest, zxid: int) -> tuple[int, object]:
+        if typ in (Op.CREATE, Op.CREATE2, Op.CREATE_CONTAINER, Op.CREATE_TTL):
+            assert isinstance(body, CreateRequest)
+            return self._create(typ, body, req, zxid)
+        if typ in (Op.DELETE, Op.DELETE_CONTAINER):
+            assert isinstance(body, DeleteRequest)
+            return self._delete(typ, body, req, zxid)
+        if typ == Op.SET_DATA:
+            assert isinstance(body, SetDataRequest)
+            validate_path(body.path)
+            rec = self.record(body.path)
+            acls.check(rec.acl, Perm.WRITE, req.auth)
+            v = check_version(rec.version, body.version)
+            rec = rec.copy(zxid)
+            rec.version = v
+            self._add(rec)
+            return typ, SetDataTxn(body.path, body.data, v)
+        if typ == Op.SET_ACL:
+            assert isinstance(body, SetACLRequest)
+            validate_path(body.path)
+            new_acl = acls.fixup(body.acl, req.auth)
+            rec = self.record(body.path)
+            acls.check(rec.acl, Perm.ADMIN, req.auth)
+            v = check_version(rec.aversion, body.version)
+            rec = rec.copy(zxid)
+            rec.aversion = v
+            rec.acl = tuple(new_acl)
+            self._add(rec)
+            return typ, SetACLTxn(body.path, new_acl, v)
+        if typ == Op.CHECK:
+            assert isinstance(body, CheckVersionRequest)
+            validate_path(body.path)
+            rec = self.record(body.path)
+            acls.check(rec.acl, Perm.READ, req.auth)
+            return typ, CheckVersionTxn(body.path, check_version(rec.version, body.version))
+        if typ == Op.RECONFIG:
+            raise KeeperError(Err.RECONFIGDISABLED)
+        raise KeeperError(Err.UNIMPLEMENTED)
+
+    def _create(
+        self, typ: int, body: CreateRequest, req: WriteRequest, zxid: int
+    ) -> tuple[int, object]:
+        flags = body.flags
+        if flags < 0 or flags > 6:
+            raise KeeperError(Err.BADARGUMENTS)
+        if typ == Op.CREATE_TTL or flags in (5, 6):
+            raise KeeperError(Err.UNIMPLEMENTED)  # TTL nodes need extendedTypesEnabled
+        path = body.path
+        i = path.rfind("/")
+        if i == -1 or "\0" in path:
+            raise KeeperError(Err.BADARGUMENTS)
+        ppath = path[:i] or "/"
+        new_acl = acls.fixup(body.acl, req.auth)
+        parent = self.record(ppath)
+        acls.check(parent.acl, Perm.CREATE, req.auth)
+        if flags in (2, 3):
+            path = f"{path}{parent.cversion:010d}"
+        validate_path(path)
+        c = self.pending.get(path)
+        if (c is not None and c.exists) or (c is None and path in self.tree.nodes):
+            raise KeeperError(Err.NODEEXISTS)
+        if parent.owner != 0 and parent.owner != CONTAINER_EPHEMERAL_OWNER:
+            raise KeeperError(Err.NOCHILDRENFOREPHEMERALS)
+        newcv = parent.cversion + 1
+        if flags == CONTAINER or typ == Op.CREATE_CONTAINER:
+            owner = CONTAINER_EPHEMERAL_OWNER
+            ttyp = Op.CREATE_CONTAINER
+        else:
+            owner = req.session_id if flags in (1, 3) else 0
+            ttyp = typ
+        parent = parent.copy(zxid)
+        parent.nchild += 1
+        parent.cversion = newcv
+        self._add(parent)
+        self._add(Change(zxid, path, True, 0, 0, 0, owner, 0, tuple(new_acl)))
+        return ttyp, CreateTxn(path, body.data, new_acl, owner, newcv)
+
+    def _delete_container(self, body: object, zxid: int) -> DeleteTxn:
+        assert isinstance(body, DeleteRequest)
+        path = body.path
+        if path.rfind("/") == -1 or path in SPECIAL_PATHS:
+            raise KeeperError(Err.BADARGUMENTS)
+        parent = self.record(parent_of(path))
+        rec = self.record(path)
+        if rec.nchild > 0:
+            raise KeeperError(Err.NOTEMPTY)
+        if rec.owner != CONTAINER_EPHEMERAL_OWNER:
+            raise KeeperError(Err.BADVERSION)
+        parent = parent.copy(zxid)
+        parent.nchild -= 1
+        self._add(parent)
+        self._add(Change(zxid, path, False))
+        return DeleteTxn(path)
+
+    def _delete(
+        self, typ: int, body: DeleteRequest, req: WriteRequest, zxid: int
+    ) -> tuple[int, object]:
+        path = body.path
+        i = path.rfind("/")
+        if i == -1 or "\0" in path or path in SPECIAL_PATHS:
+            raise KeeperError(Err.BADARGUMENTS)
+        parent = self.record(parent_of(path))
+        acls.check(parent.acl, Perm.DELETE, req.auth)
+        rec = self.record(path)
+        check_version(rec.version, body.version)
+        if rec.nchild > 0:
+            raise KeeperError(Err.NOTEMPTY)
+        parent = parent.copy(zxid)
+        parent.nchild -= 1
+        self._add(parent)
+        self._add(Change(zxid, path, False))
+        return typ, DeleteTxn(path)

@@ -1,0 +1,112 @@
+"""The Replicator seam over a ZAB replica: how a ServerCore runs in a replicated ensemble.
+
+Sans-IO like both sides: client events go to the core, the core's writes and syncs go to the
+replica, and the replica's actions come back through `handle`. Actions that touch the outside
+world (Send, Close, Flush, SetTimer, Trace) are left in `io` for the driver (asyncio runtime or
+simulator); the rest are performed here against the core:
+
+- Deliver -> core.deliver (the server holding the session answers its client),
+- InstallSnapshot -> core.install_tree (SNAP sync),
+- ForwardedRequest (at the leader) -> prep against the tree + pending proposals, then propose,
+- Touched (at the leader) -> session activity reported by a follower,
+- Synced -> the client's sync is answered in its turn,
+- RoleChange -> clients are disconnected (they reconnect and resume their sessions), only a
+  leader expires sessions, and a server that is not serving refuses clients.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from .datatree import DataTree
+from .prep import WriteRequest
+from .server import ServerCore
+from .txn import Txn
+from .zab import (
+    Action,
+    Deliver,
+    ForwardedRequest,
+    InstallSnapshot,
+    RoleChange,
+    Synced,
+    Touched,
+)
+from .zab.replica import NotLeader, NotServing, ZabReplica
+
+_SID = struct.Struct(">q")
+
+
+class ZabReplicator:
+    def __init__(self, core: ServerCore, replica: ZabReplica) -> None:
+        self.core = core
+        self.replica = replica
+        self.io: list[Action] = []
+        self.role = "LOOKING"
+        core.replicator = self
+        core.sync_barrier = self._sync
+        core.expire_sessions = False
+        core.serving = False
+        core.record_touches = True
+
+    # ---- core -> replica --------------------------------------------------------------------
+
+    def submit(self, request: WriteRequest) -> None:
+        try:
+            self.handle(self.replica.submit(self.core.now, request.encode()))
+        except (NotServing, NotLeader):
+            self.core.drop_clients("this server lost its leader")
+
+    def _sync(self, token: int) -> None:
+        try:
+            self.handle(self.replica.sync(self.core.now, token))
+        except (NotServing, NotLeader):
+            self.core.drop_clients("this server lost its leader")
+
+    def report_touches(self) -> None:
+        """Follower: pass the sessions its clients kept alive to the leader (call per tick)."""
+        touched = self.core.take_touched()
+        if touched and not self.replica.is_leader:
+            self.replica.touch(b"".join(_SID.pack(s) for s in sorted(touched)))
+
+    # ---- replica -> core --------------------------------------------------------------------
+
+    def handle(self, actions: list[Action]) -> None:
+        core = self.core
+        for a in actions:
+            if isinstance(a, Deliver):
+                core.deliver(Txn.decode(a.payload), a.payload)
+            elif isinstance(a, ForwardedRequest):
+                self._propose(WriteRequest.decode(a.request))
+            elif isinstance(a, Touched):
+                for (sid,) in _SID.iter_unpack(a.data[: len(a.data) // 8 * 8]):
+                    core.tracker.touch(sid, core.now)
+            elif isinstance(a, Synced):
+                core.synced(a.token)
+            elif isinstance(a, InstallSnapshot):
+                core.install_tree(DataTree.deserialize(a.data))
+            elif isinstance(a, RoleChange):
+                self._role(a)
+            else:
+                self.io.append(a)
+
+    def _propose(self, req: WriteRequest) -> None:
+        replica = self.replica
+        try:
+            txn = self.core.prep.prep(req, replica.next_zxid, self.core.wall)
+            actions = replica.propose(self.core.now, txn.encode())
+        except NotLeader:
+            return  # leadership just ended; the client's connection is dropped with it
+        self.handle(actions)
+
+    def _role(self, a: RoleChange) -> None:
+        core = self.core
+        if a.role != self.role or a.role == "LOOKING":
+            core.drop_clients(f"{a.role.lower()} (epoch {a.epoch}, leader {a.leader})")
+        self.role = a.role
+        core.serving = a.role in ("LEADING", "FOLLOWING")
+        core.prep.reset()
+        core.expire_sessions = a.role == "LEADING"
+        if a.role == "LEADING":
+            # a new leader gives every session a full timeout, as ZooKeeper's does
+            for sid in list(core.tracker.sessions):
+                core.tracker.touch(sid, core.now)

@@ -1,0 +1,265 @@
+"""asyncio driver of the server core: sockets, timers, and the disk in one worker thread.
+
+All disk work (log append + fsync of a batch, snapshots) runs in a single worker thread, so it
+is serialised and the event loop keeps serving reads while a batch fsyncs: group commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from .config import NodeConfig
+from .datatree import DataTree
+from .replication import StandaloneReplicator
+from .server import ServerCore
+from .storage import Storage
+from .txn import Txn
+
+log = logging.getLogger("zablab.node")
+
+
+def recover_tree(storage: Storage) -> DataTree:
+    rec = storage.recover()
+    tree = DataTree.deserialize(rec.snapshot) if rec.snapshot is not None else DataTree()
+    for _zxid, payload in rec.records:
+        tree.apply(Txn.decode(payload), [])
+    log.info(
+        "recovered: snapshot 0x%x + %d log records, last zxid 0x%x",
+        rec.snapshot_zxid,
+        len(rec.records),
+        tree.last_zxid,
+    )
+    return tree
+
+
+class _Client(asyncio.Protocol):
+    __slots__ = ("rt", "cid", "transport")
+
+    def __init__(self, rt: NodeRuntime) -> None:
+        self.rt = rt
+        self.cid = 0
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        rt = self.rt
+        rt._next_cid += 1
+        self.cid = rt._next_cid
+        self.transport = transport
+        peer = transport.get_extra_info("peername") or ("?", 0)
+        rt._clock()
+        if not rt.core.open(self.cid, f"{peer[0]}:{peer[1]}", str(peer[0])):
+            transport.abort()
+            return
+        rt.transports[self.cid] = transport
+
+    def data_received(self, data: bytes) -> None:
+        rt = self.rt
+        rt._clock()
+        rt.core.data(self.cid, data)
+        rt.flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        rt = self.rt
+        rt.transports.pop(self.cid, None)
+        rt.core.closed(self.cid)
+        rt.flush()
+
+
+class NodeRuntime:
+    def __init__(self, cfg: NodeConfig) -> None:
+        self.cfg = cfg
+        os.makedirs(cfg.data_dir, exist_ok=True)
+        self.storage = Storage(cfg.data_dir, fsync=cfg.fsync)
+        tree = recover_tree(self.storage)
+        self.core = ServerCore(
+            tree,
+            tick_ms=cfg.tick_time,
+            server_id=cfg.server_id,
+            min_session_timeout=cfg.min_session_timeout,
+            max_session_timeout=cfg.max_session_timeout,
+            max_client_cnxns=cfg.max_client_cnxns,
+            now=_mono(),
+            wall=_wall(),
+            info=self._info,
+        )
+        self.repl = StandaloneReplicator(
+            self.core.prep, self.core.deliver, tree.last_zxid, lambda: self.core.wall
+        )
+        self.core.replicator = self.repl
+        self.transports: dict[int, asyncio.Transport] = {}
+        self._next_cid = 0
+        self._disk = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zablab-disk")
+        self._busy = False
+        self._since_snap = 0
+        self._snap_zxid = tree.last_zxid
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._stopping: asyncio.Event | None = None
+        self._tick_handle: asyncio.TimerHandle | None = None
+
+    def _info(self) -> dict[str, str]:
+        return {
+            "mode": "standalone",
+            "clientPort": str(self.port),
+            "dataDir": self.cfg.data_dir,
+            "serverId": str(self.cfg.server_id),
+        }
+
+    def _on_tick(self) -> None:
+        self.core.tick()
+
+    def _clock(self) -> None:
+        self.core.now = _mono()
+        self.core.wall = _wall()
+
+    # ---- output and disk ----------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """After every event: write what the core produced, then start disk work if due."""
+        self._flush_clients()
+        self._disk_step()
+
+    def _flush_clients(self) -> None:
+        for cid, data, close in self.core.take_output():
+            t = self.transports.get(cid)
+            if t is None:
+                continue
+            if data:
+                t.write(data)
+            if close:
+                del self.transports[cid]
+                t.close()
+
+    def _disk_step(self) -> None:
+        if not self._busy:
+            batch = self.repl.take_batch()
+            if batch is not None:
+                self._busy = True
+                fut = asyncio.get_running_loop().run_in_executor(self._disk, self._write, batch)
+                fut.add_done_callback(self._written)
+
+    def _write(self, batch: list[tuple[Txn, bytes]]) -> None:
+        lg = self.storage.log
+        for txn, payload in batch:
+            lg.append(txn.zxid, payload)
+        lg.sync()
+
+    def _written(self, fut: asyncio.Future[None]) -> None:
+        self._busy = False
+        exc = fut.exception()
+        if exc is not None:
+            log.critical("cannot write the transaction log: %s; stopping", exc)
+            if self._stopping is not None:
+                self._stopping.set()
+            return
+        self._clock()
+        n = len(self.repl.in_flight or ())
+        self.repl.batch_done()
+        self._since_snap += n
+        if self._since_snap >= self.cfg.snap_count:
+            self._since_snap = 0
+            self._snapshot_async()
+        self.flush()
+
+    def _snapshot_async(self) -> None:
+        tree = self.core.tree
+        zxid, payload = tree.last_zxid, tree.serialize()
+        self._snap_zxid = zxid
+        self._disk.submit(self._save_snapshot, zxid, payload)
+
+    def _save_snapshot(self, zxid: int, payload: bytes) -> None:
+        try:
+            where = self.storage.snapshot(zxid, payload)
+            log.info("snapshot 0x%x written to %s", zxid, where)
+        except Exception as exc:  # a failed snapshot is not fatal: the log still has it all
+            log.error("snapshot 0x%x failed: %s", zxid, exc)
+
+    # ---- lifecycle ------------------------------------------------------------------------------
+
+    async def _start_replication(self) -> None:
+        """Standalone: nothing to start (the ensemble runtime joins its peers here)."""
+
+    def _tick(self) -> None:
+        self._clock()
+        self._on_tick()
+        self.flush()
+        loop = asyncio.get_running_loop()
+        self._tick_handle = loop.call_later(max(0.01, self.cfg.tick_time / 2000), self._tick)
+
+    async def start(self) -> int:
+        loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        self._server = await loop.create_server(
+            lambda: _Client(self),
+            self.cfg.client_port_address,
+            self.cfg.client_port,
+            reuse_address=True,
+            backlog=512,
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        await self._start_replication()
+        self._tick()
+        log.info(
+            "serving clients on %s:%d (dataDir %s, fsync %s)",
+            self.cfg.client_port_address,
+            self.port,
+            self.cfg.data_dir,
+            "on" if self.cfg.fsync else "off",
+        )
+        return self.port
+
+    async def run(self, ready: bool = True) -> None:
+        await self.start()
+        if ready:
+            print(f"zablab node ready port={self.port}", flush=True)
+        loop = asyncio.get_running_loop()
+        assert self._stopping is not None
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, self._stopping.set)
+            except (NotImplementedError, RuntimeError):
+                pass
+        await self._stopping.wait()
+        await self.stop()
+
+    def request_stop(self) -> None:
+        if self._stopping is not None:
+            self._stopping.set()
+
+    async def stop(self) -> None:
+        """Clean shutdown: finish in-flight writes, snapshot, close."""
+        if self._tick_handle is not None:
+            self._tick_handle.cancel()
+        if self._server is not None:
+            self._server.close()
+        for _ in range(500):  # let acknowledged-to-be writes reach the disk (5 s at most)
+            if not self._busy and not self.repl.queued:
+                break
+            self.flush()
+            await asyncio.sleep(0.01)
+        for t in list(self.transports.values()):
+            t.abort()
+        self.transports.clear()
+        loop = asyncio.get_running_loop()
+        tree = self.core.tree
+        if tree.last_zxid != self._snap_zxid:
+            await loop.run_in_executor(
+                self._disk, self._save_snapshot, tree.last_zxid, tree.serialize()
+            )
+        await loop.run_in_executor(self._disk, self.storage.close)
+        self._disk.shutdown(wait=True)
+        log.info("stopped")
+
+
+def _mono() -> int:
+    return int(time.monotonic() * 1000)
+
+
+def _wall() -> int:
+    return int(time.time() * 1000)

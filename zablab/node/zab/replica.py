@@ -1,0 +1,790 @@
+"""The ZAB replica: Fast Leader Election, discovery, synchronisation and broadcast, sans-IO.
+
+Events in (``start``, ``on_message``, ``on_disconnect``, ``on_tick``, ``on_timer``,
+``on_flushed``, ``propose``, ``submit``), actions out (see actions.py). Storage calls are
+synchronous except the log fsync, which the driver performs when asked (``Flush``) and reports
+with ``on_flushed``: a runtime can batch fsyncs (group commit), the simulator can crash before
+one lands. Nothing here reads a clock or a random source.
+
+Durability rules, as ZooKeeper's: a follower ACKs a proposal (and NEWLEADER) only once its log
+is synced; the leader counts its own ACK only once its own log is synced; acceptedEpoch and
+currentEpoch are written atomically before the messages that depend on them are sent.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from zablab.node.storage import Storage
+
+from .actions import (
+    Action,
+    Close,
+    Deliver,
+    Flush,
+    ForwardedRequest,
+    InstallSnapshot,
+    RoleChange,
+    Send,
+    SetTimer,
+    Synced,
+    Touched,
+    Trace,
+)
+from .config import ZabConfig
+from .election import Election, Vote
+from .messages import (
+    FOLLOWING,
+    LEADING,
+    LOOKING,
+    Ack,
+    AckEpoch,
+    Commit,
+    Diff,
+    FollowerInfo,
+    LeaderInfo,
+    Message,
+    NewLeader,
+    Notification,
+    Ping,
+    Proposal,
+    Request,
+    Snap,
+    SyncReply,
+    SyncRequest,
+    Trunc,
+    UpToDate,
+)
+from .zxid import epoch_of, make_zxid
+
+
+class Application(Protocol):
+    def snapshot(self) -> tuple[int, bytes]:
+        """(zxid, bytes) of the state after every Deliver/InstallSnapshot handed out so far."""
+        ...
+
+
+class NotLeader(Exception):
+    """``propose`` outside an established leadership; the caller fails the request."""
+
+
+class NotServing(Exception):
+    """``submit`` while the replica is electing or syncing; the caller fails the request."""
+
+
+class ProtocolError(Exception):
+    pass
+
+
+def txn_hash(payload: bytes) -> str:
+    return hashlib.blake2b(payload, digest_size=8).hexdigest()
+
+
+_POS = struct.Struct(">Q")
+
+
+def wrap_snapshot(pos: int, data: bytes) -> bytes:
+    """Snapshots on disk carry the number of txns they cover (the trace position)."""
+    return _POS.pack(pos) + data
+
+
+def unwrap_snapshot(blob: bytes) -> tuple[int, bytes]:
+    return _POS.unpack_from(blob)[0], blob[_POS.size :]
+
+
+# Learner phases at the leader, in order.
+INFO, EPOCH, ACKED, SYNCING, SYNCED, UPTODATE = range(6)
+
+
+@dataclass
+class Learner:
+    phase: int
+    accepted_epoch: int
+    last_heard: int
+    current_epoch: int = -1
+    last_zxid: int = 0
+    acked: int = 0  # newest zxid this follower has on disk, as far as it told us
+    newleader_upto: int = 0  # our last zxid when we sent it NEWLEADER
+
+
+class ZabReplica:
+    def __init__(
+        self,
+        my_id: int,
+        members: Sequence[int],
+        config: ZabConfig,
+        storage: Storage,
+        app: Application,
+    ) -> None:
+        if my_id not in members:
+            raise ValueError(f"server {my_id} is not among the members {list(members)}")
+        self.id = my_id
+        self.members = sorted(members)
+        self.quorum = len(self.members) // 2 + 1
+        self.cfg = config
+        self.storage = storage
+        self.app = app
+        self.role = LOOKING
+        self.accepted_epoch = 0
+        self.current_epoch = 0
+        # In-memory window of the history: entries after prev_zxid, log[0] has position prev_pos.
+        self.zxids: list[int] = []
+        self.payloads: list[bytes] = []
+        self.prev_zxid = 0
+        self.prev_pos = 0
+        self.delivered = 0  # how many window entries were delivered
+        self.durable_floor = 0  # history up to here is in a snapshot
+        self.flush_requested = False
+        self.round = 0
+        self.election: Election | None = None
+        self.vote: Vote | None = None
+        self.pending_info: dict[int, FollowerInfo] = {}
+        self.now = 0
+        # leader state
+        self.epoch = 0
+        self.established = False
+        self.learners: dict[int, Learner] = {}
+        self.connecting: dict[int, int] = {}
+        self.epoch_acks: set[int] = set()
+        self.newleader_acks: set[int] = set()
+        self.epoch_decided = False
+        self.epoch_acked = False
+        self.initial_last = 0
+        self.summary = (0, 0)
+        self.counter = 0
+        self.lead_since = 0
+        self.pending_syncs: list[tuple[int, int | None, int]] = []  # (zxid, peer, token)
+        # follower state
+        self.leader: int | None = None
+        self.fphase = ""
+        self.leader_heard = 0
+        self.newleader_zxid = 0
+        self.newleader_upto = -1  # ACK of NEWLEADER owed once this much is durable
+        self.acked_upto = 0
+        self.sync_epoch = 0
+        self.touches = b""  # for the next PING reply
+
+    # == public queries ======================================================================
+
+    @property
+    def last_zxid(self) -> int:
+        return self.zxids[-1] if self.zxids else self.prev_zxid
+
+    @property
+    def committed_zxid(self) -> int:
+        return self.zxids[self.delivered - 1] if self.delivered else self.prev_zxid
+
+    @property
+    def next_pos(self) -> int:
+        return self.prev_pos + self.delivered
+
+    @property
+    def is_leader(self) -> bool:
+        return self.role == LEADING and self.established
+
+    @property
+    def serving(self) -> bool:
+        return self.is_leader or (self.role == FOLLOWING and self.fphase == "serving")
+
+    def durable_zxid(self) -> int:
+        return max(self.durable_floor, self.storage.log.synced_zxid)
+
+    # == events ==============================================================================
+
+    def start(self, now: int) -> list[Action]:
+        """Recover from storage and start looking for a leader."""
+        self.now = now
+        out: list[Action] = []
+        st = self.storage
+        self.accepted_epoch = st.state("acceptedEpoch").read(0) or 0
+        self.current_epoch = st.state("currentEpoch").read(0) or 0
+        rec = st.recover()
+        if rec.snapshot is not None:
+            pos, data = unwrap_snapshot(rec.snapshot)
+            self.prev_zxid, self.prev_pos = rec.snapshot_zxid, pos
+            self.durable_floor = rec.snapshot_zxid
+            out.append(InstallSnapshot(rec.snapshot_zxid, data, pos))
+        for z, p in rec.records:
+            self.zxids.append(z)
+            self.payloads.append(p)
+        out.append(self._trace("restart", pos=self.next_pos, last_zxid=self.last_zxid))
+        out += self._go_looking(now)
+        return out
+
+    def on_message(self, now: int, frm: int, msg: Message) -> list[Action]:
+        self.now = now
+        if frm not in self.members or frm == self.id:
+            return []
+        try:
+            if isinstance(msg, Notification):
+                return self._on_notification(now, frm, msg)
+            if self.role == LEADING:
+                return self._leader_message(now, frm, msg)
+            if self.role == FOLLOWING:
+                if frm != self.leader:
+                    return []
+                self.leader_heard = now
+                return self._follower_message(now, msg)
+            if isinstance(msg, FollowerInfo):
+                self.pending_info[frm] = msg  # the peer decided faster than we did
+            return []
+        except ProtocolError as e:
+            return self._go_looking(now, str(e))
+
+    def on_disconnect(self, now: int, peer: int) -> list[Action]:
+        """The ZAB connection to ``peer`` broke (or was closed by either side)."""
+        self.now = now
+        self.pending_info.pop(peer, None)
+        if self.role == LEADING:
+            self.learners.pop(peer, None)
+            return []
+        if self.role == FOLLOWING and peer == self.leader:
+            return self._go_looking(now, "lost the leader's connection")
+        return []
+
+    def on_tick(self, now: int) -> list[Action]:
+        """Called every tick_ms: heartbeats and the syncLimit/initLimit failure detectors."""
+        self.now = now
+        tick = self.cfg.tick_ms
+        if self.role == LEADING:
+            out: list[Action] = []
+            for p, ln in list(self.learners.items()):
+                limit = self.cfg.sync_limit if ln.phase >= SYNCED else self.cfg.init_limit
+                if now - ln.last_heard > limit * tick:
+                    # As ZooKeeper's LearnerHandler: a learner that fell silent is cut off.
+                    del self.learners[p]
+                    out.append(Close(p))
+                else:
+                    out.append(Send(p, Ping()))
+            if not self.established:
+                if now - self.lead_since > self.cfg.init_limit * tick:
+                    return out + self._go_looking(now, "no quorum synced within initLimit")
+                return out
+            alive = 1 + sum(
+                1
+                for ln in self.learners.values()
+                if ln.phase >= SYNCED and now - ln.last_heard <= self.cfg.sync_limit * tick
+            )
+            if alive < self.quorum:
+                return out + self._go_looking(now, "lost a synced quorum")
+            return out
+        if self.role == FOLLOWING:
+            limit = self.cfg.sync_limit if self.fphase == "serving" else self.cfg.init_limit
+            if now - self.leader_heard > limit * tick:
+                return self._go_looking(now, "leader silent")
+        return []
+
+    def on_timer(self, now: int) -> list[Action]:
+        self.now = now
+        if self.role != LOOKING or self.election is None:
+            return []
+        sends, decided = self.election.on_timer(now)
+        out: list[Action] = [Send(to, n) for to, n in sends]
+        if decided is not None:
+            return out + self._decide(now, decided)
+        return out + [SetTimer(self.election.next_deadline())]
+
+    def on_flushed(self, now: int) -> list[Action]:
+        """The driver synced the log (everything appended before its ``sync()`` call)."""
+        self.now = now
+        self.flush_requested = False
+        out: list[Action] = []
+        durable = self.durable_zxid()
+        if self.role == FOLLOWING:
+            if 0 <= self.newleader_upto <= durable and self.leader is not None:
+                self.newleader_upto = -1
+                out += self._ack_newleader(self.leader)
+            if self.fphase in ("newleader", "serving") and self.newleader_upto < 0:
+                top = min(durable, self.last_zxid)
+                if top > self.acked_upto:
+                    self.acked_upto = top
+                    out.append(Send(self.leader, Ack(top)))  # type: ignore[arg-type]
+        elif self.role == LEADING:
+            if not self.established:
+                out += self._maybe_epoch_quorum(now) + self._try_establish(now)
+            else:
+                out += self._try_commit(now)
+        if self.storage.log.last_zxid > self.storage.log.synced_zxid:
+            out += self._flush()
+        return out
+
+    @property
+    def next_zxid(self) -> int:
+        """The zxid the next ``propose`` assigns (prep writes it into the txn header)."""
+        if not self.is_leader:
+            raise NotLeader(f"server {self.id} is not an established leader")
+        return make_zxid(self.epoch, self.counter + 1)
+
+    def propose(self, now: int, payload: bytes) -> list[Action]:
+        """Leader only: assign the next zxid to ``payload`` and broadcast it."""
+        self.now = now
+        if not self.is_leader:
+            raise NotLeader(f"server {self.id} is not an established leader")
+        self.counter += 1
+        zxid = make_zxid(self.epoch, self.counter)
+        self._append(zxid, payload)
+        out: list[Action] = [
+            self._trace("broadcast", epoch=self.epoch, zxid=zxid, txn=txn_hash(payload))
+        ]
+        msg = Proposal(zxid, payload)
+        out += [Send(p, msg) for p, ln in self.learners.items() if ln.phase >= SYNCING]
+        if self.cfg.bug("ack-before-fsync") or self.cfg.bug("commit-without-quorum"):
+            out += self._try_commit(now)
+        return out + self._flush()
+
+    def submit(self, now: int, request: bytes) -> list[Action]:
+        """A client write at this server: the leader prepares it, a follower forwards it."""
+        self.now = now
+        if self.is_leader:
+            return [ForwardedRequest(self.id, request)]
+        if self.serving and self.leader is not None:
+            return [Send(self.leader, Request(self.id, request))]
+        raise NotServing(f"server {self.id} is not serving (role {self.role})")
+
+    def sync(self, now: int, token: int) -> list[Action]:
+        """A client's sync: ``Synced(token)`` comes once this server has delivered everything
+        the leader had proposed when the sync reached it (ZooKeeper's sync semantics)."""
+        self.now = now
+        if self.is_leader:
+            return self._leader_sync(None, token)
+        if self.serving and self.leader is not None:
+            return [Send(self.leader, SyncRequest(token))]
+        raise NotServing(f"server {self.id} is not serving (role {self.role})")
+
+    def touch(self, data: bytes) -> None:
+        """Follower: send ``data`` (e.g. touched session ids) with the next heartbeat reply."""
+        self.touches += data
+
+    def compact(self, now: int) -> list[Action]:
+        """Snapshot the delivered state and shrink the in-memory window (driver's choice when).
+
+        Call only after every Deliver handed out so far has been applied.
+        """
+        self.now = now
+        zxid, data = self.app.snapshot()
+        if zxid != self.committed_zxid:
+            raise RuntimeError(
+                f"app snapshot at 0x{zxid:x} but 0x{self.committed_zxid:x} was delivered"
+            )
+        if zxid == 0:
+            return []
+        self.storage.snapshot(zxid, wrap_snapshot(self.next_pos, data))
+        durable = self.durable_zxid()
+        keep = self.cfg.committed_log_size
+        drop = 0
+        while drop < self.delivered - keep and self.zxids[drop] <= durable:
+            drop += 1
+        if drop:
+            self.prev_zxid, self.prev_pos = self.zxids[drop - 1], self.prev_pos + drop
+            del self.zxids[:drop]
+            del self.payloads[:drop]
+            self.delivered -= drop
+        return []
+
+    # == election ============================================================================
+
+    def _go_looking(self, now: int, why: str = "") -> list[Action]:
+        out: list[Action] = []
+        if self.role == LEADING:
+            out += [Close(p) for p in self.learners]
+        elif self.role == FOLLOWING and self.leader is not None:
+            out.append(Close(self.leader))
+        if self.role != LOOKING or why:
+            out.append(RoleChange(LOOKING, self.current_epoch, None))
+        self.role = LOOKING
+        self._reset_leader_state()
+        self._reset_follower_state()
+        self.round += 1
+        self.election = Election(
+            self.id,
+            self.members,
+            self.round,
+            Vote(self.id, self.last_zxid, self.current_epoch),
+            finalize_wait_ms=self.cfg.finalize_wait_ms,
+            max_notify_interval_ms=self.cfg.max_notify_interval_ms,
+            ignore_zxid=self.cfg.bug("election-ignores-zxid"),
+        )
+        out += [Send(to, n) for to, n in self.election.start(now)]
+        if len(self.members) == 1:
+            return out + self._decide(now, self.election.vote)
+        out.append(SetTimer(self.election.next_deadline()))
+        return out
+
+    @staticmethod
+    def _epoch_vote(leader: int, epoch: int) -> Vote:
+        """The vote every member of an established epoch reports, so that a latecomer sees a
+        quorum agree on it (the votes they decided on may differ)."""
+        return Vote(leader, make_zxid(epoch, 0), epoch)
+
+    def _on_notification(self, now: int, frm: int, n: Notification) -> list[Action]:
+        if self.role != LOOKING or self.election is None:
+            if n.state == LOOKING and self.vote is not None:
+                v = self.vote
+                return [Send(frm, Notification(v.leader, v.zxid, v.epoch, self.round, self.role))]
+            return []
+        sends, decided = self.election.on_notification(now, frm, n)
+        out: list[Action] = [Send(to, m) for to, m in sends]
+        if decided is not None:
+            return out + self._decide(now, decided)
+        return out + [SetTimer(self.election.next_deadline())]
+
+    def _decide(self, now: int, vote: Vote) -> list[Action]:
+        assert self.election is not None
+        self.round = self.election.round
+        self.vote = vote
+        self.election = None
+        pending, self.pending_info = self.pending_info, {}
+        if vote.leader == self.id:
+            out = self._become_leader(now)
+            for peer, info in pending.items():
+                out += self._leader_message(now, peer, info)
+            return out
+        out = [Close(p) for p in pending]
+        return out + self._become_follower(now, vote.leader)
+
+    # == leader ==============================================================================
+
+    def _reset_leader_state(self) -> None:
+        self.established = False
+        self.pending_syncs = []
+        self.learners = {}
+        self.connecting = {}
+        self.epoch_acks = set()
+        self.newleader_acks = set()
+        self.epoch_decided = False
+        self.epoch_acked = False
+
+    def _become_leader(self, now: int) -> list[Action]:
+        self.role = LEADING
+        self.leader = self.id
+        self.lead_since = now
+        self.summary = (self.current_epoch, self.last_zxid)
+        self.initial_last = self.last_zxid
+        self.connecting = {self.id: self.accepted_epoch}
+        return self._maybe_decide_epoch(now) + self._flush()
+
+    def _maybe_decide_epoch(self, now: int) -> list[Action]:
+        if self.epoch_decided or len(self.connecting) < self.quorum:
+            return []
+        self.epoch = max(self.connecting.values()) + 1
+        self.epoch_decided = True
+        self.accepted_epoch = self.epoch
+        self.storage.state("acceptedEpoch").write(self.epoch)
+        self.epoch_acks = {self.id}
+        out: list[Action] = []
+        for p, ln in self.learners.items():
+            if ln.phase == INFO:
+                ln.phase = EPOCH
+                out.append(Send(p, LeaderInfo(self.epoch)))
+        return out + self._maybe_epoch_quorum(now)
+
+    def _maybe_epoch_quorum(self, now: int) -> list[Action]:
+        if self.epoch_acked or len(self.epoch_acks) < self.quorum:
+            return []
+        if self.durable_zxid() < self.initial_last and not self.cfg.bug("ack-before-fsync"):
+            return []  # our own history must be on disk before currentEpoch says we hold it
+        self.epoch_acked = True
+        self.current_epoch = self.epoch
+        self.storage.state("currentEpoch").write(self.epoch)
+        self.newleader_acks = set()
+        out: list[Action] = []
+        for p, ln in self.learners.items():
+            if ln.phase == ACKED:
+                out += self._sync_learner(p, ln)
+        return out + self._try_establish(now)
+
+    def _leader_message(self, now: int, frm: int, msg: Message) -> list[Action]:
+        if isinstance(msg, FollowerInfo):
+            if self.epoch_decided and msg.accepted_epoch > self.epoch:
+                # It promised a newer (failed) leader and will refuse our epoch for good, as
+                # ZooKeeper's learners do. Unlike ZooKeeper we step down, so that the next
+                # election picks an epoch above its promise instead of leaving it out forever.
+                return self._go_looking(now, f"server {frm} accepted epoch {msg.accepted_epoch}")
+            ln = Learner(INFO, msg.accepted_epoch, now, last_zxid=msg.last_zxid)
+            self.learners[frm] = ln
+            if not self.epoch_decided:
+                self.connecting[frm] = msg.accepted_epoch
+                return self._maybe_decide_epoch(now)
+            ln.phase = EPOCH
+            return [Send(frm, LeaderInfo(self.epoch))]
+        ln_or_none = self.learners.get(frm)
+        if ln_or_none is None:
+            return []
+        ln = ln_or_none
+        ln.last_heard = now
+        if isinstance(msg, AckEpoch):
+            if ln.phase != EPOCH:
+                del self.learners[frm]
+                return [Close(frm)]
+            ln.phase, ln.current_epoch, ln.last_zxid = ACKED, msg.current_epoch, msg.last_zxid
+            if self.epoch_acked:
+                return self._sync_learner(frm, ln)
+            ahead = (msg.current_epoch, msg.last_zxid) > self.summary
+            if ahead and not self.cfg.bug("election-ignores-zxid"):
+                return self._go_looking(now, f"follower {frm} is ahead of the leader")
+            self.epoch_acks.add(frm)
+            return self._maybe_epoch_quorum(now)
+        if isinstance(msg, Ack):
+            if msg.zxid == make_zxid(self.epoch, 0):
+                if ln.phase != SYNCING:
+                    return []
+                ln.phase = SYNCED
+                ln.acked = max(ln.acked, ln.newleader_upto)
+                if not self.established:
+                    self.newleader_acks.add(frm)
+                    return self._try_establish(now)
+                ln.phase = UPTODATE
+                return [Send(frm, UpToDate(self.committed_zxid))] + self._try_commit(now)
+            if ln.phase >= SYNCED:
+                ln.acked = max(ln.acked, msg.zxid)
+                return self._try_commit(now)
+            return []
+        if isinstance(msg, Request):
+            if self.established:
+                return [ForwardedRequest(msg.origin, msg.request)]
+            return []
+        if isinstance(msg, SyncRequest) and self.established and ln.phase >= SYNCING:
+            return self._leader_sync(frm, msg.token)
+        if isinstance(msg, Ping) and msg.data:
+            return [Touched(frm, msg.data)]
+        return []  # empty PING replies and stray messages
+
+    def _leader_sync(self, peer: int | None, token: int) -> list[Action]:
+        if self.committed_zxid >= self.last_zxid:
+            return [Synced(token) if peer is None else Send(peer, SyncReply(token))]
+        self.pending_syncs.append((self.last_zxid, peer, token))
+        return []
+
+    def _release_syncs(self) -> list[Action]:
+        out: list[Action] = []
+        while self.pending_syncs and self.pending_syncs[0][0] <= self.committed_zxid:
+            _, peer, token = self.pending_syncs.pop(0)
+            if peer is None:
+                out.append(Synced(token))
+            elif peer in self.learners:
+                out.append(Send(peer, SyncReply(token)))
+        return out
+
+    def _sync_learner(self, peer: int, ln: Learner) -> list[Action]:
+        """Choose DIFF, TRUNC(+DIFF) or SNAP as ZooKeeper's LearnerHandler.syncFollower does."""
+        peer_last = ln.last_zxid
+        last = self.last_zxid
+        k = self.cfg.committed_log_size
+        floor = self.prev_zxid if len(self.zxids) <= k else self.zxids[-k - 1]
+        out: list[Action] = []
+        start: int  # index of the first window entry to send
+        if peer_last == last:
+            out.append(Send(peer, Diff(last)))
+            start = len(self.zxids)
+        elif peer_last > last:
+            out.append(Send(peer, Trunc(last, last)))
+            start = len(self.zxids)
+        elif peer_last >= floor:
+            i = bisect.bisect_right(self.zxids, peer_last)  # entries <= peer_last
+            known = peer_last == self.prev_zxid or (i > 0 and self.zxids[i - 1] == peer_last)
+            if known or self.cfg.bug("diff-without-trunc"):
+                out.append(Send(peer, Diff(last)))
+            else:
+                # The follower holds a txn we never had: cut it back to our predecessor first.
+                back = self.zxids[i - 1] if i > 0 else self.prev_zxid
+                out.append(Send(peer, Trunc(back, last)))
+            start = i
+        else:
+            zxid, data = self.app.snapshot()
+            if zxid != self.committed_zxid:
+                raise RuntimeError(
+                    f"app snapshot at 0x{zxid:x} but 0x{self.committed_zxid:x} was delivered"
+                )
+            out.append(Send(peer, Snap(zxid, self.next_pos, data, last)))
+            start = self.delivered
+        for j in range(start, len(self.zxids)):
+            out.append(Send(peer, Proposal(self.zxids[j], self.payloads[j])))
+        if start < self.delivered:
+            out.append(Send(peer, Commit(self.committed_zxid)))
+        out.append(Send(peer, NewLeader(make_zxid(self.epoch, 0))))
+        ln.phase = SYNCING
+        ln.newleader_upto = last
+        return out
+
+    def _try_establish(self, now: int) -> list[Action]:
+        if self.established or not self.epoch_acked:
+            return []
+        if self.durable_zxid() >= self.initial_last or self.cfg.bug("ack-before-fsync"):
+            self.newleader_acks.add(self.id)
+        if len(self.newleader_acks) < self.quorum:
+            return []
+        self.established = True
+        self.counter = 0
+        self.vote = self._epoch_vote(self.id, self.epoch)
+        out: list[Action] = [self._trace("elected", epoch=self.epoch)]
+        out += self._commit_to(self.initial_last)
+        out.append(RoleChange(LEADING, self.epoch, self.id))
+        for p, ln in self.learners.items():
+            if ln.phase == SYNCED:
+                ln.phase = UPTODATE
+                out.append(Send(p, UpToDate(self.committed_zxid)))
+        return out
+
+    def _try_commit(self, now: int) -> list[Action]:
+        if not self.established or self.delivered == len(self.zxids):
+            return []
+        mine = self.last_zxid if self.cfg.bug("ack-before-fsync") else self.durable_zxid()
+        if self.cfg.bug("commit-without-quorum"):
+            point = mine
+        else:
+            acks = sorted(
+                [mine] + [ln.acked for ln in self.learners.values() if ln.phase >= SYNCED],
+                reverse=True,
+            )
+            if len(acks) < self.quorum:
+                return []
+            point = acks[self.quorum - 1]
+        if point <= self.committed_zxid:
+            return []
+        out = self._commit_to(point)
+        msg = Commit(self.committed_zxid)
+        out += [Send(p, msg) for p, ln in self.learners.items() if ln.phase >= SYNCING]
+        return out + self._release_syncs()
+
+    # == follower ============================================================================
+
+    def _reset_follower_state(self) -> None:
+        self.leader = None
+        self.fphase = ""
+        self.newleader_upto = -1
+        self.acked_upto = 0
+
+    def _become_follower(self, now: int, leader: int) -> list[Action]:
+        self.role = FOLLOWING
+        self.leader = leader
+        self.fphase = "info"
+        self.leader_heard = now
+        return [Send(leader, FollowerInfo(self.accepted_epoch, self.last_zxid))]
+
+    def _follower_message(self, now: int, msg: Message) -> list[Action]:
+        leader = self.leader
+        assert leader is not None
+        ph = self.fphase
+        if isinstance(msg, Ping):
+            data, self.touches = self.touches, b""
+            return [Send(leader, Ping(data))]
+        if isinstance(msg, SyncReply) and ph == "serving":
+            return [Synced(msg.token)]
+        if isinstance(msg, LeaderInfo) and ph == "info":
+            if msg.epoch < self.accepted_epoch:
+                raise ProtocolError(
+                    f"leader's epoch {msg.epoch} is below our accepted epoch {self.accepted_epoch}"
+                )
+            if msg.epoch > self.accepted_epoch:
+                self.accepted_epoch = msg.epoch
+                self.storage.state("acceptedEpoch").write(msg.epoch)
+            self.sync_epoch = msg.epoch
+            self.fphase = "epoch"
+            return [Send(leader, AckEpoch(self.current_epoch, self.last_zxid))]
+        if isinstance(msg, Diff | Trunc | Snap) and ph == "epoch":
+            self.fphase = "sync"
+            return self._on_sync(leader, msg)
+        if isinstance(msg, Proposal) and ph in ("sync", "newleader", "serving"):
+            if msg.zxid <= self.last_zxid:
+                raise ProtocolError(f"proposal 0x{msg.zxid:x} does not follow 0x{self.last_zxid:x}")
+            self._append(msg.zxid, msg.payload)
+            if ph == "sync":
+                return []
+            if self.cfg.bug("ack-before-fsync"):
+                self.acked_upto = msg.zxid
+                return [Send(leader, Ack(msg.zxid))]
+            return self._flush()
+        if isinstance(msg, Commit) and ph in ("sync", "newleader", "serving"):
+            return self._commit_to(min(msg.zxid, self.last_zxid))
+        if isinstance(msg, NewLeader) and ph == "sync":
+            if epoch_of(msg.zxid) != self.sync_epoch:
+                raise ProtocolError("NEWLEADER for another epoch")
+            self.fphase = "newleader"
+            self.newleader_zxid = msg.zxid
+            if self.cfg.bug("ack-before-fsync") or self.durable_zxid() >= self.last_zxid:
+                return self._ack_newleader(leader)
+            self.newleader_upto = self.last_zxid
+            return self._flush()
+        if isinstance(msg, UpToDate) and ph == "newleader":
+            self.fphase = "serving"
+            self.vote = self._epoch_vote(leader, self.sync_epoch)
+            out = self._commit_to(min(msg.committed, self.last_zxid))
+            out.append(self._trace("follow", epoch=self.sync_epoch, leader=leader))
+            out.append(RoleChange(FOLLOWING, self.sync_epoch, leader))
+            return out
+        raise ProtocolError(f"unexpected {type(msg).__name__} in phase {ph!r}")
+
+    def _ack_newleader(self, leader: int) -> list[Action]:
+        """currentEpoch only once the leader's history is on our disk: a server whose
+        currentEpoch is e must hold all of leader e's initial history, or its vote could beat
+        servers that hold committed txns it lost in a crash (cf. ZOOKEEPER-4646)."""
+        self.current_epoch = self.sync_epoch
+        self.storage.state("currentEpoch").write(self.sync_epoch)
+        self.acked_upto = self.last_zxid
+        return [Send(leader, Ack(self.newleader_zxid))]
+
+    def _on_sync(self, leader: int, msg: Diff | Trunc | Snap) -> list[Action]:
+        before = self.last_zxid
+        if isinstance(msg, Diff):
+            return [
+                self._trace("sync", mode="DIFF", leader=leader, **{"from": before, "to": msg.to})
+            ]
+        if isinstance(msg, Trunc):
+            self._truncate_after(msg.zxid)
+            return [
+                self._trace("sync", mode="TRUNC", leader=leader, **{"from": before, "to": msg.to})
+            ]
+        # SNAP: the leader's delivered state replaces ours.
+        self.storage.truncate_after(msg.zxid)
+        self.storage.snapshot(msg.zxid, wrap_snapshot(msg.pos, msg.data))
+        self.zxids, self.payloads = [], []
+        self.prev_zxid, self.prev_pos, self.delivered = msg.zxid, msg.pos, 0
+        self.durable_floor = msg.zxid
+        return [
+            InstallSnapshot(msg.zxid, msg.data, msg.pos),
+            self._trace(
+                "sync", mode="SNAP", leader=leader, pos=msg.pos, **{"from": before, "to": msg.to}
+            ),
+        ]
+
+    # == log and delivery ====================================================================
+
+    def _append(self, zxid: int, payload: bytes) -> None:
+        self.storage.log.append(zxid, payload)
+        self.zxids.append(zxid)
+        self.payloads.append(payload)
+
+    def _truncate_after(self, zxid: int) -> None:
+        self.storage.truncate_after(zxid)
+        i = bisect.bisect_right(self.zxids, zxid)
+        del self.zxids[i:]
+        del self.payloads[i:]
+        if zxid < self.prev_zxid:
+            # Only a broken protocol asks for this: history we delivered is being taken back.
+            self.prev_zxid = zxid
+        self.delivered = min(self.delivered, i)
+        self.durable_floor = min(self.durable_floor, zxid)
+
+    def _commit_to(self, zxid: int) -> list[Action]:
+        out: list[Action] = []
+        while self.delivered < len(self.zxids) and self.zxids[self.delivered] <= zxid:
+            z, p = self.zxids[self.delivered], self.payloads[self.delivered]
+            pos = self.next_pos
+            self.delivered += 1
+            out.append(Deliver(z, p, pos))
+            out.append(self._trace("deliver", zxid=z, pos=pos, txn=txn_hash(p)))
+        return out
+
+    def _flush(self) -> list[Action]:
+        if self.flush_requested or self.storage.log.last_zxid <= self.storage.log.synced_zxid:
+            return []
+        self.flush_requested = True
+        return [Flush()]
+
+    def _trace(self, event: str, **fields: Any) -> Trace:
+        return Trace({"node": self.id, "t": self.now, "event": event, **fields})
