@@ -1,0 +1,523 @@
+"""A deterministic run of N ZAB replicas: virtual clock, seeded faults and workload.
+
+Everything random comes from one ``random.Random(seed)`` and events are ordered by
+(time, priority, sequence number), so a seed names exactly one run (same trace hash).
+During the active phase clients write at random servers while a nemesis partitions the
+network, crashes single servers or a quorum at once (losing unsynced disk writes; SimDisk may
+keep a torn prefix), restarts them, pauses processes (SIGSTOP: their events wait, in order)
+and slows links (delays of several ticks, still FIFO); then everything is healed and restarted
+and the cluster gets time to converge before the checks in checks.py run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import random
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from zablab.node.storage import SimDisk, Storage
+from zablab.node.zab import (
+    Action,
+    Close,
+    Deliver,
+    Flush,
+    ForwardedRequest,
+    InstallSnapshot,
+    NotLeader,
+    NotServing,
+    RoleChange,
+    Send,
+    SetTimer,
+    Synced,
+    Trace,
+    ZabConfig,
+    ZabReplica,
+)
+from zablab.node.zab.messages import Message, channel_of
+
+from .app import SimApp
+from .network import Network
+
+# Event priorities at equal times: connection resets before anything else.
+_NOW, _LATER = 0, 1
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Knobs of one run; every field is a ``python -m zablab.sim`` option."""
+
+    nodes: int = 3
+    duration_ms: int = 3000  # active phase: workload and faults
+    converge_ms: int = 6000  # after the heal
+    tick_ms: int = 100
+    init_limit: int = 10
+    sync_limit: int = 5
+    max_delay_ms: int = 8
+    max_flush_ms: int = 12
+    request_every_ms: int = 50  # mean gap between client writes
+    fault_every_ms: int = 300  # mean gap between nemesis actions
+    committed_log_size: int = 4  # small, so that SNAP syncs happen
+    compact_chance: float = 0.05  # per delivering step
+    bugs: tuple[str, ...] = ()
+
+    def zab(self) -> ZabConfig:
+        return ZabConfig(
+            tick_ms=self.tick_ms,
+            init_limit=self.init_limit,
+            sync_limit=self.sync_limit,
+            finalize_wait_ms=2 * self.max_delay_ms,
+            max_notify_interval_ms=8 * self.tick_ms,
+            committed_log_size=self.committed_log_size,
+            bugs=frozenset(self.bugs),
+        )
+
+    def replay_command(self, seed: int) -> str:
+        parts = ["python -m zablab.sim", f"--seed {seed}"]
+        default = SimConfig()
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name == "bugs":
+                parts += [f"--bug {b}" for b in v]
+            elif v != getattr(default, f.name):
+                parts.append(f"--{f.name.replace('_', '-')} {v}")
+        return " ".join(parts)
+
+
+@dataclass
+class Node:
+    id: int
+    disk: SimDisk
+    replica: ZabReplica | None = None
+    app: SimApp = field(default_factory=SimApp)
+    storage: Storage | None = None
+    up: bool = False
+    incarnation: int = 0
+    timers: set[int] = field(default_factory=set)
+    paused_until: int = 0  # SIGSTOP: its events wait until then
+    clock_offset: int = 0  # its monotonic clock runs ahead of simulated time by this much
+    deferred: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+    role: tuple[str, int, int | None] = ("LOOKING", 0, None)
+
+
+@dataclass
+class SimResult:
+    seed: int
+    config: SimConfig
+    trace: list[dict[str, Any]]
+    violations: list[str]
+    acked: list[bytes]
+    final: dict[int, list[tuple[int, bytes]]]
+    stats: dict[str, int]
+    trace_hash: str
+
+    log: list[tuple[int, str]] = field(default_factory=list)
+    trace_at: list[int] = field(default_factory=list)
+
+    def timeline(self, verbose: bool = False) -> list[str]:
+        """Nemesis actions and the replicas' trace, by time (broadcast/deliver if verbose)."""
+        quiet = {"broadcast", "deliver"}
+        rows = [(t, 0, f"nemesis  {what}") for t, what in self.log]
+        for e, at in zip(self.trace, self.trace_at, strict=True):
+            if verbose or e["event"] not in quiet:
+                rest = {k: v for k, v in e.items() if k not in ("node", "t", "event")}
+                detail = " ".join(
+                    f"{k}={v:#x}" if "zxid" in k or k in ("from", "to") else f"{k}={v}"
+                    for k, v in rest.items()
+                )
+                rows.append((at, 1, f"node {e['node']}   {e['event']} {detail}".rstrip()))
+        return [f"{t:>7} ms  {text}" for t, _, text in sorted(rows, key=lambda r: (r[0], r[1]))]
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    @property
+    def safety_violations(self) -> list[str]:
+        """Violations other than a failure to converge after the heal (liveness)."""
+        from .checks import NO_CONVERGENCE
+
+        return [v for v in self.violations if not v.startswith(NO_CONVERGENCE)]
+
+    def summary(self) -> str:
+        s = self.stats
+        head = (
+            f"seed {self.seed}: {'ok' if self.ok else 'VIOLATION'} "
+            f"({s['acked']} acked writes, {s['delivered']} delivered at the end, "
+            f"{s['crashes']} crashes, {s['partitions']} partitions, {s['elected']} leaders, "
+            f"{s['events']} events, trace {self.trace_hash[:12]})"
+        )
+        if self.ok:
+            return head
+        lines = [head] + [f"  - {v}" for v in self.violations[:20]]
+        lines.append(f"  replay: {self.config.replay_command(self.seed)}")
+        return "\n".join(lines)
+
+
+class Simulation:
+    def __init__(self, seed: int, config: SimConfig | None = None) -> None:
+        self.seed = seed
+        self.cfg = config or SimConfig()
+        self.zcfg = self.cfg.zab()
+        self.rng = random.Random(seed)
+        self.ids = list(range(1, self.cfg.nodes + 1))
+        self.net = Network(self.ids, self.rng, self.cfg.max_delay_ms)
+        self.nodes = {i: Node(i, SimDisk(f"node{i}")) for i in self.ids}
+        self.queue: list[tuple[int, int, int, str, tuple[Any, ...]]] = []
+        self.seq = 0
+        self.now = 0
+        self.trace: list[dict[str, Any]] = []
+        self.acked: dict[bytes, int] = {}
+        self.origin: dict[bytes, int] = {}
+        self.writes = 0
+        self.synced: list[tuple[int, int, list[bytes]]] = []  # (node, token, state then)
+        self.held: list[tuple[int, int, str, int, int, Message]] = []  # across a silent cut
+        self.log: list[tuple[int, str]] = []  # what the nemesis did, for --log
+        self.trace_at: list[int] = []  # simulator time of each trace event ("t" is the node's)
+        self.stats = {"crashes": 0, "partitions": 0, "pauses": 0, "events": 0}
+        self.active = True
+
+    # -- event queue ---------------------------------------------------------------------
+
+    def at(self, t: int, kind: str, *args: Any, prio: int = _LATER) -> None:
+        self.seq += 1
+        heapq.heappush(self.queue, (t, prio, self.seq, kind, args))
+
+    def run(self) -> SimResult:
+        """The whole randomized run: active phase, heal, convergence, checks."""
+        self.boot()
+        self.at(self._gap(self.cfg.request_every_ms), "request")
+        self.at(self._gap(self.cfg.fault_every_ms), "fault")
+        self.at(self.cfg.duration_ms, "heal")
+        self.run_until(self.cfg.duration_ms + self.cfg.converge_ms, stop_when_converged=True)
+        return self.result()
+
+    def boot(self) -> None:
+        """Start every server (scripted scenarios call this, then ``run_until`` and faults)."""
+        for n in self.ids:
+            self.restart(n)
+
+    def run_until(self, limit: int, *, stop_when_converged: bool = False) -> None:
+        while self.queue and self.queue[0][0] <= limit:
+            t, _, _, kind, args = heapq.heappop(self.queue)
+            self.now = t
+            self.stats["events"] += 1
+            target = self._target(kind, args)
+            if target is not None and self.nodes[target].paused_until > t:
+                # A paused process handles nothing; its events wait, in order, for SIGCONT.
+                node = self.nodes[target]
+                if not node.deferred:
+                    self.at(node.paused_until, "resume", target)
+                node.deferred.append((kind, args))
+                continue
+            getattr(self, "_ev_" + kind)(*args)
+            if stop_when_converged and kind == "tick" and not self.active and self.converged():
+                return
+        self.now = max(self.now, limit)
+
+    def partition(self, groups: list[list[int]], *, silent: bool = False) -> None:
+        """Cut the network into ``groups``. Connections across the cut reset at once, or with
+        ``silent`` stay open while their messages wait for the heal (failure detectors must
+        notice)."""
+        self.stats["partitions"] += 1
+        self.log.append((self.now, f"partition {groups} ({'silent' if silent else 'reset'})"))
+        for a, b in self.net.partition(groups, silent=silent):
+            self.at(self.now, "disconnect", a, b, prio=_NOW)
+            self.at(self.now, "disconnect", b, a, prio=_NOW)
+        self._release_held()
+
+    def heal(self) -> None:
+        self.log.append((self.now, "heal"))
+        self.net.heal()
+        self._release_held()
+
+    def _release_held(self) -> None:
+        waiting, self.held = self.held, []
+        for a, b, ch, gen, inc, msg in waiting:
+            if self.net.connected(a, b):
+                t, _ = self.net.schedule(self.now, a, b, ch)
+                self.at(t, "message", a, b, ch, gen, inc, msg)
+            else:
+                self.held.append((a, b, ch, gen, inc, msg))
+
+    def leader(self) -> int | None:
+        """The established leader, if exactly one server is one."""
+        leaders = [
+            n for n, x in self.nodes.items() if x.replica is not None and x.replica.is_leader
+        ]
+        return leaders[0] if len(leaders) == 1 else None
+
+    @staticmethod
+    def _target(kind: str, args: tuple[Any, ...]) -> int | None:
+        if kind == "message":
+            return int(args[1])
+        if kind in ("tick", "timer", "flush", "disconnect", "propose"):
+            return int(args[0])
+        return None
+
+    def _gap(self, mean: int) -> int:
+        return self.now + self.rng.randint(1, 2 * mean)
+
+    # -- nodes ---------------------------------------------------------------------------
+
+    def restart(self, n: int) -> None:
+        node = self.nodes[n]
+        node.up = True
+        node.incarnation += 1
+        node.timers = set()
+        node.app = SimApp()
+        node.storage = Storage(node.disk)
+        node.replica = ZabReplica(n, self.ids, self.zcfg, node.storage, node.app)
+        self.apply(n, node.replica.start(self.clock(n)))
+        self.at(self.now + self.rng.randint(1, self.cfg.tick_ms), "tick", n, node.incarnation)
+
+    def crash(self, n: int) -> None:
+        node = self.nodes[n]
+        if not node.up:
+            return
+        self.stats["crashes"] += 1
+        self.log.append((self.now, f"crash {n} ({node.disk.unsynced_bytes()} unsynced bytes)"))
+        node.up = False
+        node.incarnation += 1
+        node.deferred.clear()
+        node.paused_until = 0
+        node.replica = None
+        node.role = ("DOWN", 0, None)
+        node.disk.crash(self.rng)
+        for m in self.ids:
+            if m != n:
+                self.net.break_pair(n, m)
+                self.at(self.now, "disconnect", m, n, prio=_NOW)
+        if self.active:
+            self.at(self.now + self.rng.randint(50, 1500), "revive", n)
+
+    def clock(self, n: int) -> int:
+        """Node ``n``'s own clock: only ever bumped forward, as a monotonic clock that jumps."""
+        return self.now + self.nodes[n].clock_offset
+
+    def alive(self, n: int, inc: int) -> ZabReplica | None:
+        node = self.nodes[n]
+        return node.replica if node.up and node.incarnation == inc else None
+
+    # -- actions -------------------------------------------------------------------------
+
+    def apply(self, n: int, actions: list[Action]) -> None:
+        node = self.nodes[n]
+        delivered = False
+        for a in actions:
+            if isinstance(a, Send):
+                self.send(n, a.to, a.msg)
+            elif isinstance(a, Trace):
+                self.trace.append(a.event)
+                self.trace_at.append(self.now)
+            elif isinstance(a, Deliver):
+                node.app.apply(a.zxid, a.payload, a.pos)
+                delivered = True
+                if self.origin.get(a.payload) == n:
+                    self.acked.setdefault(a.payload, self.now)
+            elif isinstance(a, Flush):
+                self.at(
+                    self.now + self.rng.randint(1, self.cfg.max_flush_ms),
+                    "flush",
+                    n,
+                    node.incarnation,
+                )
+            elif isinstance(a, SetTimer):
+                t = max(a.at - node.clock_offset, self.now)  # the replica speaks its own time
+                if t not in node.timers:
+                    node.timers.add(t)
+                    self.at(t, "timer", n, node.incarnation, t)
+            elif isinstance(a, Close):
+                self.net.close_zab(n, a.peer)
+                self.at(self.now, "disconnect", a.peer, n, prio=_NOW)
+            elif isinstance(a, InstallSnapshot):
+                node.app.install(a.zxid, a.data, a.pos)
+            elif isinstance(a, RoleChange):
+                node.role = (a.role, a.epoch, a.leader)
+            elif isinstance(a, ForwardedRequest):
+                self.at(self.now, "propose", n, node.incarnation, a.request)
+            elif isinstance(a, Synced):
+                self.synced.append((n, a.token, [p for _, p in node.app.entries]))
+        if delivered and node.replica is not None and self.rng.random() < self.cfg.compact_chance:
+            self.apply(n, node.replica.compact(self.clock(n)))
+
+    def send(self, a: int, b: int, msg: Message) -> None:
+        ch = channel_of(msg)
+        if not (self.nodes[a].up and self.nodes[b].up):
+            self.net.dropped += 1
+            return
+        if not self.net.connected(a, b):
+            gen = self.net.link(a, b, ch).gen
+            self.held.append((a, b, ch, gen, self.nodes[b].incarnation, msg))
+            return
+        t, gen = self.net.schedule(self.now, a, b, ch)
+        self.at(t, "message", a, b, ch, gen, self.nodes[b].incarnation, msg)
+
+    # -- events --------------------------------------------------------------------------
+
+    def _ev_message(self, a: int, b: int, ch: str, gen: int, inc: int, msg: Message) -> None:
+        r = self.alive(b, inc)
+        if r is None or not self.net.current(a, b, ch, gen):
+            return
+        self.apply(b, r.on_message(self.clock(b), a, msg))
+
+    def _ev_disconnect(self, n: int, peer: int) -> None:
+        r = self.nodes[n].replica
+        if r is not None and self.nodes[n].up:
+            self.apply(n, r.on_disconnect(self.clock(n), peer))
+
+    def _ev_tick(self, n: int, inc: int) -> None:
+        r = self.alive(n, inc)
+        if r is None:
+            return
+        self.apply(n, r.on_tick(self.clock(n)))
+        self.at(self.now + self.cfg.tick_ms, "tick", n, inc)
+
+    def _ev_timer(self, n: int, inc: int, t: int) -> None:
+        r = self.alive(n, inc)
+        if r is None:
+            return
+        self.nodes[n].timers.discard(t)
+        self.apply(n, r.on_timer(self.clock(n)))
+
+    def _ev_flush(self, n: int, inc: int) -> None:
+        r = self.alive(n, inc)
+        if r is None:
+            return
+        self.nodes[n].storage.log.sync()  # type: ignore[union-attr]
+        self.apply(n, r.on_flushed(self.clock(n)))
+
+    def _ev_propose(self, n: int, inc: int, payload: bytes) -> None:
+        r = self.alive(n, inc)
+        if r is None:
+            return
+        try:
+            self.apply(n, r.propose(self.clock(n), payload))
+        except NotLeader:
+            pass  # the client sees an error; the write never happened
+
+    def _ev_request(self) -> None:
+        if not self.active:
+            return
+        n = self.rng.choice(self.ids)
+        r = self.nodes[n].replica
+        self.writes += 1
+        payload = b"w%d@%d" % (self.writes, n)
+        if r is not None and self.nodes[n].up and self.nodes[n].paused_until <= self.now:
+            try:
+                actions = r.submit(self.clock(n), payload)
+                self.origin[payload] = n
+                self.apply(n, actions)
+            except NotServing:
+                pass
+        self.at(self._gap(self.cfg.request_every_ms), "request")
+
+    def _ev_resume(self, n: int) -> None:
+        node = self.nodes[n]
+        if node.paused_until > self.now:  # the pause was extended
+            self.at(node.paused_until, "resume", n)
+            return
+        waiting, node.deferred = node.deferred, []
+        for kind, args in waiting:
+            getattr(self, "_ev_" + kind)(*args)
+
+    def _ev_revive(self, n: int) -> None:
+        if self.active and not self.nodes[n].up:
+            self.restart(n)
+
+    def _ev_fault(self) -> None:
+        if not self.active:
+            return
+        rng = self.rng
+        kind = rng.choices(
+            ["partition", "heal", "crash", "crash-quorum", "pause", "slow", "clock"],
+            weights=[4, 3, 3, 1, 2, 2, 1],
+        )[0]
+        if kind == "partition" and len(self.ids) == 1:
+            kind = "pause"  # nothing to cut
+        if kind == "partition":
+            order = self.ids[:]
+            rng.shuffle(order)
+            cut = rng.randint(1, len(order) - 1)
+            self.partition([order[:cut], order[cut:]], silent=rng.random() < 0.5)
+        elif kind == "heal":
+            self.heal()
+        elif kind == "crash":
+            self.crash(rng.choice(self.ids))
+        elif kind == "clock":
+            victim = rng.choice(self.ids)
+            bump = rng.randint(1, 2 * self.cfg.sync_limit) * self.cfg.tick_ms
+            self.nodes[victim].clock_offset += bump
+            self.log.append((self.now, f"clock of {victim} jumps {bump} ms ahead"))
+        elif kind == "slow":
+            # A congested link: delays up to several ticks, still in order (heal clears it).
+            victim = rng.choice(self.ids)
+            self.net.slow[victim] = rng.randint(1, 4) * self.cfg.tick_ms
+            self.log.append((self.now, f"slow links of {victim} (+{self.net.slow[victim]} ms)"))
+        elif kind == "pause":
+            node = self.nodes[rng.choice(self.ids)]
+            until = self.now + rng.randint(1, 12) * self.cfg.tick_ms
+            node.paused_until = max(node.paused_until, until)  # never cut a pause short
+            self.log.append((self.now, f"pause {node.id} until {node.paused_until}"))
+            self.stats["pauses"] += 1
+        else:
+            victims = rng.sample(self.ids, len(self.ids) // 2 + 1)
+            for v in victims:
+                self.crash(v)
+        self.at(self._gap(self.cfg.fault_every_ms), "fault")
+
+    def _ev_heal(self) -> None:
+        self.active = False
+        self.heal()  # pauses run out on their own: cutting one short would reorder its events
+        for n in self.ids:
+            if not self.nodes[n].up:
+                self.restart(n)
+
+    # -- the end ---------------------------------------------------------------------------
+
+    def converged(self) -> bool:
+        leaders = [n for n in self.nodes.values() if n.replica is not None and n.replica.is_leader]
+        if len(leaders) != 1:
+            return False
+        lead = leaders[0].replica
+        assert lead is not None
+        for node in self.nodes.values():
+            r = node.replica
+            if r is None or not r.serving or r.committed_zxid != lead.last_zxid:
+                return False
+        return True
+
+    def result(self) -> SimResult:
+        from .checks import check_run
+
+        final = {n: list(node.app.entries) for n, node in self.nodes.items()}
+        violations = check_run(self, final)
+        h = hashlib.sha256()
+        for ev in self.trace:
+            h.update(json.dumps(ev, sort_keys=True).encode() + b"\n")
+        elected = sum(1 for e in self.trace if e["event"] == "elected")
+        stats = dict(self.stats)
+        stats.update(
+            acked=len(self.acked),
+            delivered=max((len(v) for v in final.values()), default=0),
+            elected=elected,
+            messages=self.net.sent,
+        )
+        return SimResult(
+            self.seed,
+            self.cfg,
+            self.trace,
+            violations,
+            list(self.acked),
+            final,
+            stats,
+            h.hexdigest(),
+            list(self.log),
+            list(self.trace_at),
+        )
+
+
+def simulate(seed: int, config: SimConfig | None = None) -> SimResult:
+    return Simulation(seed, config).run()
