@@ -33,6 +33,18 @@ def _root(
         raise typer.Exit(0)
 
 
+@app.command(
+    "sim",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def _sim(ctx: typer.Context) -> None:
+    """Deterministic ZAB simulation (seeded): `zablab sim --seed 7 --nodes 5`; --help for more."""
+    from zablab.sim.__main__ import main as sim_main
+
+    raise typer.Exit(sim_main(list(ctx.args)))
+
+
 def _register() -> None:
     from zablab.checkers import command as check_cmd
     from zablab.node import command as node_cmd
