@@ -61,6 +61,7 @@ class NodeConfig:
     min_session_timeout: int = 0  # 0: 2 * tickTime
     max_session_timeout: int = 0  # 0: 20 * tickTime
     snap_count: int = 100000
+    commit_log_count: int = 500  # txns a leader can still send as DIFF (else SNAP)
     fsync: bool = True
     server_id: int = 0
     servers: dict[int, Peer] = field(default_factory=dict)
@@ -131,6 +132,10 @@ def read_zoo_cfg(path: str, cfg: NodeConfig | None = None) -> NodeConfig:
             cfg.max_session_timeout = _int(key, value, where)
         elif key == "snapCount":
             cfg.snap_count = _int(key, value, where)
+        elif key == "commitLogCount":  # a Java system property in ZooKeeper
+            cfg.commit_log_count = _int(key, value, where)
+            if cfg.commit_log_count < 1:
+                raise UserError(f"{where}: {key} must be at least 1; fix the value.")
         elif key == "forceSync":
             cfg.fsync = value.lower() != "no"
         elif key.startswith("server."):

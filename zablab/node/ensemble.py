@@ -53,7 +53,10 @@ class EnsembleRuntime(NodeRuntime):
             info=self._info,
         )
         zcfg = ZabConfig(
-            tick_ms=cfg.tick_time, init_limit=cfg.init_limit, sync_limit=cfg.sync_limit
+            tick_ms=cfg.tick_time,
+            init_limit=cfg.init_limit,
+            sync_limit=cfg.sync_limit,
+            committed_log_size=cfg.commit_log_count,
         )
         members = sorted(cfg.servers)
         self.replica = ZabReplica(cfg.server_id, members, zcfg, self.storage, self.core)

@@ -168,8 +168,10 @@ def launch_ensemble(
     tick_time: int = 200,
     fsync: bool = True,
     timeout: float = 20.0,
+    extra_config: str = "",
 ) -> list[NodeProcess]:
-    """Start n nodes replicated by ZAB (zoo.cfg + myid each, traces in their dirs)."""
+    """Start n nodes replicated by ZAB (zoo.cfg + myid each, traces in their dirs);
+    `extra_config` holds further zoo.cfg lines (e.g. `snapCount=50`)."""
     ports = free_ports(3 * n, host)
     servers = "".join(
         f"server.{i + 1}={host}:{ports[3 * i]}:{ports[3 * i + 1]}\n" for i in range(n)
@@ -188,6 +190,7 @@ def launch_ensemble(
                     f"tickTime={tick_time}\ninitLimit=10\nsyncLimit=5\ndataDir={data}\n"
                     f"clientPort={ports[3 * i + 2]}\nclientPortAddress={host}\n"
                     + ("" if fsync else "forceSync=no\n")
+                    + (extra_config.rstrip("\n") + "\n" if extra_config else "")
                     + servers
                 )
             args = ["--config", cfg, "--trace", os.path.join(d, "trace.jsonl")]

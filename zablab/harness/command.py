@@ -1,0 +1,269 @@
+"""`zablab test`, `zablab analyze`, `zablab serve`, `zablab cluster up|down|status`.
+
+Heavy imports (kazoo, matplotlib) stay inside the functions so `zablab --help` starts fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+TEST_EPILOG = """Examples:
+
+  zablab test                                     # 5 zablab nodes, register, partitions and kills, 60 s
+
+  zablab test --db zookeeper --nodes 3 --time-limit 30
+
+  zablab test --workload set --nemesis partition-majorities-ring,pause --concurrency 4n
+
+  zablab test --seed 42 --test-count 5            # repeat with seeds 42..46
+
+Nemeses: partition (a random shape each time), partition-one, partition-minority,
+partition-halves, partition-majorities-ring, partition-bridge, partition-leader, loss, delay,
+kill, pause, clock; combine with commas, or none.
+
+Exit status: 0 valid, 1 invalid, 2 unknown, 255 harness error (bad option, cluster down)."""
+
+
+def test(
+    backend: str = typer.Option("local", "--backend", help="local | netns | docker | ssh."),
+    db: str = typer.Option("zablab", "--db", help="zablab | zookeeper."),
+    nodes: int | None = typer.Option(
+        None, "--nodes", "-n", help="Cluster size (default 5, or every host of --nodes-file)."
+    ),
+    nodes_file: str | None = typer.Option(
+        None, "--nodes-file", help="Hosts for the ssh backend, one a line."
+    ),
+    workload: str = typer.Option(
+        "register",
+        "--workload",
+        "-w",
+        help="register | kv | set | counter | queue | lock | unique-ids | session.",
+    ),
+    nemesis: str = typer.Option(
+        "partition,kill", "--nemesis", help="Comma-separated faults, or none."
+    ),
+    nemesis_interval: float = typer.Option(
+        5.0, "--nemesis-interval", help="Seconds between fault changes."
+    ),
+    time_limit: float = typer.Option(60.0, "--time-limit", "-t", help="Seconds of workload."),
+    concurrency: str = typer.Option(
+        "2n", "--concurrency", "-c", help="Workers: a number, or Nn per node."
+    ),
+    rate: float = typer.Option(
+        0.0, "--rate", help="Total ops/s across workers (0: as fast as possible)."
+    ),
+    seed: int | None = typer.Option(
+        None, "--seed", help="Random seed (default: random, saved in test.json)."
+    ),
+    test_count: int = typer.Option(
+        1, "--test-count", help="Run the test this many times (seed, seed+1, ...)."
+    ),
+    store_dir: str = typer.Option("store", "--store", help="Where runs are kept."),
+    name: str | None = typer.Option(None, "--name", help="Test name (default: <db>-<workload>)."),
+    op_timeout: float = typer.Option(
+        3.0, "--op-timeout", help="Seconds before an op counts as unknown (info)."
+    ),
+    client_bug: str = typer.Option(
+        "none", "--client-bug", hidden=True, help="none | lost-write | stale-read."
+    ),
+    db_args: str = typer.Option(
+        "", "--db-args", help="Extra flags for every zablab node (e.g. a seeded bug)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+) -> None:
+    """Run a Jepsen-style test: cluster up, workload + faults, heal, check, report."""
+    import random
+
+    from zablab.errors import UserError
+    from zablab.harness.runner import Runner, TestOptions
+
+    if test_count < 1:
+        raise UserError("--test-count must be at least 1.")
+    if time_limit <= 0:
+        raise UserError("--time-limit must be positive.")
+    if nodes_file and backend == "local":
+        backend = "ssh"
+    if nodes is None:
+        nodes = 5
+        if nodes_file:
+            from zablab.harness.backends.ssh import read_nodes_file
+
+            nodes = len(read_nodes_file(nodes_file))
+    base_seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
+    worst = 0
+    for i in range(test_count):
+        opts = TestOptions(
+            backend=backend,
+            db=db,
+            nodes=nodes,
+            nodes_file=nodes_file,
+            workload=workload,
+            nemesis=nemesis,
+            nemesis_interval=nemesis_interval,
+            time_limit=time_limit,
+            concurrency=concurrency,
+            rate=rate,
+            seed=base_seed + i,
+            store=store_dir,
+            name=name,
+            op_timeout=op_timeout,
+            client_bug=client_bug,
+            db_args=db_args,
+        )
+        try:
+            outcome = _run_with_progress(Runner(opts), quiet)
+        except (UserError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a harness bug: exit 255 (not 1, which means "invalid")
+            import sys
+
+            print(
+                f"zablab: harness error: {type(exc).__name__}: {exc} (traceback in the run's "
+                "zablab.log)",
+                file=sys.stderr,
+            )
+            raise SystemExit(255) from None
+        verdict = {True: "valid", False: "INVALID", "unknown": "unknown"}[outcome.result.valid]
+        print(
+            f"{outcome.run_dir}: {verdict} ({outcome.ops} history events, {outcome.seconds:.0f} s, "
+            f"seed {opts.seed})"
+        )
+        for c in outcome.result.children:
+            _print_result(c, "  ")
+        print(f"  report: {outcome.run_dir / 'report.html'}")
+        worst = _worse(worst, outcome.exit_code)
+    raise SystemExit(
+        worst
+    )  # click returns typer.Exit codes in non-standalone mode; main() drops them
+
+
+def _worse(a: int, b: int) -> int:
+    rank = {0: 0, 2: 1, 1: 2, 255: 3}
+    return a if rank.get(a, 3) >= rank.get(b, 3) else b
+
+
+def _print_result(r, indent: str) -> None:  # type: ignore[no-untyped-def]
+    verdict = {True: "valid", False: "INVALID", "unknown": "unknown"}[r.valid]
+    print(f"{indent}{r.checker}: {verdict}")
+    for c in r.children:
+        _print_result(c, indent + "  ")
+
+
+def _run_with_progress(runner, quiet: bool):  # type: ignore[no-untyped-def]
+    if quiet:
+        return runner.run()
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description:<12}"), BarColumn(), TimeElapsedColumn(), transient=True
+    ) as progress:
+        task = progress.add_task("setup", total=1.0)
+
+        def update(phase: str, frac: float) -> None:
+            progress.update(task, description=phase, completed=frac)
+
+        runner.progress = update
+        return runner.run()
+
+
+def analyze(
+    run: str | None = typer.Argument(None, help="Run directory, test name, or latest (default)."),
+    store_dir: str = typer.Option("store", "--store", help="Where runs are kept."),
+) -> None:
+    """Re-check a stored run from its history and rewrite results.json and report.html."""
+    from zablab.harness import store
+    from zablab.harness.report import write_report
+    from zablab.harness.runner import analyze as analyze_run
+
+    d = store.resolve_run(store_dir, run)
+    result = analyze_run(d)
+    write_report(d)
+    verdict = {True: "valid", False: "INVALID", "unknown": "unknown"}[result.valid]
+    print(f"{d}: {verdict}")
+    for c in result.children:
+        _print_result(c, "  ")
+    print(f"  report: {d / 'report.html'}")
+    raise SystemExit(result.exit_code)
+
+
+def serve(
+    store_dir: str = typer.Option("store", "--store", help="Directory to serve."),
+    port: int = typer.Option(8080, "--port", help="Port on 127.0.0.1 (0: any free port)."),
+) -> None:
+    """Browse the store in a browser (http://127.0.0.1:PORT/), until Ctrl-C."""
+    import functools
+    import http.server
+
+    from zablab.errors import UserError
+
+    if not Path(store_dir).is_dir():
+        raise UserError(f"no store at {store_dir}; run `zablab test` first or pass --store.")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=store_dir)
+    try:
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as exc:
+        raise UserError(
+            f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); choose another --port."
+        ) from None
+    print(
+        f"serving {store_dir} at http://127.0.0.1:{httpd.server_address[1]}/ (Ctrl-C to stop)",
+        flush=True,
+    )
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        httpd.server_close()
+
+
+cluster_app = typer.Typer(
+    help="A cluster to play with by hand (local processes).", no_args_is_help=True
+)
+
+
+@cluster_app.command("up")
+def cluster_up(
+    db: str = typer.Option("zablab", "--db", help="zablab | zookeeper."),
+    nodes: int = typer.Option(3, "--nodes", "-n", help="Cluster size."),
+) -> None:
+    """Start a local cluster and print its connection string (stop it with `zablab cluster down`)."""
+    from zablab.harness.cluster import up
+
+    info = up(db, nodes)
+    print(f"{db} cluster of {nodes} up; leader {info['leader']}")
+    print(f"connect: {info['connect']}")
+    print(f"kazoo:   KazooClient(hosts={info['connect']!r})")
+    print(f"zkCli:   {info['zkcli']}")
+
+
+@cluster_app.command("down")
+def cluster_down() -> None:
+    """Stop every local cluster, and clean up what crashed test runs left behind."""
+    from zablab.harness.cluster import down
+
+    for note in down():
+        print(note)
+
+
+@cluster_app.command("status")
+def cluster_status() -> None:
+    """Show running local clusters: nodes, their mode, the connection string."""
+    from zablab.harness.cluster import status
+
+    rows = status()
+    if not rows:
+        print("no local cluster is running (start one with `zablab cluster up`).")
+    for r in rows:
+        print(f"{r['db']} cluster ({r['state']}): {r['connect']}")
+        for n in r["nodes"]:
+            print(f"  {n['name']} {n['address']} pid {n['pid']}: {n['mode'] or 'not serving'}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("test", epilog=TEST_EPILOG)(test)
+    app.command("analyze")(analyze)
+    app.command("serve")(serve)
+    app.add_typer(cluster_app, name="cluster")

@@ -1,0 +1,40 @@
+"""The zablab server itself: `python -m zablab node --config zoo.cfg`, plus its ZAB trace."""
+
+from __future__ import annotations
+
+import inspect
+import shlex
+import sys
+
+from zablab.harness.backends.base import Node
+from zablab.harness.db.base import DB
+
+
+def _node_takes_trace() -> bool:
+    """Whether this zablab's `node` command has --trace (added with ZAB replication)."""
+    try:
+        from zablab.node import command
+
+        return '"--trace"' in inspect.getsource(command)
+    except (ImportError, OSError):
+        return False
+
+
+class ZablabDB(DB):
+    name = "zablab"
+    log_name = "zablab-node.log"
+
+    def trace_path(self, node: Node) -> str:
+        return f"{node.workdir}/trace.jsonl"
+
+    def command(self, node: Node) -> str:
+        python = str(node.meta.get("python") or sys.executable)
+        cmd = f"{shlex.quote(python)} -m zablab node --config {shlex.quote(self.config_path(node))}"
+        if _node_takes_trace():
+            cmd += f" --trace {shlex.quote(self.trace_path(node))}"
+        if self.args:
+            cmd += f" {self.args}"
+        return cmd
+
+    def fetch_paths(self, node: Node) -> list[str]:
+        return [self.log_path(node), self.config_path(node), self.trace_path(node)]

@@ -1,0 +1,259 @@
+"""Fault injection on a schedule, recorded in the history as process "nemesis".
+
+Every fault knows how to undo itself; `heal_all` undoes everything (partitions, loss, pauses,
+kills, clock skew) whatever state the run was interrupted in, so the runner calls it from a
+finally block and on SIGINT.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from zablab.errors import UserError
+from zablab.harness import grudges
+from zablab.harness.backends.base import Node
+from zablab.harness.db.base import DB
+from zablab.harness.recorder import Recorder
+
+log = logging.getLogger("zablab.nemesis")
+
+FAULTS = (
+    "partition",
+    *(f"partition-{s}" for s in grudges.SHAPES),
+    "loss",
+    "delay",
+    "kill",
+    "pause",
+    "clock",
+)
+
+
+def parse_nemesis(spec: str) -> list[str]:
+    if spec.strip() in ("", "none"):
+        return []
+    kinds = [k.strip() for k in spec.split(",") if k.strip()]
+    bad = [k for k in kinds if k not in FAULTS]
+    if bad:
+        raise UserError(
+            f"unknown --nemesis {', '.join(bad)}; choose from: none, {', '.join(FAULTS)}."
+        )
+    return kinds
+
+
+class Nemesis:
+    """Alternates: wait an interval, start a random enabled fault, wait, stop it."""
+
+    def __init__(
+        self,
+        kinds: list[str],
+        backend: Any,
+        db: DB,
+        nodes: list[Node],
+        recorder: Recorder,
+        rng: random.Random,
+        interval: float,
+    ):
+        self.kinds = kinds
+        self.backend = backend
+        self.db = db
+        self.nodes = nodes
+        self.by_name = {n.name: n for n in nodes}
+        self.rec = recorder
+        self.rng = rng
+        self.interval = interval
+        self.killed: set[str] = set()
+        self.paused: set[str] = set()
+        self.partitioned = False
+        self.lossy = False
+        self.skewed = False
+        self._mu = threading.RLock()
+
+    @property
+    def names(self) -> list[str]:
+        return [n.name for n in self.nodes]
+
+    def _leader(self) -> str | None:
+        ps = self.db.primaries(self.nodes)
+        return ps[0] if ps else None
+
+    def _targets(self) -> list[str]:
+        """One node, the leader, or a minority, as Jepsen's node specs."""
+        r = self.rng.random()
+        if r < 0.4:
+            return [self.rng.choice(self.names)]
+        if r < 0.7:
+            lead = self._leader()
+            return [lead] if lead else [self.rng.choice(self.names)]
+        k = max(1, (len(self.nodes) - 1) // 2)
+        return sorted(self.rng.sample(self.names, k))
+
+    def _op(self, f: str, act: Callable[[], Any]) -> Any:
+        self.rec.record("invoke", "nemesis", f)
+        try:
+            value = act()
+        except Exception as exc:  # a fault that fails to apply is recorded, not fatal
+            log.warning("nemesis %s failed: %s", f, exc)
+            self.rec.record("info", "nemesis", f, None, error=str(exc))
+            return None
+        self.rec.record("info", "nemesis", f, value)
+        log.info("nemesis %s: %s", f, value)
+        return value
+
+    # -- faults ------------------------------------------------------------------------------
+
+    def start(self, kind: str) -> str:
+        """Start a fault of `kind`; returns the stop op name."""
+        with self._mu:
+            if kind.startswith("partition"):
+                shape = kind.split("-", 1)[1] if "-" in kind else self.rng.choice(grudges.SHAPES)
+
+                def part() -> Any:
+                    g = grudges.build(shape, self.names, self.rng, leader=self._leader())
+                    self.backend.net().partition(g)
+                    self.partitioned = True
+                    return {"shape": shape, "grudge": grudges.describe(g)}
+
+                self._op("start-partition", part)
+                return "partition"
+            if kind == "loss":
+
+                def loss() -> Any:
+                    nodes = self._targets()
+                    p = self.rng.choice([0.1, 0.2, 0.4])
+                    self.backend.net().loss(nodes, p)
+                    self.lossy = True
+                    return {"nodes": nodes, "probability": p}
+
+                self._op("start-loss", loss)
+                return "loss"
+            if kind == "delay":
+
+                def delay() -> Any:
+                    nodes = self._targets()
+                    ms = self.rng.choice([50, 100, 250])
+                    self.backend.net().delay(nodes, ms)
+                    self.lossy = True
+                    return {"nodes": nodes, "ms": ms}
+
+                self._op("start-delay", delay)
+                return "delay"
+            if kind == "kill":
+
+                def kill() -> Any:
+                    ts = self._targets()
+                    for t in ts:
+                        self.db.kill(self.by_name[t])
+                        self.killed.add(t)
+                    return ts
+
+                self._op("kill", kill)
+                return "kill"
+            if kind == "pause":
+
+                def pause() -> Any:
+                    ts = self._targets()
+                    for t in ts:
+                        self.db.pause(self.by_name[t])
+                        self.paused.add(t)
+                    return ts
+
+                self._op("pause", pause)
+                return "pause"
+            if kind == "clock":
+
+                def clock() -> Any:
+                    ts = self._targets()
+                    c = self.backend.clock()
+                    self.skewed = True
+                    if self.rng.random() < 0.5:
+                        delta = self.rng.choice([-1, 1]) * self.rng.randint(100, 30_000)
+                        for t in ts:
+                            c.bump(t, delta)
+                        return {"bump_ms": delta, "nodes": ts}
+                    delta, period = self.rng.randint(100, 2000), self.rng.choice([10, 100, 500])
+                    for t in ts:
+                        c.strobe(t, delta, period, self.interval)
+                    return {"strobe_ms": delta, "period_ms": period, "nodes": ts}
+
+                self._op("start-clock", clock)
+                return "clock"
+        raise ValueError(kind)
+
+    def stop(self, what: str) -> None:
+        with self._mu:
+            if what in ("partition", "loss", "delay"):
+                self._op(f"stop-{what}", self._heal_net)
+            elif what == "kill":
+                self._op("restart", self._restart)
+            elif what == "pause":
+                self._op("resume", self._resume)
+            elif what == "clock":
+                self._op("stop-clock", self._reset_clock)
+
+    def _heal_net(self) -> Any:
+        self.backend.net().heal()
+        self.partitioned = self.lossy = False
+        return "healed"
+
+    def _restart(self) -> Any:
+        ts = sorted(self.killed)
+        for t in ts:
+            self.db.start(self.by_name[t])
+        self.killed.clear()
+        return ts
+
+    def _resume(self) -> Any:
+        ts = sorted(self.paused)
+        for t in ts:
+            self.db.resume(self.by_name[t])
+        self.paused.clear()
+        return ts
+
+    def _reset_clock(self) -> Any:
+        self.backend.clock().reset()
+        self.skewed = False
+        return "reset"
+
+    # -- schedule ----------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """The nemesis thread: until `stop`, fault for an interval, then heal for an interval."""
+        if not self.kinds:
+            return
+        order: list[str] = []
+        while not stop.wait(self.interval):
+            if not order:  # every enabled fault once per round, in a seeded order
+                order = list(self.kinds)
+                self.rng.shuffle(order)
+            what = self.start(order.pop())
+            stop.wait(self.interval)
+            self.stop(what)
+
+    def heal_all(self) -> None:
+        """Undo every fault that may be in force; each step is attempted even if one fails."""
+        with self._mu:
+            steps: list[tuple[str, Callable[[], Any]]] = []
+            if self.partitioned or self.lossy:
+                steps.append(("stop-partition", self._heal_net))
+            if self.paused:
+                steps.append(("resume", self._resume))
+            if self.skewed:
+                steps.append(("stop-clock", self._reset_clock))
+            if self.killed:
+                steps.append(("restart", self._restart))
+            for f, act in steps:
+                self._op(f, act)
+            # belt and braces: heal the network and resume every node even if nothing is known
+            with contextlib.suppress(Exception):
+                if self.kinds and any(
+                    k.startswith("partition") or k in ("loss", "delay") for k in self.kinds
+                ):
+                    self.backend.net().heal()
+            for n in self.nodes:
+                with contextlib.suppress(Exception):
+                    self.db.resume(n)

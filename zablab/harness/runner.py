@@ -1,0 +1,551 @@
+"""One test run, start to end: set up → start DB → workers + nemesis → heal → final reads →
+tear down → fetch logs → check → report.
+
+Teardown lives in `finally` and SIGTERM is turned into KeyboardInterrupt, so partitions, pauses,
+skews and processes are undone however the run ends; a state file covers the cases where even
+that cannot run (kill -9 of the harness): the next run cleans it up first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import platform
+import random
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zablab.checkers.result import Result, compose
+from zablab.errors import UserError
+from zablab.harness import leftovers, store
+from zablab.harness.backends import get_backend
+from zablab.harness.backends.base import Node
+from zablab.harness.client import Client, classify
+from zablab.harness.db import get_db
+from zablab.harness.db.base import DB
+from zablab.harness.generator import Schedule, parse_concurrency
+from zablab.harness.history import HistoryWriter
+from zablab.harness.nemesis import Nemesis, parse_nemesis
+from zablab.harness.recorder import Recorder
+from zablab.harness.workloads import get_workload
+from zablab.harness.workloads.base import Workload
+
+log = logging.getLogger("zablab.runner")
+
+BUGS = ("none", "lost-write", "stale-read")
+
+
+@dataclass
+class TestOptions:
+    """Every option of a run; saved in test.json so a run can be understood and repeated."""
+
+    __test__ = False  # not a pytest class, despite the name
+
+    backend: str = "local"
+    db: str = "zablab"
+    nodes: int = 5
+    nodes_file: str | None = None
+    workload: str = "register"
+    nemesis: str = "partition,kill"
+    nemesis_interval: float = 5.0
+    time_limit: float = 60.0
+    concurrency: str = "2n"
+    rate: float = 0.0
+    seed: int | None = None
+    store: str = "store"
+    name: str | None = None
+    op_timeout: float = 3.0
+    session_timeout: float = 10.0
+    ready_timeout: float = 90.0
+    check_timeout: float = 60.0
+    fsync: bool = True  # False only for benchmarks of the harness itself
+    client_bug: str = "none"  # a deliberately broken client, to show the checkers catch it
+    db_args: str = ""  # extra flags for each zablab node, e.g. a seeded server bug
+    report: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def test_name(self) -> str:
+        return self.name or f"{self.db}-{self.workload}"
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    result: Result
+    ops: int
+    seconds: float
+    interrupted: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        return self.result.exit_code
+
+
+Progress = Callable[[str, float], None]
+
+
+def _versions(db: str) -> dict[str, str]:
+    import kazoo
+
+    from zablab import __version__
+
+    v = {"zablab": __version__, "python": platform.python_version(), "kazoo": kazoo.__version__}
+    if db == "zookeeper":
+        jar = Path("/usr/share/java/zookeeper.jar")
+        if jar.exists():
+            v["zookeeper"] = (
+                os.path.basename(os.path.realpath(jar))
+                .removeprefix("zookeeper-")
+                .removesuffix(".jar")
+            )
+    return v
+
+
+class BrokenClient:
+    """Seeded bugs at the client: acks some writes without sending them, or serves stale reads."""
+
+    def __init__(self, workload: Workload, bug: str, rng: random.Random):
+        self.w = workload
+        self.bug = bug
+        self.rng = rng
+        self.last: dict[str, Any] = {}
+
+    def invoke(self, client: Client, f: str, value: Any) -> tuple[Any, dict[str, Any]]:
+        if (
+            self.bug == "lost-write"
+            and f in ("write", "add", "enqueue")
+            and self.rng.random() < 0.3
+        ):
+            return value, {}
+        if (
+            self.bug == "stale-read"
+            and f in ("read", "sync-read")
+            and f in self.last
+            and self.rng.random() < 0.5
+        ):
+            return self.last[f]
+        out = self.w.invoke(client, f, value)
+        if f in ("read", "sync-read"):
+            self.last.setdefault(f, out)
+        return out
+
+
+class Runner:
+    def __init__(self, opts: TestOptions, progress: Progress | None = None):
+        if opts.client_bug not in BUGS:
+            raise UserError(
+                f"unknown --client-bug {opts.client_bug!r}; choose one of: {', '.join(BUGS)}."
+            )
+        self.opts = opts
+        self.progress = progress or (lambda phase, frac: None)
+        self.seed = opts.seed if opts.seed is not None else random.SystemRandom().randrange(2**31)
+        self.rng = random.Random(self.seed)
+        from zablab.harness.backends import BACKENDS
+        from zablab.harness.db import DBS
+
+        if opts.backend not in BACKENDS:
+            raise UserError(
+                f"unknown --backend {opts.backend!r}; choose one of: {', '.join(BACKENDS)}."
+            )
+        if opts.db not in DBS:
+            raise UserError(f"unknown --db {opts.db!r}; choose one of: {', '.join(DBS)}.")
+        self.kinds = parse_nemesis(opts.nemesis)
+        if opts.nodes < 1:
+            raise UserError("--nodes must be at least 1.")
+        self.concurrency = parse_concurrency(opts.concurrency, opts.nodes)
+        self.workload = get_workload(
+            opts.workload,
+            random.Random(self.seed + 1),
+            check_timeout=opts.check_timeout,
+            session_timeout=opts.session_timeout,
+        )
+        self.run_dir: Path | None = None
+        self.backend: Any = None
+        self.db: DB | None = None
+        self.nodes: list[Node] = []
+        self.nemesis: Nemesis | None = None
+        self.rec: Recorder | None = None
+        self.state: leftovers.RunState | None = None
+        self._next_process = self.concurrency
+        self._proc_lock = threading.Lock()
+
+    # -- public -----------------------------------------------------------------------------
+
+    def run(self) -> RunOutcome:
+        started = time.monotonic()
+        for note in leftovers.cleanup(("test",)):
+            log.warning("%s", note)
+        self.run_dir = store.new_run_dir(self.opts.store, self.opts.test_name)
+        handler = logging.FileHandler(self.run_dir / "zablab.log")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root = logging.getLogger("zablab")
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        old_term = None
+        if threading.current_thread() is threading.main_thread():
+            old_term = signal.signal(signal.SIGTERM, _raise_interrupt)
+        interrupted = False
+        try:
+            self._write_test_json(started=True)
+            store.set_latest(self.opts.store, self.run_dir)
+            try:
+                self._run_cluster()
+            except UserError as exc:
+                raise UserError(f"{exc} Logs: {self.run_dir / 'nodes'}") from None
+            except KeyboardInterrupt:
+                interrupted = True
+                log.warning("interrupted; tearing down")
+            except Exception:
+                log.exception("harness error")
+                raise
+            if interrupted:
+                raise KeyboardInterrupt
+            self.progress("checking", 0.0)
+            result = self.check()
+            self.progress("report", 0.0)
+            if self.opts.report:
+                self.write_report()
+            return RunOutcome(
+                self.run_dir,
+                result,
+                len(self.rec.ops) if self.rec else 0,
+                time.monotonic() - started,
+            )
+        finally:
+            if old_term is not None:
+                signal.signal(signal.SIGTERM, old_term)
+            root.removeHandler(handler)
+            handler.close()
+
+    # -- phases -----------------------------------------------------------------------------
+
+    def _run_cluster(self) -> None:
+        assert self.run_dir is not None
+        o = self.opts
+        self.state = leftovers.RunState.create("test", o.backend)
+        self.rec = Recorder(HistoryWriter.open(self.run_dir / "history.jsonl"))
+        try:
+            self.progress("setup", 0.0)
+            self.backend = get_backend(
+                o.backend, {"seed": self.seed, "db": o.db, "nodes_file": o.nodes_file}
+            )
+            self.nodes = self.backend.setup(o.nodes)
+            if getattr(self.backend, "base_dir", None):
+                self.state.add_dir(self.backend.base_dir)
+            clock_env = None
+            if "clock" in self.kinds:
+                clock = self.backend.clock()
+                for n in self.nodes:
+                    if hasattr(clock, "prepare"):
+                        clock.prepare(n.name)
+
+                def clock_env(n: Node) -> dict[str, str]:
+                    return clock.env(n.name)
+
+            self.db = get_db(
+                o.db,
+                on_spawn=lambda n, pid: self.state.add_proc(n.name, pid),
+                env=clock_env,
+                fsync=o.fsync,
+                args=o.db_args,
+            )
+            self._write_test_json(started=True)
+            self.db.setup(self.nodes)
+            self.progress("starting", 0.0)
+            t = time.monotonic()
+            for n in self.nodes:
+                self.db.start(n)
+            self.db.await_ready(self.nodes, o.ready_timeout)
+            log.info("cluster up in %.1f s, leader %s", time.monotonic() - t, self.db.primaries())
+            self._setup_workload()
+            self._main_phase()
+            self._final_phase()
+        finally:
+            self._teardown()
+
+    def _open_client(self, node: Node, deadline: float) -> Client | None:
+        while time.monotonic() < deadline:
+            try:
+                return Client(
+                    node.name, node.client_address, self.opts.op_timeout, self.opts.session_timeout
+                ).open(timeout=min(5.0, max(0.5, deadline - time.monotonic())))
+            except Exception:
+                time.sleep(0.3)
+        return None
+
+    def _setup_workload(self) -> None:
+        assert self.db is not None
+        deadline = time.monotonic() + 30
+        while True:
+            for node in self.nodes:
+                c = self._open_client(node, min(deadline, time.monotonic() + 5))
+                if c is None:
+                    continue
+                try:
+                    self.workload.setup(c)
+                    return
+                except Exception as exc:
+                    log.warning("workload setup on %s: %s", node.name, exc)
+                finally:
+                    c.close()
+            if time.monotonic() > deadline:
+                raise UserError(
+                    "could not create the workload's znodes within 30 s; see the node logs."
+                )
+
+    def _new_process(self) -> int:
+        with self._proc_lock:
+            p = self._next_process
+            self._next_process += 1
+            return p
+
+    def _run_op(
+        self,
+        client: Client,
+        node: Node,
+        invoker: Any,
+        process: int,
+        f: str,
+        value: Any,
+        **extra: Any,
+    ) -> str:
+        rec = self.rec
+        assert rec is not None
+        rec.record("invoke", process, f, value, node=node.name, **extra)
+        try:
+            out, more = invoker.invoke(client, f, value)
+        except Exception as exc:
+            typ, err = classify(exc, f in self.workload.reads)
+            more = {**getattr(exc, "zablab_extra", {}), **extra}
+            rec.record(
+                typ, process, f, value, node=node.name, session=client.session, error=err, **more
+            )
+            return typ
+        rec.record(
+            "ok", process, f, out, node=node.name, session=client.session, **{**more, **extra}
+        )
+        return "ok"
+
+    def _worker(self, index: int, schedule: Schedule) -> None:
+        node = self.nodes[index % len(self.nodes)]
+        rng = random.Random(self.seed * 1000 + index)
+        invoker: Any = self.workload
+        if self.opts.client_bug != "none":
+            invoker = BrokenClient(
+                self.workload, self.opts.client_bug, random.Random(self.seed + index)
+            )
+        process = index
+        client: Client | None = None
+        while schedule.running():
+            if client is None:
+                client = self._open_client(node, min(schedule.deadline, time.monotonic() + 5))
+                if client is None:
+                    continue
+                client.process = process  # type: ignore[attr-defined]
+            f, value = self.workload.next_op(rng, process)
+            if not schedule.wait_turn():
+                break
+            if self._run_op(client, node, invoker, process, f, value) == "info":
+                self.workload.worker_done(client, process)
+                client.close()
+                client = None
+                process = self._new_process()
+        if client is not None:
+            self.workload.worker_done(client, process)
+            client.close()
+
+    def _main_phase(self) -> None:
+        o = self.opts
+        assert self.db is not None and self.rec is not None
+        schedule = Schedule(o.time_limit, o.rate, seed=self.seed)
+        self.nemesis = Nemesis(
+            self.kinds,
+            self.backend,
+            self.db,
+            self.nodes,
+            self.rec,
+            random.Random(self.seed + 2),
+            o.nemesis_interval,
+        )
+        nem_stop = threading.Event()
+        nem = threading.Thread(
+            target=self.nemesis.run, args=(nem_stop,), name="nemesis", daemon=True
+        )
+        workers = [
+            threading.Thread(
+                target=self._worker, args=(i, schedule), name=f"worker-{i}", daemon=True
+            )
+            for i in range(self.concurrency)
+        ]
+        for w in workers:
+            w.start()
+        nem.start()
+        try:
+            t0 = time.monotonic()
+            while schedule.running():
+                self.progress(
+                    "running", min(1.0, (time.monotonic() - t0) / max(o.time_limit, 0.001))
+                )
+                schedule.stop.wait(0.25)
+        finally:
+            schedule.stop.set()
+            nem_stop.set()
+            nem.join(o.nemesis_interval + 30)
+            for w in workers:
+                w.join(o.op_timeout + 10)
+            self.progress("healing", 0.0)
+            log.info("main phase over: %d history events; healing", len(self.rec.ops))
+            self.nemesis.heal_all()
+
+    def _final_phase(self) -> None:
+        assert self.db is not None
+        finals = self.workload.final_ops()
+        if not finals:
+            return
+        self.progress("final reads", 0.0)
+        log.info("final phase: %s", finals)
+        try:
+            self.db.await_ready(self.nodes, self.opts.ready_timeout)
+        except UserError as exc:
+            log.warning("cluster did not recover before the final reads: %s", exc)
+        settle = self.workload.settle_seconds()
+        if settle:
+            time.sleep(settle)
+        nodes = self.nodes[:1] if self.workload.final_once() else self.nodes
+        for node in nodes:
+            client = self._open_client(node, time.monotonic() + 20)
+            if client is None:
+                log.warning("final ops: no session on %s", node.name)
+                continue
+            try:
+                for f, value in finals:
+                    self._run_op(
+                        client, node, self.workload, self._new_process(), f, value, final=True
+                    )
+            finally:
+                client.close()
+
+    def _teardown(self) -> None:
+        """Undo everything; each step runs even if an earlier one fails."""
+        self.progress("teardown", 0.0)
+        log.info("teardown")
+        if self.nemesis is not None:
+            with contextlib.suppress(Exception):
+                self.nemesis.heal_all()
+        if self.db is not None and self.run_dir is not None:
+            for n in self.nodes:
+                with contextlib.suppress(Exception):
+                    self.db.kill(n)
+                dest = self.run_dir / "nodes" / n.name
+                for p in self.db.fetch_paths(n):
+                    with contextlib.suppress(Exception):
+                        n.remote.download(p, str(dest / os.path.basename(p)))
+            for n in self.nodes:
+                with contextlib.suppress(Exception):
+                    self.db.teardown(n)
+        if self.backend is not None:
+            with contextlib.suppress(Exception):
+                self.backend.teardown()
+        if self.rec is not None:
+            self.rec.close()
+        if self.state is not None:
+            leftovers.kill_procs(self.state)
+            self.state.remove()
+
+    # -- results ----------------------------------------------------------------------------
+
+    def check(self) -> Result:
+        assert self.rec is not None and self.run_dir is not None
+        return check_run(self.run_dir, self.rec.ops, self.workload, self.opts.db)
+
+    def write_report(self) -> None:
+        from zablab.harness.report import write_report
+
+        assert self.run_dir is not None
+        write_report(self.run_dir)
+
+    def _write_test_json(self, started: bool) -> None:
+        assert self.run_dir is not None
+        data = {
+            "name": self.opts.test_name,
+            "options": asdict(self.opts),
+            "seed": self.seed,
+            "concurrency": self.concurrency,
+            "nemesis": self.kinds,
+            "workload_checker": self.workload.checker,
+            "versions": _versions(self.opts.db),
+            "argv": sys.argv,
+            "nodes": [
+                {
+                    "name": n.name,
+                    "id": n.id,
+                    "host": n.host,
+                    "client_port": n.client_port,
+                    "peer_ports": list(n.peer_ports),
+                }
+                for n in self.nodes
+            ],
+            "start": self.run_dir.name,
+        }
+        store.write_json(self.run_dir / "test.json", data)
+
+
+def check_run(run_dir: Path, ops: list[Any], workload: Workload, db: str) -> Result:
+    """Run the workload's checkers (and the ZAB trace checker for zablab) and save results.json."""
+    results = [workload.check(ops)]
+    if db == "zablab":
+        traces = sorted(
+            str(p) for p in (run_dir / "nodes").glob("*/trace.jsonl") if p.stat().st_size > 0
+        )
+        if traces:
+            with contextlib.suppress(ImportError):
+                from zablab.checkers.zab import check_zab_trace, load_zab_trace
+
+                results.append(check_zab_trace(load_zab_trace(*traces)))
+    result = compose("zablab test", results)
+    data = result.to_dict()
+    data["stats"] = stats(ops)
+    store.write_json(run_dir / "results.json", data)
+    return result
+
+
+def stats(ops: list[Any]) -> dict[str, Any]:
+    out: dict[str, dict[str, int]] = {}
+    for op in ops:
+        if op.is_client and op.type != "invoke":
+            d = out.setdefault(op.f, {"ok": 0, "fail": 0, "info": 0})
+            d[op.type] += 1
+    return out
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def analyze(run_dir: Path) -> Result:
+    """Re-check a stored run from its history and test.json."""
+    import json
+
+    from zablab.harness.history import read_jsonl
+
+    try:
+        test = json.loads((run_dir / "test.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{run_dir}/test.json is missing or unreadable ({exc}).") from None
+    o = test.get("options", {})
+    workload = get_workload(
+        o.get("workload", "register"),
+        random.Random(0),
+        check_timeout=o.get("check_timeout", 60),
+        session_timeout=o.get("session_timeout", 10),
+    )
+    ops = read_jsonl(run_dir / "history.jsonl")
+    return check_run(run_dir, ops, workload, o.get("db", "zablab"))

@@ -1,0 +1,69 @@
+"""The Workload interface the runner drives."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+from kazoo.exceptions import NodeExistsError
+
+from zablab.checkers.result import Result
+from zablab.harness.client import Client
+from zablab.harness.history import Op
+
+ROOT = "/zablab"
+
+
+def enc(v: Any) -> bytes:
+    return b"" if v is None else json.dumps(v).encode()
+
+
+def dec(b: bytes | None) -> Any:
+    return None if not b else json.loads(b)
+
+
+def ensure(client: Client, path: str, data: bytes = b"") -> None:
+    try:
+        client.wait(client.zk.create_async(path, data, makepath=True))
+    except NodeExistsError:
+        pass
+
+
+class Workload:
+    """Ops are (f, value) pairs; `invoke` returns (value, extra) or raises (see client.classify)."""
+
+    name = "workload"
+    checker = ""  # shown in the report: which checker judges this workload
+    reads: frozenset[str] = frozenset({"read"})
+
+    def __init__(self, rng: random.Random, **opts: Any):
+        self.rng = rng
+        self.opts = opts
+
+    def setup(self, client: Client) -> None:
+        """Create the znodes the ops need; idempotent (runs once, before the workers)."""
+
+    def next_op(self, rng: random.Random, process: int) -> tuple[str, Any]:
+        raise NotImplementedError
+
+    def invoke(self, client: Client, f: str, value: Any) -> tuple[Any, dict[str, Any]]:
+        raise NotImplementedError
+
+    def final_ops(self) -> list[tuple[str, Any]]:
+        """Ops each node runs on a fresh session after everything healed."""
+        return []
+
+    def final_once(self) -> bool:
+        """True when the final ops must run on one node only (they change state, e.g. drain)."""
+        return False
+
+    def settle_seconds(self) -> float:
+        """Extra wait after healing before the final ops (e.g. for sessions to expire)."""
+        return 0.0
+
+    def check(self, ops: list[Op]) -> Result:
+        raise NotImplementedError
+
+    def worker_done(self, client: Client, process: int) -> None:
+        """Called when a worker stops or loses its session (release what it holds)."""

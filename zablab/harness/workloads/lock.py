@@ -1,0 +1,85 @@
+"""kazoo's Lock recipe, used to fence writes: a holder writes its token to a resource znode in a
+multi that checks its lock node still exists, so the resource's tokens must never go backwards."""
+
+from __future__ import annotations
+
+import random
+import threading
+from typing import Any
+
+from zablab.checkers.result import Result
+from zablab.harness.client import Client, Fail
+from zablab.harness.history import Op
+from zablab.harness.workloads.base import ROOT, Workload, enc, ensure
+
+
+class LockWorkload(Workload):
+    name = "lock"
+    checker = "fencing (no stale token accepted; overlapping holds reported)"
+    reads = frozenset()
+    path = f"{ROOT}/lock"
+    resource = f"{ROOT}/fenced"
+
+    def __init__(self, rng: random.Random, **opts: Any):
+        super().__init__(rng, **opts)
+        self._held: dict[int, Any] = {}  # process -> kazoo Lock
+        self._phase: dict[int, str] = {}
+        self._mu = threading.Lock()
+
+    def setup(self, client: Client) -> None:
+        ensure(client, self.path)
+        ensure(client, self.resource, enc(0))
+
+    def next_op(self, rng: random.Random, process: int) -> tuple[str, Any]:
+        with self._mu:
+            phase = self._phase.get(process, "acquire")
+            if phase == "write":
+                lock = self._held.get(process)
+                token = int(lock.node.rsplit("__", 1)[-1]) if lock is not None and lock.node else -1
+                return "write", token
+            return phase, None
+
+    def _advance(self, process: int, phase: str) -> None:
+        with self._mu:
+            self._phase[process] = phase
+
+    def invoke(self, client: Client, f: str, value: Any) -> tuple[Any, dict[str, Any]]:
+        zk = client.zk
+        process = getattr(client, "process", 0)
+        if f == "acquire":
+            lock = zk.Lock(self.path, identifier=str(process))
+            if not lock.acquire(timeout=client.timeout):
+                raise Fail("timeout")
+            with self._mu:
+                self._held[process] = lock
+            self._advance(process, "write")
+            return int(lock.node.rsplit("__", 1)[-1]), {}
+        if f == "write":
+            lock = self._held.get(process)
+            self._advance(process, "release")
+            if lock is None or not lock.node:
+                raise Fail("not-held")
+            tx = zk.transaction()
+            tx.check(f"{self.path}/{lock.node}", 0)
+            tx.set_data(self.resource, enc(value))
+            results = client.wait(tx.commit_async())
+            if any(isinstance(r, Exception) for r in results):
+                raise Fail("fenced")
+            return value, {"zxid": results[1].mzxid}
+        if f == "release":
+            lock = self._held.pop(process, None)
+            self._advance(process, "acquire")
+            if lock is not None:
+                lock.release()
+            return None, {}
+        raise ValueError(f)
+
+    def worker_done(self, client: Client, process: int) -> None:
+        with self._mu:
+            self._held.pop(process, None)
+            self._phase.pop(process, None)
+
+    def check(self, ops: list[Op]) -> Result:
+        from zablab.checkers.fencing import check_fencing
+
+        return check_fencing(ops)

@@ -1,0 +1,97 @@
+"""A queue of sequential children: enqueue creates, dequeue deletes the oldest it can win."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from typing import Any
+
+from kazoo.exceptions import NoNodeError
+
+from zablab.checkers.result import Result
+from zablab.harness.client import Client, Fail
+from zablab.harness.history import Op
+from zablab.harness.workloads.base import ROOT, Workload, dec, enc, ensure
+
+
+def explain_lost(r: Result, ops: list[Op]) -> Result:
+    """Elements "lost" only because a dequeue deleted them and then crashed are not lost: the
+    history names the element each crashed delete was removing."""
+    d = r.details
+    lost = d.get("lost") or []
+    if r.valid is not False or d.get("duplicated-count") or d.get("unexpected-count"):
+        return r
+    if d.get("lost-count") != len(lost):
+        return r
+    maybe = {
+        op.extra["element"]
+        for op in ops
+        if op.f == "dequeue" and op.type == "info" and "element" in op.extra
+    }
+    if lost and set(lost) <= maybe:
+        return Result(r.checker, True, {**d, "lost-by-crashed-dequeue": lost}, r.children)
+    return r
+
+
+class QueueWorkload(Workload):
+    name = "queue"
+    checker = "total-queue (no duplicates, nothing lost or invented)"
+    reads = frozenset()
+    path = f"{ROOT}/queue"
+
+    def __init__(self, rng: random.Random, **opts: Any):
+        super().__init__(rng, **opts)
+        self._next = itertools.count()
+
+    def setup(self, client: Client) -> None:
+        ensure(client, self.path)
+
+    def next_op(self, rng: random.Random, process: int) -> tuple[str, Any]:
+        return ("enqueue", next(self._next)) if rng.random() < 0.6 else ("dequeue", None)
+
+    def _dequeue(self, client: Client) -> Any:
+        zk = client.zk
+        children = sorted(client.wait(zk.get_children_async(self.path)))
+        for c in children:
+            p = f"{self.path}/{c}"
+            try:
+                data, _ = client.wait(zk.get_async(p))
+            except NoNodeError:
+                continue
+            try:
+                client.wait(zk.delete_async(p))
+            except NoNodeError:
+                continue
+            except Exception as exc:
+                # the delete may have happened: name the element so the check can tell
+                exc.zablab_extra = {"element": dec(data)}  # type: ignore[attr-defined]
+                raise
+            return dec(data)
+        raise Fail("empty")
+
+    def invoke(self, client: Client, f: str, value: Any) -> tuple[Any, dict[str, Any]]:
+        if f == "enqueue":
+            client.wait(client.zk.create_async(f"{self.path}/q-", enc(value), sequence=True))
+            return value, {}
+        if f == "dequeue":
+            return self._dequeue(client), {}
+        if f == "drain":
+            out = []
+            while True:
+                try:
+                    out.append(self._dequeue(client))
+                except Fail:
+                    return out, {}
+        raise ValueError(f)
+
+    def final_ops(self) -> list[tuple[str, Any]]:
+        return [("drain", None)]
+
+    def final_once(self) -> bool:
+        return True
+
+    def check(self, ops: list[Op]) -> Result:
+        from zablab.checkers.workloads import check_queue
+
+        r = check_queue(ops)
+        return explain_lost(r, ops)
