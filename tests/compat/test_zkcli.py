@@ -103,8 +103,16 @@ NOISE = re.compile(
 ZXID = re.compile(r"^([cmp]Zxid) = (0x[0-9a-f]+)$")
 
 
+WATCHER_BLOCK = re.compile(r"\n?WATCHER::\n\nWatchedEvent state:\w+ type:None path:null\n?")
+
+
 def normalise(transcript: str, root: str) -> str:
-    """Mask what may differ between servers: zxid values (kept as ranks), times, session ids."""
+    """Mask what may differ between servers: zxid values (kept as ranks), times, session ids.
+
+    zkCli prints connection-state events from its event thread, so such a block can land in the
+    middle of a command's output line; cut it out wherever it is before comparing lines.
+    """
+    transcript = WATCHER_BLOCK.sub("", transcript)
     lines = [line.replace(root, "/R") for line in transcript.splitlines() if not NOISE.match(line)]
     zxids = sorted({int(m.group(2), 16) for line in lines if (m := ZXID.match(line))})
     rank = {z: i for i, z in enumerate(zxids)}

@@ -19,7 +19,7 @@ def hist(*rows):
     return ops
 
 
-def test_bad_version_cas_is_dropped_but_value_mismatch_kept():
+def test_linearizable_view_keeps_writes_successful_cas_and_final_reads_only():
     ops = hist(
         ("invoke", 0, "cas", [1, 2]),
         ("fail", 0, "cas", [1, 2], {"error": "BadVersionError"}),
@@ -27,11 +27,24 @@ def test_bad_version_cas_is_dropped_but_value_mismatch_kept():
         ("fail", 1, "cas", [3, 4], {"error": "value-mismatch"}),
         ("invoke", 2, "read", None),
         ("ok", 2, "read", 1),
-        ("invoke", 3, "sync-read", None),
+        ("invoke", 4, "sync-read", None),
+        ("ok", 4, "sync-read", 1),
+        ("invoke", 5, "cas", [1, 3]),
+        ("ok", 5, "cas", [1, 3]),
+        ("invoke", 6, "write", 2),
+        ("info", 6, "write", 2),
+        ("invoke", 3, "sync-read", None, {"final": True}),
         ("ok", 3, "sync-read", 1, {"final": True}),
     )
     view = linearizable_view(ops)
-    assert [(o.process, o.f) for o in view] == [(1, "cas"), (1, "cas"), (3, "read"), (3, "read")]
+    assert [(o.process, o.f) for o in view] == [
+        (5, "cas"),
+        (5, "cas"),
+        (6, "write"),
+        (6, "write"),
+        (3, "read"),
+        (3, "read"),
+    ]
 
 
 def test_register_catches_a_lost_write_and_accepts_a_good_history():
@@ -39,7 +52,7 @@ def test_register_catches_a_lost_write_and_accepts_a_good_history():
     good = hist(
         ("invoke", 0, "write", 1),
         ("ok", 0, "write", 1, {"zxid": 5}),
-        ("invoke", 1, "sync-read", None),
+        ("invoke", 1, "sync-read", None, {"final": True}),
         ("ok", 1, "sync-read", 1, {"zxid": 5, "final": True, "sync": True}),
     )
     assert w.check(good).valid is True
@@ -48,7 +61,7 @@ def test_register_catches_a_lost_write_and_accepts_a_good_history():
         ("ok", 0, "write", 1, {"zxid": 5}),
         ("invoke", 0, "write", 2),
         ("ok", 0, "write", 2),  # acknowledged, never applied
-        ("invoke", 1, "sync-read", None),
+        ("invoke", 1, "sync-read", None, {"final": True}),
         ("ok", 1, "sync-read", 1, {"zxid": 5, "final": True, "sync": True}),
     )
     assert w.check(lost).valid is False
@@ -61,9 +74,9 @@ def test_kv_checks_each_key_on_its_own():
         ("ok", 0, "write", [0, 1], {"zxid": 3}),
         ("invoke", 1, "write", [1, 7]),
         ("ok", 1, "write", [1, 7], {"zxid": 4}),
-        ("invoke", 2, "sync-read", [0, None]),
+        ("invoke", 2, "sync-read", [0, None], {"final": True}),
         ("ok", 2, "sync-read", [0, 1], {"zxid": 3, "final": True, "sync": True}),
-        ("invoke", 2, "sync-read", [1, None]),
+        ("invoke", 2, "sync-read", [1, None], {"final": True}),
         ("ok", 2, "sync-read", [1, 7], {"zxid": 4, "final": True, "sync": True}),
     )
     assert w.check(ops).valid is True
