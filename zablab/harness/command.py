@@ -72,6 +72,20 @@ def test(
         "", "--db-args", help="Extra flags for every zablab node (e.g. a seeded bug)."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    ssh_user: str = typer.Option("", "--ssh-user", help="ssh backend: login (default root)."),
+    ssh_port: int | None = typer.Option(
+        None, "--ssh-port", show_default=False, help="ssh backend: port (default 22)."
+    ),
+    ssh_key: str = typer.Option("", "--ssh-key", help="ssh backend: private key file."),
+    known_hosts: str = typer.Option(
+        "", "--known-hosts", help="ssh backend: known_hosts file (default ~/.ssh/known_hosts)."
+    ),
+    ssh_config: str = typer.Option(
+        "", "--ssh-config", help="ssh backend: OpenSSH config (user, port, key per host)."
+    ),
+    no_strict_host_keys: bool = typer.Option(
+        False, "--no-strict-host-keys", help="ssh backend: accept unknown host keys."
+    ),
 ) -> None:
     """Run a Jepsen-style test: cluster up, workload + faults, heal, check, report."""
     import random
@@ -85,6 +99,9 @@ def test(
         raise UserError("--time-limit must be positive.")
     if nodes_file and backend == "local":
         backend = "ssh"
+    ssh = _ssh_flags(
+        ssh_user, ssh_port, ssh_key, known_hosts, ssh_config, no_strict_host_keys, backend
+    )
     if nodes is None:
         nodes = 5
         if nodes_file:
@@ -111,6 +128,7 @@ def test(
             op_timeout=op_timeout,
             client_bug=client_bug,
             db_args=db_args,
+            extra={"ssh": ssh} if ssh else {},
         )
         try:
             outcome = _run_with_progress(Runner(opts), quiet)
@@ -137,6 +155,34 @@ def test(
     raise SystemExit(
         worst
     )  # click returns typer.Exit codes in non-standalone mode; main() drops them
+
+
+def _ssh_flags(
+    user: str,
+    port: int | None,
+    key: str,
+    known_hosts: str,
+    ssh_config: str,
+    no_strict: bool,
+    backend: str,
+) -> dict[str, object]:
+    """Check the ssh flags and hand them to the ssh backend (the runner builds it later)."""
+    from zablab.errors import UserError
+    from zablab.harness import backends
+
+    ssh = backends.ssh_options(
+        user=user or None,
+        port=port,
+        key_file=key or None,
+        known_hosts=known_hosts or None,
+        ssh_config=ssh_config or None,
+        strict_host_keys=not no_strict,
+    )
+    if ssh and backend != "ssh":
+        raise UserError(
+            f"--ssh-* / --known-hosts options are for --backend ssh, not {backend}; drop them."
+        )
+    return ssh
 
 
 def _worse(a: int, b: int) -> int:
@@ -219,6 +265,8 @@ def serve(
         httpd.server_close()
 
 
+DOCKER_CLUSTER = "docker-cluster"  # state-file kind of a `cluster up --backend docker`
+
 cluster_app = typer.Typer(
     help="A cluster to play with by hand (local processes).", no_args_is_help=True
 )
@@ -227,12 +275,50 @@ cluster_app = typer.Typer(
 @cluster_app.command("up")
 def cluster_up(
     db: str = typer.Option("zablab", "--db", help="zablab | zookeeper."),
-    nodes: int = typer.Option(3, "--nodes", "-n", help="Cluster size."),
+    nodes: int | None = typer.Option(
+        None, "--nodes", "-n", help="Cluster size (default 3, or every host of --nodes-file)."
+    ),
+    backend: str = typer.Option("local", "--backend", help="local | docker | ssh."),
+    nodes_file: str | None = typer.Option(
+        None, "--nodes-file", help="Hosts for the ssh backend, one a line."
+    ),
+    ssh_user: str = typer.Option("", "--ssh-user", help="ssh backend: login (default root)."),
+    ssh_port: int | None = typer.Option(
+        None, "--ssh-port", show_default=False, help="ssh backend: port (default 22)."
+    ),
+    ssh_key: str = typer.Option("", "--ssh-key", help="ssh backend: private key file."),
+    known_hosts: str = typer.Option(
+        "", "--known-hosts", help="ssh backend: known_hosts file (default ~/.ssh/known_hosts)."
+    ),
+    ssh_config: str = typer.Option(
+        "", "--ssh-config", help="ssh backend: OpenSSH config (user, port, key per host)."
+    ),
+    no_strict_host_keys: bool = typer.Option(
+        False, "--no-strict-host-keys", help="ssh backend: accept unknown host keys."
+    ),
 ) -> None:
-    """Start a local cluster and print its connection string (stop it with `zablab cluster down`)."""
-    from zablab.harness.cluster import up
+    """Start a cluster and print its connection string (stop it with `zablab cluster down`)."""
+    from zablab.errors import UserError
 
-    info = up(db, nodes)
+    if nodes_file and backend == "local":
+        backend = "ssh"
+    ssh = _ssh_flags(
+        ssh_user, ssh_port, ssh_key, known_hosts, ssh_config, no_strict_host_keys, backend
+    )
+    if nodes is None:
+        nodes = 3
+        if nodes_file:
+            from zablab.harness.backends.ssh import read_nodes_file
+
+            nodes = len(read_nodes_file(nodes_file))
+    if backend == "local":
+        from zablab.harness.cluster import up
+
+        info = up(db, nodes)
+    elif backend in ("docker", "ssh"):
+        info = _remote_cluster_up(backend, db, nodes, nodes_file, ssh)
+    else:
+        raise UserError(f"unknown --backend {backend!r} for a cluster; use local, docker or ssh.")
     print(f"{db} cluster of {nodes} up; leader {info['leader']}")
     print(f"connect: {info['connect']}")
     print(f"kazoo:   KazooClient(hosts={info['connect']!r})")
@@ -244,8 +330,73 @@ def cluster_down() -> None:
     """Stop every local cluster, and clean up what crashed test runs left behind."""
     from zablab.harness.cluster import down
 
-    for note in down():
+    docker_notes = _docker_cluster_down()
+    notes = down()
+    if docker_notes and notes == ["nothing to clean up."]:
+        notes = []
+    for note in notes + docker_notes:
         print(note)
+
+
+def _remote_cluster_up(
+    backend_name: str, db_name: str, count: int, nodes_file: str | None, ssh: dict[str, object]
+) -> dict[str, str]:
+    """A cluster on Docker containers (kept until `cluster down`) or on the ssh hosts."""
+    from zablab.apache.classpath import cli_command
+    from zablab.harness.backends import get_backend
+    from zablab.harness.db import get_db
+
+    if count < 1:
+        from zablab.errors import UserError
+
+        raise UserError("--nodes must be at least 1.")
+    backend = get_backend(
+        backend_name,
+        {"db": db_name, "nodes_file": nodes_file, "ssh": ssh, "persistent": True},
+    )
+    ok = False
+    try:
+        nodes = backend.setup(count)
+        db = get_db(db_name)
+        db.setup(nodes)
+        for n in nodes:
+            db.start(n)
+        db.await_ready(nodes, 90.0)
+        if backend_name == "docker":  # for `cluster down`; ssh hosts are left as they are
+            from zablab.harness import leftovers
+
+            st = leftovers.RunState.create(DOCKER_CLUSTER, "docker")
+            st.info = {"run": backend.run_id, "db": db_name}
+            st.save()
+        ok = True
+        return {
+            "connect": db.connection_string(nodes),
+            "leader": ", ".join(db.primaries(nodes)),
+            "zkcli": " ".join(cli_command(nodes[0].client_address)),
+        }
+    finally:
+        if not ok:
+            backend.teardown()
+
+
+def _docker_cluster_down() -> list[str]:
+    """Remove `cluster up --backend docker` containers, when Docker is here at all."""
+    from zablab.harness import leftovers
+
+    states = [st for st in leftovers.load_all() if st.kind == DOCKER_CLUSTER]
+    if not states:  # Docker is left alone unless this user's `cluster up` used it
+        return []
+    try:
+        from zablab.harness.backends.docker import DockerBackend, remove_run
+
+        backend = DockerBackend(persistent=True)
+        for st in states:
+            remove_run(backend.client, str(st.info.get("run", "")))
+            st.remove()
+        backend.cleanup_leftovers(include_persistent=True)
+    except Exception as exc:
+        return [f"docker clean-up failed: {exc}; is the Docker daemon running?"]
+    return [f"removed docker cluster {st.info.get('run')}." for st in states]
 
 
 @cluster_app.command("status")

@@ -235,7 +235,13 @@ class Runner:
         try:
             self.progress("setup", 0.0)
             self.backend = get_backend(
-                o.backend, {"seed": self.seed, "db": o.db, "nodes_file": o.nodes_file}
+                o.backend,
+                {
+                    "seed": self.seed,
+                    "db": o.db,
+                    "nodes_file": o.nodes_file,
+                    "ssh": o.extra.get("ssh"),
+                },
             )
             self.nodes = self.backend.setup(o.nodes)
             if getattr(self.backend, "base_dir", None):

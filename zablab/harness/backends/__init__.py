@@ -2,11 +2,56 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from zablab.errors import UserError
 
 BACKENDS = ("local", "netns", "docker", "ssh")
+
+# SshBackend keyword -> CLI flag, for the options below and their error messages
+SSH_OPTIONS = {
+    "user": "--ssh-user",
+    "port": "--ssh-port",
+    "key_file": "--ssh-key",
+    "known_hosts": "--known-hosts",
+    "ssh_config": "--ssh-config",
+    "strict_host_keys": "--no-strict-host-keys",
+}
+
+
+def ssh_options(
+    *,
+    user: str | None = None,
+    port: int | None = None,
+    key_file: str | None = None,
+    known_hosts: str | None = None,
+    ssh_config: str | None = None,
+    strict_host_keys: bool = True,
+) -> dict[str, Any]:
+    """SshBackend keywords from CLI flags, checked now so a typo is one line, not a traceback."""
+    out: dict[str, Any] = {}
+    if user:
+        out["user"] = user
+    if port is not None:
+        if not 1 <= port <= 65535:
+            raise UserError(f"--ssh-port {port} is not a TCP port (1..65535).")
+        out["port"] = port
+    for key, value in (
+        ("key_file", key_file),
+        ("known_hosts", known_hosts),
+        ("ssh_config", ssh_config),
+    ):
+        if value:
+            path = os.path.expanduser(value)
+            if not os.path.isfile(path) or not os.access(path, os.R_OK):
+                raise UserError(
+                    f"{SSH_OPTIONS[key]} {value}: no readable file there; fix the path."
+                )
+            out[key] = path
+    if not strict_host_keys:
+        out["strict_host_keys"] = False
+    return out
 
 
 def get_backend(name: str, options: dict[str, Any]) -> Any:
@@ -21,9 +66,12 @@ def get_backend(name: str, options: dict[str, Any]) -> Any:
     if name == "docker":
         from zablab.harness.backends.docker import DockerBackend
 
-        return DockerBackend(db=options.get("db", "zablab"))
+        return DockerBackend(
+            db=options.get("db", "zablab"), persistent=bool(options.get("persistent", False))
+        )
     if name == "ssh":
         from zablab.harness.backends.ssh import SshBackend
 
-        return SshBackend(options.get("nodes_file"), db=options.get("db", "zablab"))
+        ssh = dict(options.get("ssh") or {})
+        return SshBackend(options.get("nodes_file"), db=options.get("db", "zablab"), **ssh)
     raise UserError(f"unknown --backend {name!r}; choose one of: {', '.join(BACKENDS)}.")

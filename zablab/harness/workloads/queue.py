@@ -14,25 +14,6 @@ from zablab.harness.history import Op
 from zablab.harness.workloads.base import ROOT, Workload, dec, enc, ensure
 
 
-def explain_lost(r: Result, ops: list[Op]) -> Result:
-    """Elements "lost" only because a dequeue deleted them and then crashed are not lost: the
-    history names the element each crashed delete was removing."""
-    d = r.details
-    lost = d.get("lost") or []
-    if r.valid is not False or d.get("duplicated-count") or d.get("unexpected-count"):
-        return r
-    if d.get("lost-count") != len(lost):
-        return r
-    maybe = {
-        op.extra["element"]
-        for op in ops
-        if op.f == "dequeue" and op.type == "info" and "element" in op.extra
-    }
-    if lost and set(lost) <= maybe:
-        return Result(r.checker, True, {**d, "lost-by-crashed-dequeue": lost}, r.children)
-    return r
-
-
 class QueueWorkload(Workload):
     name = "queue"
     checker = "total-queue (no duplicates, nothing lost or invented)"
@@ -76,12 +57,16 @@ class QueueWorkload(Workload):
         if f == "dequeue":
             return self._dequeue(client), {}
         if f == "drain":
-            out = []
+            out: list[Any] = []
             while True:
                 try:
                     out.append(self._dequeue(client))
                 except Fail:
                     return out, {}
+                except Exception as exc:
+                    # what this drain removed for sure before it crashed
+                    exc.zablab_extra = {**getattr(exc, "zablab_extra", {}), "elements": out}  # type: ignore[attr-defined]
+                    raise
         raise ValueError(f)
 
     def final_ops(self) -> list[tuple[str, Any]]:
@@ -93,5 +78,5 @@ class QueueWorkload(Workload):
     def check(self, ops: list[Op]) -> Result:
         from zablab.checkers.workloads import check_queue
 
-        r = check_queue(ops)
-        return explain_lost(r, ops)
+        # _dequeue names the element whenever its delete may have happened
+        return check_queue(ops, named=True)
