@@ -80,16 +80,25 @@ def test_zookeeper_on_netns_with_every_nemesis(tmp_path, runtime_dir):
     assert not list(runtime_dir.glob("*.json"))
 
 
-def test_zablab_node_on_netns_with_kill_and_pause(tmp_path, runtime_dir):
+def test_zablab_ensemble_on_netns_with_every_nemesis(tmp_path, runtime_dir):
     opts = TestOptions(
         backend="netns",
         db="zablab",
-        nodes=1,
-        nemesis="kill,pause",
-        nemesis_interval=1.5,
-        time_limit=6,
+        nodes=3,
+        nemesis="partition,loss,kill,pause,clock",
+        nemesis_interval=1.0,
+        time_limit=16,
         seed=12,
         store=str(tmp_path / "store"),
     )
-    runner, _, _ = run_watching_rules(opts)
-    assert_valid(json.loads((runner.run_dir / "results.json").read_text()))
+    runner, during, _ = run_watching_rules(opts)
+    results = json.loads((runner.run_dir / "results.json").read_text())
+    assert_valid(results)
+    assert "zab" in json.dumps(results), "the ZAB trace checker did not run"
+    fs = {o.f for o in runner.rec.ops if o.process == "nemesis" and o.value is not None}
+    assert len(fs & {"start-partition", "start-loss", "kill", "pause", "start-clock"}) >= 3, fs
+    if "start-partition" in fs:
+        assert during, "no iptables rule was visible during a partition"
+    from zablab.harness.backends import netns
+
+    assert netns.leftovers() == []
