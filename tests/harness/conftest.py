@@ -75,22 +75,8 @@ needs_zookeeper = pytest.mark.skipif(
 )
 
 
-def _known_false_alarm(r: dict) -> bool:
-    """The ZooKeeper-guarantees checker may pin a version on a crashed cas when several crashed
-    ops could have written that value, and then report its precondition (reported to the
-    checkers' owner). Only that exact shape is tolerated: every anomaly a cas-precondition on
-    an op whose outcome is unknown."""
-    if r.get("checker") != "zookeeper":
-        return False
-    anomalies = [a for kind in r.get("anomalies", {}).values() for a in kind]
-    return bool(anomalies) and all(
-        a["type"] == "cas-precondition" and all(op.get("type") == "info" for op in a["ops"])
-        for a in anomalies
-    )
-
-
 def assert_valid(results: dict) -> None:
-    """Every checker in a results.json tree is valid (but for the known false alarm above)."""
+    """Every checker in a results.json tree is valid."""
     import json
 
     bad = []
@@ -99,7 +85,7 @@ def assert_valid(results: dict) -> None:
         if r.get("children"):
             for c in r["children"]:
                 walk(c)
-        elif r.get("valid") is not True and not _known_false_alarm(r):
+        elif r.get("valid") is not True:
             bad.append(r)
 
     walk(results)

@@ -55,7 +55,7 @@ def _unique_ids(ops: Sequence[Op], o: Mapping[str, Any]) -> Result:
 def _queue(ops: Sequence[Op], o: Mapping[str, Any]) -> Result:
     from zablab.checkers.workloads import check_queue
 
-    return check_queue(ops)
+    return check_queue(ops, named=bool(o.get("named", False)))
 
 
 def _fencing(ops: Sequence[Op], o: Mapping[str, Any]) -> Result:

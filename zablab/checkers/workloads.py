@@ -200,12 +200,19 @@ def check_unique_ids(ops: Iterable[Op]) -> Result:
     return Result("unique-ids", not dups, details)
 
 
-def check_queue(ops: Iterable[Op]) -> Result:
+def check_queue(ops: Iterable[Op], *, named: bool = False) -> Result:
     """`enqueue x`, `dequeue` -> x (fail: empty) and a final `drain` -> [x...] (Jepsen's
-    total-queue). Lost: acknowledged but never dequeued (needs a successful drain, else
-    unknown). Duplicated: dequeued more often than enqueued. Unexpected: dequeued but never
-    enqueued, or dequeued before its enqueue began. Order is not checked here: the
-    linearizability checker's fifo-queue model does that."""
+    total-queue). Order is not checked here: the linearizability checker's fifo-queue model
+    does that.
+
+    Lost: acknowledged, absent from every ok dequeue and the drain, and taken by no crashed
+    dequeue (needs a successful drain, else unknown). A crashed dequeue may have removed the
+    element it names in `element`; one naming none may have removed any one element, unless
+    `named` (the client names the element whenever a removal may have happened). Elements a
+    crashed dequeue may have taken are reported as possibly dequeued, not lost.
+    Duplicated: dequeued more often than enqueued. Unexpected: dequeued but never enqueued, or
+    dequeued before its enqueue began.
+    """
     calls = pair_calls(ops)
     enq: dict[Hashable, list[Call]] = defaultdict(list)
     for c in calls:
@@ -213,11 +220,19 @@ def check_queue(ops: Iterable[Op]) -> Result:
             enq[hashable(c.invoke.value)].append(c)
     dequeued: Counter[Hashable] = Counter()
     unexpected: set[Hashable] = set()
+    maybe: set[Hashable] = set()  # named by a crashed dequeue
+    anonymous = 0  # crashed dequeues that name no element
     drained = False
     for c in calls:
-        if c.type != "ok" or c.f not in ("dequeue", "drain"):
+        if c.f not in ("dequeue", "drain") or c.type == "fail":
             continue
-        if c.f == "drain":
+        if c.type != "ok":
+            if "element" in c.extra:
+                maybe.add(hashable(c.extra["element"]))
+            elif c.f == "dequeue" and not named:
+                anonymous += 1
+            items = _elements(c.extra.get("elements"))  # removed for sure before the crash
+        elif c.f == "drain":
             drained = True
             items = _elements(c.complete.value if c.complete else None)
         else:
@@ -231,21 +246,36 @@ def check_queue(ops: Iterable[Op]) -> Result:
         x: n for x, n in dequeued.items() if x not in unexpected and n > attempts.get(x, 0)
     }
     acked = {x for x, cs in enq.items() if any(e.type == "ok" for e in cs)}
+    recovered = {x for x in dequeued if x in attempts and x not in acked}
     missing = {x for x in acked if dequeued[x] == 0}
+    possibly = missing & maybe
+    rest = missing - possibly
+    if len(rest) <= anonymous:  # each crashed dequeue naming nothing may have taken one
+        possibly, rest = missing, set()
+    lost_count = len(rest) - anonymous if rest else 0
     details: dict[str, Any] = {
         "enqueued-ok": len(acked),
         "dequeued": sum(dequeued.values()),
         "drained": drained,
-        "lost-count": len(missing) if drained else None,
-        "lost": _sample(missing) if drained else [],
+        "lost-count": lost_count if drained else None,
+        "lost": _sample(rest) if drained else [],
+        "possibly-dequeued-count": len(possibly),
+        "possibly-dequeued": _sample(possibly),
+        "crashed-dequeues-naming-nothing": anonymous,
+        "recovered-count": len(recovered),
         "unexpected-count": len(unexpected),
         "unexpected": _sample(unexpected),
         "duplicated-count": len(duplicated),
         "duplicated": {repr(k): v for k, v in list(duplicated.items())[:LIMIT]},
     }
-    if unexpected or duplicated or (drained and missing):
+    if anonymous and rest and drained:
+        details["lost-note"] = (
+            f"{lost_count} of these are lost; the others may have been taken by the "
+            f"{anonymous} crashed dequeues that name no element"
+        )
+    if unexpected or duplicated or (drained and rest):
         return Result("queue", False, details)
-    if missing:
+    if not drained and missing:
         details["reason"] = "no successful drain, so undequeued elements may still be queued"
         return Result("queue", "unknown", details)
     return Result("queue", True, details)

@@ -22,10 +22,10 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from zablab.checkers.calls import Call, hashable, pair_calls
+from zablab.checkers.calls import INF, Call, hashable, pair_calls
 from zablab.checkers.result import Result
 from zablab.harness.history import Op
 
@@ -36,12 +36,39 @@ CAS_FS = frozenset({"cas"})
 
 @dataclass(slots=True)
 class Version:
-    """One value a key held: written by `call` (None for the initial value) at `zxid`."""
+    """One value a key held: written by `call` (None for the initial value) at `zxid`.
+
+    A version seen only by reads was written by one of `cands`, the ops of unknown outcome
+    that wrote its value (`call` is then just the first of them, for reports); `deadline` is
+    the earliest end of a read that saw it, `reader` the first such read.
+    """
 
     key: Hashable
     zxid: int
     value: Hashable
     call: Call | None
+    cands: list[Call] = field(default_factory=list)
+    deadline: float = INF
+    reader: Call | None = None
+
+    @property
+    def start(self) -> float:
+        """The earliest its writer can have been invoked."""
+        if self.cands:
+            return min(w.start for w in self.cands)
+        return self.call.start if self.call is not None else -INF
+
+    @property
+    def end(self) -> float:
+        """The latest its writer can have completed."""
+        if self.cands:
+            return max(w.end for w in self.cands)
+        return self.call.end if self.call is not None else -INF
+
+    def acked_before(self, t: float) -> bool:
+        """Its writer was acknowledged before t, whichever candidate it was."""
+        ws = self.cands or ([self.call] if self.call is not None else [])
+        return bool(ws) and all(w.type == "ok" and w.end < t for w in ws)
 
 
 def parse_zxid(v: Any) -> int | None:
@@ -142,6 +169,7 @@ def check_zookeeper(
     unrevealed: dict[tuple[Hashable, Hashable], list[Call]] = defaultdict(list)
     failed: dict[tuple[Hashable, Hashable], list[Call]] = defaultdict(list)
     by_value: dict[tuple[Hashable, Hashable], list[Version]] = defaultdict(list)
+    revealed: dict[tuple[Hashable, Hashable], list[Version]] = defaultdict(list)
     first_write: dict[Hashable, int] = {}
 
     def written(c: Call) -> Hashable:
@@ -160,6 +188,19 @@ def check_zookeeper(
         if v.call is c:
             by_value[(key, v.value)].append(v)
             first_write[key] = min(first_write.get(key, z), z)
+        return v
+
+    def reveal(r: Call, key: Hashable, val: Hashable, z: int, cands: list[Call]) -> Version:
+        """A version only reads saw: any of `cands` may have written it (matched later)."""
+        other = by_zxid.get(z)
+        if other is not None:
+            rep.add("duplicate-zxid", f"two writes carry zxid {z:#x}", other, r)
+        by_zxid[z] = cands[0]
+        v = Version(key, z, val, cands[0], list(cands), r.end, r)
+        versions[key][z] = v
+        by_value[(key, val)].append(v)
+        revealed[(key, val)].append(v)
+        first_write[key] = min(first_write.get(key, z), z)
         return v
 
     acked_with_zxid = 0
@@ -194,6 +235,7 @@ def check_zookeeper(
                     v.call,
                 )
                 continue
+            v.deadline = min(v.deadline, r.end)
             read_version[id(r)] = v
             continue
         cands = [w for w in unrevealed.get((key, val), []) if w.start <= r.end]
@@ -210,9 +252,7 @@ def check_zookeeper(
         if cands:
             if z is None:
                 continue  # a crashed write took effect, but where in the order is unknown
-            w = cands[0]
-            unrevealed[(key, val)].remove(w)
-            read_version[id(r)] = register(w, z)
+            read_version[id(r)] = reveal(r, key, val, z, cands)
             continue
         if z is None:
             matches = by_value.get((key, val), [])
@@ -249,16 +289,16 @@ def check_zookeeper(
 
     for r in reads:
         seen = read_version.get(id(r))
-        if seen is not None and seen.call is not None and seen.call.start > r.end:
+        if seen is not None and seen.call is not None and seen.start > r.end:
             rep.add(
                 "read-from-future",
                 f"read zxid {seen.zxid:#x}, written by an op invoked after the read completed",
                 r,
-                seen.call,
+                *(seen.cands or [seen.call]),
             )
 
     _check_write_order(versions, rep)
-    _check_cas(versions, zs, unrevealed, dec, init, rep)
+    _check_cas(versions, zs, unrevealed, revealed, dec, init, rep)
     stale = _check_sessions(calls, dec, read_version, next_write, rep)
     _check_synced_reads(reads, dec, read_version, versions, rep)
 
@@ -298,15 +338,14 @@ def _check_write_order(versions: dict[Hashable, dict[int, Version]], rep: _Repor
     )
     earliest: Version | None = None  # among writes with larger zxids, the one that ended first
     for v in ws:
-        assert v.call is not None
-        if earliest is not None and earliest.call is not None and earliest.call.end < v.call.start:
+        if earliest is not None and earliest.end < v.start:
             rep.add(
                 "write-order-violates-real-time",
                 f"zxid {earliest.zxid:#x} completed before zxid {v.zxid:#x} was invoked",
                 earliest.call,
                 v.call,
             )
-        if earliest is None or (earliest.call is not None and v.call.end < earliest.call.end):
+        if earliest is None or v.end < earliest.end:
             earliest = v
 
 
@@ -314,28 +353,132 @@ def _check_cas(
     versions: dict[Hashable, dict[int, Version]],
     zs: dict[Hashable, list[int]],
     unrevealed: dict[tuple[Hashable, Hashable], list[Call]],
+    revealed: dict[tuple[Hashable, Hashable], list[Version]],
     dec: _Decoder,
     init: Hashable,
     rep: _Report,
 ) -> None:
-    """In zxid order, each successful cas found the value it expected."""
+    """In zxid order, each successful cas found the value it expected.
+
+    A version only reads saw was written by one of several ops of unknown outcome, and each op
+    writes at most once: such versions get distinct writers by bipartite matching, and are
+    reported only when no choice of distinct candidates explains them all.
+    """
+    free = _free_writers(unrevealed, revealed)
+
+    def explains(w: Call, key: Hashable, prev: Hashable) -> bool:
+        if w.f not in CAS_FS:
+            return True
+        a = dec.arg(w)
+        expected = hashable(a[0]) if isinstance(a, list | tuple) and len(a) == 2 else None
+        if expected == prev:
+            return True
+        # an unobserved write of the expected value may have come just before it
+        return any(u.start <= w.end for u in free.get((key, expected), []))
+
+    prev_of: dict[int, Hashable] = {}
     for key, lst in zs.items():
         prev = init
         for z in lst:
             v = versions[key][z]
             c = v.call
-            if c is not None and c.f in CAS_FS:
-                a = dec.arg(c)
-                expected = hashable(a[0]) if isinstance(a, list | tuple) and len(a) == 2 else None
-                maybe = any(w.start <= c.end for w in unrevealed.get((key, expected), []))
-                if expected != prev and not maybe:
-                    rep.add(
-                        "cas-precondition",
-                        f"cas expected {expected!r} but the previous write in zxid order "
-                        f"left {prev!r}",
-                        c,
-                    )
+            if not v.cands and c is not None and c.f in CAS_FS and not explains(c, key, prev):
+                rep.add(
+                    "cas-precondition",
+                    f"cas expected {_expected(dec, c)!r} but the previous write in zxid order "
+                    f"left {prev!r}",
+                    c,
+                )
+            prev_of[id(v)] = prev
             prev = v.value
+
+    for (key, val), vs in revealed.items():
+        edges = [[w for w in v.cands if w.start <= v.deadline] for v in vs]
+        short = [i for i in _unmatched(edges) if edges[i]]  # empty: read-from-future already
+        for i in short:
+            rep.add(
+                "read-of-unwritten-value",
+                f"read {val!r} at zxid {vs[i].zxid:#x}, but each op that could have written it "
+                "wrote another version of it",
+                vs[i].reader,
+                *edges[i],
+            )
+        if short:
+            continue
+        ok = [
+            [w for w in e if explains(w, key, prev_of[id(v)])]
+            for v, e in zip(vs, edges, strict=True)
+        ]
+        for i in _unmatched(ok):
+            if not edges[i]:
+                continue
+            why = "none of them" if not ok[i] else "only ops needed for other versions"
+            rep.add(
+                "cas-precondition",
+                f"zxid {vs[i].zxid:#x} wrote {val!r} after {prev_of[id(vs[i])]!r}, and {why} "
+                "could have written it there",
+                vs[i].reader,
+                *edges[i],
+            )
+
+
+def _expected(dec: _Decoder, c: Call) -> Hashable:
+    a = dec.arg(c)
+    return hashable(a[0]) if isinstance(a, list | tuple) and len(a) == 2 else None
+
+
+def _free_writers(
+    unrevealed: dict[tuple[Hashable, Hashable], list[Call]],
+    revealed: dict[tuple[Hashable, Hashable], list[Version]],
+) -> dict[tuple[Hashable, Hashable], list[Call]]:
+    """Ops of unknown outcome that may have written something no read saw.
+
+    With more candidates than versions to explain, any one of them may be the spare, so all
+    count; otherwise every candidate is needed for a version it was matched with.
+    """
+    free: dict[tuple[Hashable, Hashable], list[Call]] = {}
+    for g, calls in unrevealed.items():
+        vs = revealed.get(g, [])
+        used = {id(w) for v in vs for w in v.cands}
+        free[g] = calls if len(used) > len(vs) else [w for w in calls if id(w) not in used]
+    return free
+
+
+def _unmatched(edges: list[list[Call]]) -> list[int]:
+    """Left vertices a maximum bipartite matching leaves unmatched (augmenting paths by BFS)."""
+    owner: dict[int, int] = {}  # id(call) -> the left vertex it is matched to
+    out = []
+    for i, cs in enumerate(edges):
+        spare = next((w for w in cs if id(w) not in owner), None)
+        if spare is not None:  # greedy first: most histories need no augmenting
+            owner[id(spare)] = i
+            continue
+        came: dict[int, tuple[int, int]] = {}  # left v -> (left u, call u wants from v)
+        frontier, end = [i], None
+        while frontier and end is None:
+            nxt = []
+            for u in frontier:
+                for w in edges[u]:
+                    v = owner.get(id(w))
+                    if v is None:
+                        end = (u, id(w))
+                        break
+                    if v != i and v not in came:
+                        came[v] = (u, id(w))
+                        nxt.append(v)
+                if end is not None:
+                    break
+            frontier = nxt
+        if end is None:
+            out.append(i)
+            continue
+        u, w_id = end
+        while True:  # flip the path: u takes w_id, freeing the call u held for its parent
+            owner[w_id] = u
+            if u == i:
+                break
+            u, w_id = came[u]
+    return out
 
 
 def _check_sessions(
@@ -412,7 +555,7 @@ def _check_sessions(
                         c,
                         nxt.call,
                     )
-            if nxt is not None and nxt.call is not None and nxt.call.end < c.start:
+            if nxt is not None and nxt.call is not None and nxt.end < c.start:
                 stale += 1
             if lo > point:
                 point, since = lo, c
@@ -434,11 +577,7 @@ def _check_synced_reads(
         if v is None:
             continue
         key = dec.key(r)
-        done = [
-            w
-            for w in versions[key].values()
-            if w.call is not None and w.call.type == "ok" and w.call.end < r.start
-        ]
+        done = [w for w in versions[key].values() if w.acked_before(r.start)]
         newest = max(done, key=lambda w: w.zxid, default=None)
         if newest is not None and newest.zxid > v.zxid:
             kind = "lost-write" if r.extra.get("final") else "stale-synced-read"
