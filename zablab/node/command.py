@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from zablab.errors import UserError
+from zablab.node.zab.config import BUGS
 
 EXAMPLES = """
 Examples:
@@ -17,7 +18,12 @@ Examples:
 
   With server.N=host:peerPort:electionPort lines for several servers in zoo.cfg (and the
   server's id in dataDir/myid or --id) the node joins that ZAB ensemble.
+
+  zablab node --config zoo.cfg --bug commit-without-quorum   # a deliberately broken replica
+
+Seeded bugs (--bug, repeatable; or zablab.bugs=a,b in zoo.cfg), ensemble mode only:
 """
+EXAMPLES += "\n".join(f"  {k}: {v}." for k, v in sorted(BUGS.items())) + "\n"
 
 
 def register(app: typer.Typer) -> None:
@@ -51,6 +57,9 @@ def register(app: typer.Typer) -> None:
         trace: str = typer.Option(
             "", "--trace", help="Write the ZAB trace (JSONL) here (replicated mode)."
         ),
+        bug: list[str] | None = typer.Option(  # noqa: B008 (typer needs the call here)
+            None, "--bug", help="Turn on a seeded bug (repeatable; listed above). Labs only."
+        ),
     ) -> None:
         run_node(
             config=config,
@@ -64,6 +73,7 @@ def register(app: typer.Typer) -> None:
             snap_count=snap_count,
             log_level=log_level,
             trace=trace,
+            bugs=bug,
         )
 
 
@@ -80,11 +90,12 @@ def run_node(
     snap_count: int = 0,
     log_level: str = "INFO",
     trace: str = "",
+    bugs: list[str] | None = None,
 ) -> None:
     import asyncio
     import logging
 
-    from .config import NodeConfig, read_myid, read_zoo_cfg, validate
+    from .config import NodeConfig, parse_bugs, read_myid, read_zoo_cfg, validate
     from .runtime import NodeRuntime
     from .storage import CorruptStorage
 
@@ -115,6 +126,8 @@ def run_node(
         cfg.server_id = read_myid(cfg.data_dir) or 0
     if trace:
         cfg.trace = trace
+    if bugs:
+        cfg.bugs = cfg.bugs | parse_bugs(bugs)
     validate(cfg)
     try:
         if len(cfg.servers) > 1:

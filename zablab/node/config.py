@@ -66,6 +66,7 @@ class NodeConfig:
     server_id: int = 0
     servers: dict[int, Peer] = field(default_factory=dict)
     trace: str = ""
+    bugs: frozenset[str] = frozenset()  # seeded-bug switches of the ZAB replica (zab/config.py)
 
 
 def _int(key: str, value: str, where: str) -> int:
@@ -138,6 +139,8 @@ def read_zoo_cfg(path: str, cfg: NodeConfig | None = None) -> NodeConfig:
                 raise UserError(f"{where}: {key} must be at least 1; fix the value.")
         elif key == "forceSync":
             cfg.fsync = value.lower() != "no"
+        elif key == "zablab.bugs":
+            cfg.bugs = cfg.bugs | parse_bugs(value.split(","))
         elif key.startswith("server."):
             sid = _int("server id", key[len("server.") :], where)
             cfg.servers[sid] = _peer(sid, value, where)
@@ -146,6 +149,19 @@ def read_zoo_cfg(path: str, cfg: NodeConfig | None = None) -> NodeConfig:
         else:
             raise UserError(f"{where}: unknown key {key!r}; remove it or check its spelling.")
     return cfg
+
+
+def parse_bugs(names: list[str]) -> frozenset[str]:
+    """Seeded-bug names (comma lists allowed); an unknown name is a one-line UserError."""
+    from .zab.config import BUGS
+
+    out = {n.strip() for name in names for n in name.split(",") if n.strip()}
+    unknown = sorted(out - set(BUGS))
+    if unknown:
+        raise UserError(
+            f"unknown seeded bug {unknown[0]!r}; choose from: {', '.join(sorted(BUGS))}."
+        )
+    return frozenset(out)
 
 
 def read_myid(data_dir: str) -> int | None:
@@ -174,6 +190,11 @@ def validate(cfg: NodeConfig) -> None:
         raise UserError(
             f"server id {cfg.server_id} is not among the server.N lines "
             f"({', '.join(map(str, sorted(cfg.servers)))}); write it to dataDir/myid or pass --id."
+        )
+    if cfg.bugs and len(cfg.servers) < 2:
+        raise UserError(
+            "seeded bugs (--bug, zablab.bugs) live in ZAB replication; "
+            "configure an ensemble (server.N lines) to use them."
         )
     if cfg.servers and cfg.server_id and cfg.server_id not in cfg.servers:
         raise UserError(

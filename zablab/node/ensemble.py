@@ -57,7 +57,13 @@ class EnsembleRuntime(NodeRuntime):
             init_limit=cfg.init_limit,
             sync_limit=cfg.sync_limit,
             committed_log_size=cfg.commit_log_count,
+            bugs=frozenset(cfg.bugs),
         )
+        if zcfg.bugs:
+            log.warning(
+                "SEEDED BUGS ON: %s; this server is deliberately broken and may lose data",
+                ", ".join(sorted(zcfg.bugs)),
+            )
         members = sorted(cfg.servers)
         self.replica = ZabReplica(cfg.server_id, members, zcfg, self.storage, self.core)
         self.rep = ZabReplicator(self.core, self.replica)

@@ -254,12 +254,18 @@ class ServerCore:
             self.per_ip[c.ip] = n
         self.dirty.pop(cid, None)
 
-    def data(self, cid: int, data: bytes) -> None:
+    def data(self, cid: int, data: bytes | bytearray | memoryview) -> None:
+        """Bytes from the connection. Whole frames are parsed straight from `data` (which is
+        not kept, so a driver may reuse its buffer); only an incomplete tail is copied."""
         c = self.conns.get(cid)
         if c is None or c.closing:
             return
-        buf = c.buf
-        buf += data
+        keep = c.buf
+        if keep:
+            keep += data
+            buf: bytes | bytearray | memoryview = keep
+        else:
+            buf = data
         pos = 0
         end = len(buf)
         while end - pos >= 4:
@@ -283,8 +289,11 @@ class ServerCore:
                 return
             if c.closing:
                 return
-        if pos:
-            del buf[:pos]
+        if buf is keep:
+            if pos:
+                del keep[:pos]
+        elif pos < end:
+            keep += buf[pos:]
         if c.state == OPEN and c.session_id:
             self.tracker.touch(c.session_id, self.now)
             if self.record_touches:
