@@ -195,7 +195,9 @@ def test_torn_log_tail_is_truncated_on_restart(node, tail):
         f.write(tail)
     node.restart()
     _check_some(node)
-    assert "torn tail" in log_text(node)
+    if any(tail):
+        assert "torn tail" in log_text(node)
+    # zeros are preallocated space (the normal end of the newest segment): cut without a repair
     node.kill()
     assert seg.stat().st_size >= size  # cut back to the last whole record, then appended to
     spans, damage = scan_segment(seg.read_bytes())

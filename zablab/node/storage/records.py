@@ -125,11 +125,14 @@ def _valid_record_after(data: bytes, off: int) -> int | None:
 def scan_segment(data: bytes) -> tuple[list[tuple[int, int, int]], Damage | None]:
     """Valid records as (zxid, offset, end) up to the first damage, and that damage if any.
 
-    Zxid order is checked too: a record whose zxid does not increase is damage.
+    Zxid order is checked too: a record whose zxid does not increase is damage. Zeros to the
+    end of the file are not damage: they are space the disk preallocated (see OsDisk).
     """
+    if data and not data.count(0) - len(data):
+        return [], None
     if len(data) < len(SEGMENT_MAGIC) or data[: len(SEGMENT_MAGIC)] != SEGMENT_MAGIC:
-        head = data[: len(SEGMENT_MAGIC)]
-        torn = SEGMENT_MAGIC.startswith(head) or not any(data)
+        head = data[: len(SEGMENT_MAGIC)].rstrip(b"\0")  # a header cut short, then zeros
+        torn = SEGMENT_MAGIC.startswith(head) and data.count(0, len(head)) == len(data) - len(head)
         reason = "incomplete segment header" if torn else "not a zablab log segment (bad header)"
         return [], Damage(0, reason, torn and _valid_record_after(data, 0) is None)
     out: list[tuple[int, int, int]] = []
@@ -142,6 +145,8 @@ def scan_segment(data: bytes) -> tuple[list[tuple[int, int, int]], Damage | None
         if zxid >= 0 and zxid <= prev:
             zxid, reason = -1, f"zxid 0x{zxid:x} does not follow 0x{prev:x}"
         if zxid < 0:
+            if data.count(0, off) == size - off:
+                return out, None  # preallocated zeros: the clean end of the segment
             torn = _valid_record_after(data, off) is None
             return out, Damage(off, reason, torn)
         out.append((zxid, off, end))

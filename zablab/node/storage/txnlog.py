@@ -96,10 +96,21 @@ class TxnLog:
                         why += " (a newer log segment exists, so this is not a torn tail)"
                     raise CorruptStorage(where, damage.offset, why)
                 self._cut_tail(name, where, len(data), damage.offset, damage.reason, bool(spans))
+            elif len(data) > (spans[-1][2] if spans else 0):
+                self._drop_padding(name, spans[-1][2] if spans else 0)
             if not spans:
                 continue
             self._segments.append(_Segment(name, first, spans[-1][0], spans[-1][2]))
             prev_last = spans[-1][0]
+
+    def _drop_padding(self, name: str, end: int) -> None:
+        """Cut preallocated zeros so the next append lands right after the last record."""
+        if end:
+            self.disk.truncate(name, end)
+            self.disk.fsync(name)
+        else:
+            self.disk.remove(name)
+            self.disk.fsync_dir()
 
     def _cut_tail(
         self, name: str, where: str, size: int, offset: int, reason: str, keep: bool
@@ -152,6 +163,10 @@ class TxnLog:
             body = b"".join(rec for _, rec in batch)
             cur = self._segments[-1] if self._segments else None
             if cur is None or self._roll or cur.size >= self.segment_bytes:
+                if cur is not None:
+                    # drop preallocated space: only the newest segment may end in zeros
+                    self.disk.truncate(cur.name, cur.size)
+                    self.disk.fsync(cur.name)
                 cur = _Segment(segment_name(batch[0][0]), batch[0][0], batch[-1][0], 0)
                 body = SEGMENT_MAGIC + body
                 self.disk.append(cur.name, body)
