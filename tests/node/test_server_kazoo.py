@@ -196,8 +196,11 @@ def test_corrupt_storage_refuses_to_start_with_a_clear_message(tmp_path):
     # a flipped byte in the middle of the records (the file ends in preallocated zeros)
     raw[len(bytes(raw).rstrip(b"\0")) // 2] ^= 0xFF
     log.write_bytes(bytes(raw))
-    with pytest.raises(Exception) as info:
-        node.restart(timeout=10)
+    try:
+        with pytest.raises(Exception) as info:
+            node.restart(timeout=10)
+    finally:
+        node.kill()  # if it wrongly started, do not leave it running
     assert "refusing to start" in str(info.value) and "log." in str(info.value)
 
 
