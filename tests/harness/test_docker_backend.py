@@ -20,17 +20,7 @@ docker = pytest.importorskip("docker")
 from zablab.harness import docker_image  # noqa: E402
 from zablab.harness.backends import docker as dockerb  # noqa: E402
 
-
-def _client():
-    try:
-        c = docker.from_env()
-        c.ping()
-        return c
-    except Exception:
-        return None
-
-
-CLIENT = _client()
+CLIENT = docker_image.reachable_docker_client()
 pytestmark = [
     pytest.mark.root,
     pytest.mark.skipif(CLIENT is None, reason="no Docker daemon"),

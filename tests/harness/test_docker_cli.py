@@ -15,19 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from zablab.harness import docker_image
 
-def _client():
-    try:
-        import docker
-
-        c = docker.from_env()
-        c.ping()
-        return c
-    except Exception:
-        return None
-
-
-CLIENT = _client()
+CLIENT = docker_image.reachable_docker_client()
 pytestmark = [
     pytest.mark.root,
     pytest.mark.slow,

@@ -16,18 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 COMPOSE = shutil.which("docker-compose")
 
 
-def _client():
-    try:
-        import docker
-
-        c = docker.from_env()
-        c.ping()
-        return c
-    except Exception:
-        return None
-
-
-CLIENT = _client()
+CLIENT = docker_image.reachable_docker_client()
 pytestmark = [
     pytest.mark.root,
     pytest.mark.skipif(CLIENT is None or COMPOSE is None, reason="needs Docker and docker-compose"),

@@ -53,24 +53,16 @@ def test_mirror_comes_from_the_environment_first(monkeypatch):
     assert docker_image.debian_mirror().startswith("http")
 
 
-def _client():
-    try:
-        import docker
-
-        c = docker.from_env()
-        c.ping()
-        return c
-    except Exception:
-        return None
-
-
 @pytest.mark.root
-@pytest.mark.skipif(os.geteuid() != 0 or _client() is None, reason="needs root and Docker")
+@pytest.mark.skipif(
+    os.geteuid() != 0 or docker_image.reachable_docker_client() is None,
+    reason="needs root and Docker",
+)
 def test_dockerfile_builds_and_its_containers_answer_ssh():
     """The registry path, with the locally imported image standing in for debian:bookworm-slim."""
     from zablab.harness.backends.docker import DockerBackend
 
-    client = _client()
+    client = docker_image.reachable_docker_client()
     base = docker_image.ensure_image("base", client=client, log=lambda m: None)
     tag = "zablab-node:dockerfile-test-" + os.urandom(3).hex()
     backend = DockerBackend(image=tag, client=client)

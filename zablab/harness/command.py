@@ -26,6 +26,23 @@ kill, pause, clock; combine with commas, or none.
 Exit status: 0 valid, 1 invalid, 2 unknown, 255 harness error (bad option, cluster down)."""
 
 
+# ssh-backend options, shared by `zablab test` and `zablab cluster up`
+SSH_USER = typer.Option("", "--ssh-user", help="ssh backend: login (default root).")
+SSH_PORT = typer.Option(
+    None, "--ssh-port", show_default=False, help="ssh backend: port (default 22)."
+)
+SSH_KEY = typer.Option("", "--ssh-key", help="ssh backend: private key file.")
+KNOWN_HOSTS = typer.Option(
+    "", "--known-hosts", help="ssh backend: known_hosts file (default ~/.ssh/known_hosts)."
+)
+SSH_CONFIG = typer.Option(
+    "", "--ssh-config", help="ssh backend: OpenSSH config (user, port, key per host)."
+)
+NO_STRICT_HOST_KEYS = typer.Option(
+    False, "--no-strict-host-keys", help="ssh backend: accept unknown host keys."
+)
+
+
 def test(
     backend: str = typer.Option("local", "--backend", help="local | netns | docker | ssh."),
     db: str = typer.Option("zablab", "--db", help="zablab | zookeeper."),
@@ -72,20 +89,12 @@ def test(
         "", "--db-args", help="Extra flags for every zablab node (e.g. a seeded bug)."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
-    ssh_user: str = typer.Option("", "--ssh-user", help="ssh backend: login (default root)."),
-    ssh_port: int | None = typer.Option(
-        None, "--ssh-port", show_default=False, help="ssh backend: port (default 22)."
-    ),
-    ssh_key: str = typer.Option("", "--ssh-key", help="ssh backend: private key file."),
-    known_hosts: str = typer.Option(
-        "", "--known-hosts", help="ssh backend: known_hosts file (default ~/.ssh/known_hosts)."
-    ),
-    ssh_config: str = typer.Option(
-        "", "--ssh-config", help="ssh backend: OpenSSH config (user, port, key per host)."
-    ),
-    no_strict_host_keys: bool = typer.Option(
-        False, "--no-strict-host-keys", help="ssh backend: accept unknown host keys."
-    ),
+    ssh_user: str = SSH_USER,
+    ssh_port: int | None = SSH_PORT,
+    ssh_key: str = SSH_KEY,
+    known_hosts: str = KNOWN_HOSTS,
+    ssh_config: str = SSH_CONFIG,
+    no_strict_host_keys: bool = NO_STRICT_HOST_KEYS,
 ) -> None:
     """Run a Jepsen-style test: cluster up, workload + faults, heal, check, report."""
     import random
@@ -282,20 +291,12 @@ def cluster_up(
     nodes_file: str | None = typer.Option(
         None, "--nodes-file", help="Hosts for the ssh backend, one a line."
     ),
-    ssh_user: str = typer.Option("", "--ssh-user", help="ssh backend: login (default root)."),
-    ssh_port: int | None = typer.Option(
-        None, "--ssh-port", show_default=False, help="ssh backend: port (default 22)."
-    ),
-    ssh_key: str = typer.Option("", "--ssh-key", help="ssh backend: private key file."),
-    known_hosts: str = typer.Option(
-        "", "--known-hosts", help="ssh backend: known_hosts file (default ~/.ssh/known_hosts)."
-    ),
-    ssh_config: str = typer.Option(
-        "", "--ssh-config", help="ssh backend: OpenSSH config (user, port, key per host)."
-    ),
-    no_strict_host_keys: bool = typer.Option(
-        False, "--no-strict-host-keys", help="ssh backend: accept unknown host keys."
-    ),
+    ssh_user: str = SSH_USER,
+    ssh_port: int | None = SSH_PORT,
+    ssh_key: str = SSH_KEY,
+    known_hosts: str = KNOWN_HOSTS,
+    ssh_config: str = SSH_CONFIG,
+    no_strict_host_keys: bool = NO_STRICT_HOST_KEYS,
 ) -> None:
     """Start a cluster and print its connection string (stop it with `zablab cluster down`)."""
     from zablab.errors import UserError

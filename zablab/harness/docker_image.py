@@ -186,6 +186,14 @@ def docker_client() -> Any:
     return client
 
 
+def reachable_docker_client() -> Any | None:
+    """A docker client if the SDK is installed and the daemon answers, else None (for skips)."""
+    try:
+        return docker_client()
+    except UserError:
+        return None
+
+
 def image_exists(client: Any, tag: str) -> bool:
     import docker.errors
 
