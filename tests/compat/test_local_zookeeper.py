@@ -6,7 +6,8 @@ import pytest
 from kazoo.client import KazooClient
 
 from zablab.apache import LocalZooKeeper, Member, four_letter
-from zablab.apache.local import HOST, free_port
+from zablab.apache.local import HOST
+from zablab.ports import free_port
 
 pytestmark = pytest.mark.zookeeper
 

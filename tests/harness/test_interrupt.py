@@ -27,6 +27,13 @@ def listening(port: int) -> bool:
         return False
 
 
+def alive(pid: int) -> bool:
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+
+
 def test_sigint_mid_partition_leaves_nothing_behind(tmp_path, runtime_dir):
     store = tmp_path / "store"
     env = {**os.environ, "ZABLAB_RUNTIME_DIR": str(runtime_dir), "TMPDIR": str(tmp_path)}
@@ -76,8 +83,10 @@ def test_sigint_mid_partition_leaves_nothing_behind(tmp_path, runtime_dir):
         state = json.loads(next(runtime_dir.glob("*.json")).read_text())
         workdirs = state["dirs"]
         assert workdirs and all(Path(d).exists() for d in workdirs)
-        pids = [x["pid"] for x in state["procs"]]
+        pids = [x["pid"] for x in state["procs"] if not x["node"].startswith("clients-")]
         assert len(pids) == 3
+        clients = [x["pid"] for x in state["procs"] if x["node"].startswith("clients-")]
+        assert clients  # the client worker processes, stopped in order by the harness
 
         p.send_signal(signal.SIGINT)
         out = p.communicate(timeout=60)[0].decode()
@@ -93,7 +102,7 @@ def test_sigint_mid_partition_leaves_nothing_behind(tmp_path, runtime_dir):
     for d in workdirs:
         assert not Path(d).exists()
         assert not procs_under(d)
-    for pid in pids:
+    for pid in pids + clients:
         assert (
             not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
         )
@@ -118,7 +127,7 @@ def test_kill_9_of_the_harness_is_cleaned_up_by_cluster_down(tmp_path, runtime_d
             files = list(runtime_dir.glob("*.json"))
             if files:
                 state = json.loads(files[0].read_text())
-                if state.get("procs"):
+                if any(x["node"].startswith("clients-") for x in state.get("procs", [])):
                     break
             time.sleep(0.2)
         assert state.get("procs"), "the run never recorded its node"
@@ -128,8 +137,15 @@ def test_kill_9_of_the_harness_is_cleaned_up_by_cluster_down(tmp_path, runtime_d
         if p.poll() is None:
             p.kill()
             p.wait()
-    pid = state["procs"][0]["pid"]
+    pid = next(x["pid"] for x in state["procs"] if x["node"] == "n1")
     assert Path(f"/proc/{pid}").exists()
+    # client worker processes see their stdin close and end by themselves
+    clients = [x["pid"] for x in state["procs"] if x["node"].startswith("clients-")]
+    assert clients
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(alive(c) for c in clients):
+        time.sleep(0.2)
+    assert not any(alive(c) for c in clients)
     out = subprocess.run(
         [sys.executable, "-m", "zablab", "cluster", "down"], env=env, capture_output=True, text=True
     ).stdout

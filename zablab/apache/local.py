@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -17,15 +16,9 @@ from zablab.apache.classpath import JAVA_DIR, check_installed, find_java, server
 from zablab.apache.config import Member, myid_text, zoo_cfg
 from zablab.apache.fourletter import is_serving
 from zablab.errors import UserError
+from zablab.ports import free_port
 
 HOST = "127.0.0.1"
-
-
-def free_port(host: str = HOST) -> int:
-    """A port the kernel just handed out; racy by nature, so callers retry on bind failure."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 class LocalZooKeeper:

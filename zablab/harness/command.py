@@ -71,6 +71,12 @@ def test(
     rate: float = typer.Option(
         0.0, "--rate", help="Total ops/s across workers (0: as fast as possible)."
     ),
+    client_procs: int = typer.Option(
+        0,
+        "--client-procs",
+        help="Processes the workers run in (kazoo is bound to one core per process); "
+        "0: two per core.",
+    ),
     seed: int | None = typer.Option(
         None, "--seed", help="Random seed (default: random, saved in test.json)."
     ),
@@ -131,6 +137,7 @@ def test(
             time_limit=time_limit,
             concurrency=concurrency,
             rate=rate,
+            client_procs=client_procs,
             seed=base_seed + i,
             store=store_dir,
             name=name,

@@ -31,8 +31,17 @@ class Schedule:
     """Shared by all workers: a global token bucket of `rate` ops/s (0 = unlimited), each slot
     jittered by up to `stagger` of the interval so workers do not move in lock step."""
 
-    def __init__(self, time_limit: float, rate: float = 0.0, stagger: float = 0.5, seed: int = 0):
-        self.deadline = time.monotonic() + time_limit
+    def __init__(
+        self,
+        time_limit: float,
+        rate: float = 0.0,
+        stagger: float = 0.5,
+        seed: int = 0,
+        deadline: float | None = None,
+    ):
+        # `deadline` (time.monotonic(), one clock for all processes) lets worker processes
+        # end together with the harness
+        self.deadline = deadline if deadline is not None else time.monotonic() + time_limit
         self.rate = rate
         self.stagger = stagger
         self._next = time.monotonic()

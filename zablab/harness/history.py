@@ -94,7 +94,7 @@ def iter_dicts(ops: Iterable[Op]) -> Iterator[dict[str, Any]]:
 
 
 class HistoryWriter:
-    """Appends ops as they happen and flushes each line, so a crash loses no completed op."""
+    """Appends ops as they happen and flushes each batch, so a crash loses no completed op."""
 
     def __init__(self, fh: IO[str]):
         self._fh = fh
@@ -105,11 +105,19 @@ class HistoryWriter:
         return cls(open(path, "a", encoding="utf-8"))
 
     def append(self, op: Op) -> Op:
+        """Append one op, numbering it next in this file."""
         op.index = self._next
-        self._next += 1
-        self._fh.write(json.dumps(op.to_dict(), separators=(",", ":")) + "\n")
-        self._fh.flush()
+        self.append_many([op])
         return op
+
+    def append_many(self, ops: list[Op]) -> None:
+        """Append ops already numbered by the caller, with one flush."""
+        self._fh.write(
+            "".join(json.dumps(op.to_dict(), separators=(",", ":")) + "\n" for op in ops)
+        )
+        self._fh.flush()
+        if ops:
+            self._next = ops[-1].index + 1
 
     def close(self) -> None:
         self._fh.close()

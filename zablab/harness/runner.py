@@ -27,19 +27,18 @@ from zablab.errors import UserError
 from zablab.harness import leftovers, store
 from zablab.harness.backends import get_backend
 from zablab.harness.backends.base import Node
-from zablab.harness.client import Client, classify
+from zablab.harness.client_procs import WorkerProcesses, auto_procs
 from zablab.harness.db import get_db
 from zablab.harness.db.base import DB
 from zablab.harness.generator import Schedule, parse_concurrency
 from zablab.harness.history import HistoryWriter
 from zablab.harness.nemesis import Nemesis, parse_nemesis
 from zablab.harness.recorder import Recorder
+from zablab.harness.workers import BUGS, WorkerConfig, open_client, run_op, run_worker
 from zablab.harness.workloads import get_workload
 from zablab.harness.workloads.base import Workload
 
 log = logging.getLogger("zablab.runner")
-
-BUGS = ("none", "lost-write", "stale-read")
 
 
 @dataclass
@@ -67,6 +66,7 @@ class TestOptions:
     check_timeout: float = 60.0
     fsync: bool = True  # False only for benchmarks of the harness itself
     client_bug: str = "none"  # a deliberately broken client, to show the checkers catch it
+    client_procs: int = 0  # processes the workers are spread over; 0: two per core
     db_args: str = ""  # extra flags for each zablab node, e.g. a seeded server bug
     report: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
@@ -109,35 +109,6 @@ def _versions(db: str) -> dict[str, str]:
     return v
 
 
-class BrokenClient:
-    """Seeded bugs at the client: acks some writes without sending them, or serves stale reads."""
-
-    def __init__(self, workload: Workload, bug: str, rng: random.Random):
-        self.w = workload
-        self.bug = bug
-        self.rng = rng
-        self.last: dict[str, Any] = {}
-
-    def invoke(self, client: Client, f: str, value: Any) -> tuple[Any, dict[str, Any]]:
-        if (
-            self.bug == "lost-write"
-            and f in ("write", "add", "enqueue")
-            and self.rng.random() < 0.3
-        ):
-            return value, {}
-        if (
-            self.bug == "stale-read"
-            and f in ("read", "sync-read")
-            and f in self.last
-            and self.rng.random() < 0.5
-        ):
-            return self.last[f]
-        out = self.w.invoke(client, f, value)
-        if f in ("read", "sync-read"):
-            self.last.setdefault(f, out)
-        return out
-
-
 class Runner:
     def __init__(self, opts: TestOptions, progress: Progress | None = None):
         if opts.client_bug not in BUGS:
@@ -161,12 +132,20 @@ class Runner:
         if opts.nodes < 1:
             raise UserError("--nodes must be at least 1.")
         self.concurrency = parse_concurrency(opts.concurrency, opts.nodes)
-        self.workload = get_workload(
-            opts.workload,
-            random.Random(self.seed + 1),
-            check_timeout=opts.check_timeout,
+        self.worker_cfg = WorkerConfig(
+            nodes=[],  # known once the backend has set the nodes up
+            workload=opts.workload,
+            seed=self.seed,
+            concurrency=self.concurrency,
+            op_timeout=opts.op_timeout,
             session_timeout=opts.session_timeout,
+            client_bug=opts.client_bug,
+            workload_opts={
+                "check_timeout": opts.check_timeout,
+                "session_timeout": opts.session_timeout,
+            },
         )
+        self.workload = self.worker_cfg.make_workload()
         self.run_dir: Path | None = None
         self.backend: Any = None
         self.db: DB | None = None
@@ -174,8 +153,9 @@ class Runner:
         self.nemesis: Nemesis | None = None
         self.rec: Recorder | None = None
         self.state: leftovers.RunState | None = None
-        self._next_process = self.concurrency
-        self._proc_lock = threading.Lock()
+        if opts.client_procs < 0:
+            raise UserError("--client-procs must be 0 (two per core) or more.")
+        self.client_procs = min(opts.client_procs or auto_procs(self.concurrency), self.concurrency)
 
     # -- public -----------------------------------------------------------------------------
 
@@ -277,15 +257,11 @@ class Runner:
         finally:
             self._teardown()
 
-    def _open_client(self, node: Node, deadline: float) -> Client | None:
-        while time.monotonic() < deadline:
-            try:
-                return Client(
-                    node.name, node.client_address, self.opts.op_timeout, self.opts.session_timeout
-                ).open(timeout=min(5.0, max(0.5, deadline - time.monotonic())))
-            except Exception:
-                time.sleep(0.3)
-        return None
+    def _open_client(self, node: Node, deadline: float) -> Any:
+        o = self.opts
+        return open_client(
+            node.name, node.client_address, o.op_timeout, o.session_timeout, deadline
+        )
 
     def _setup_workload(self) -> None:
         assert self.db is not None
@@ -307,70 +283,22 @@ class Runner:
                     "could not create the workload's znodes within 30 s; see the node logs."
                 )
 
-    def _new_process(self) -> int:
-        with self._proc_lock:
-            p = self._next_process
-            self._next_process += 1
-            return p
-
-    def _run_op(
-        self,
-        client: Client,
-        node: Node,
-        invoker: Any,
-        process: int,
-        f: str,
-        value: Any,
-        **extra: Any,
-    ) -> str:
-        rec = self.rec
-        assert rec is not None
-        rec.record("invoke", process, f, value, node=node.name, **extra)
-        try:
-            out, more = invoker.invoke(client, f, value)
-        except Exception as exc:
-            typ, err = classify(exc, f in self.workload.reads)
-            more = {**getattr(exc, "zablab_extra", {}), **extra}
-            rec.record(
-                typ, process, f, value, node=node.name, session=client.session, error=err, **more
-            )
-            return typ
-        rec.record(
-            "ok", process, f, out, node=node.name, session=client.session, **{**more, **extra}
-        )
-        return "ok"
-
-    def _worker(self, index: int, schedule: Schedule) -> None:
-        node = self.nodes[index % len(self.nodes)]
-        rng = random.Random(self.seed * 1000 + index)
-        invoker: Any = self.workload
-        if self.opts.client_bug != "none":
-            invoker = BrokenClient(
-                self.workload, self.opts.client_bug, random.Random(self.seed + index)
-            )
-        process = index
-        client: Client | None = None
-        while schedule.running():
-            if client is None:
-                client = self._open_client(node, min(schedule.deadline, time.monotonic() + 5))
-                if client is None:
-                    continue
-                client.process = process  # type: ignore[attr-defined]
-            f, value = self.workload.next_op(rng, process)
-            if not schedule.wait_turn():
-                break
-            if self._run_op(client, node, invoker, process, f, value) == "info":
-                self.workload.worker_done(client, process)
-                client.close()
-                client = None
-                process = self._new_process()
-        if client is not None:
-            self.workload.worker_done(client, process)
-            client.close()
-
     def _main_phase(self) -> None:
         o = self.opts
-        assert self.db is not None and self.rec is not None
+        assert self.db is not None and self.rec is not None and self.run_dir is not None
+        self.worker_cfg.nodes = [(n.name, n.client_address) for n in self.nodes]
+        procs: WorkerProcesses | None = None
+        threads: list[threading.Thread] = []
+        if self.client_procs > 1:
+            state = self.state
+            procs = WorkerProcesses(
+                self.worker_cfg,
+                self.client_procs,
+                self.rec,
+                self.run_dir,
+                o.rate,
+                on_spawn=lambda name, pid: state.add_proc(name, pid) if state else None,
+            )
         schedule = Schedule(o.time_limit, o.rate, seed=self.seed)
         self.nemesis = Nemesis(
             self.kinds,
@@ -385,16 +313,24 @@ class Runner:
         nem = threading.Thread(
             target=self.nemesis.run, args=(nem_stop,), name="nemesis", daemon=True
         )
-        workers = [
-            threading.Thread(
-                target=self._worker, args=(i, schedule), name=f"worker-{i}", daemon=True
-            )
-            for i in range(self.concurrency)
-        ]
-        for w in workers:
-            w.start()
-        nem.start()
         try:
+            if procs is not None:
+                procs.start()
+                schedule = Schedule(o.time_limit, o.rate, seed=self.seed)  # after their start-up
+                procs.go(schedule.deadline)
+            else:
+                threads = [
+                    threading.Thread(
+                        target=run_worker,
+                        args=(self.worker_cfg, self.workload, i, schedule, self.rec.record),
+                        name=f"worker-{i}",
+                        daemon=True,
+                    )
+                    for i in range(self.concurrency)
+                ]
+                for w in threads:
+                    w.start()
+            nem.start()
             t0 = time.monotonic()
             while schedule.running():
                 self.progress(
@@ -403,16 +339,21 @@ class Runner:
                 schedule.stop.wait(0.25)
         finally:
             schedule.stop.set()
+            if procs is not None:
+                procs.stop()
             nem_stop.set()
-            nem.join(o.nemesis_interval + 30)
-            for w in workers:
+            if nem.is_alive():
+                nem.join(o.nemesis_interval + 30)
+            for w in threads:
                 w.join(o.op_timeout + 10)
+            if procs is not None:
+                procs.join(o.op_timeout + 10)
             self.progress("healing", 0.0)
             log.info("main phase over: %d history events; healing", len(self.rec.ops))
             self.nemesis.heal_all()
 
     def _final_phase(self) -> None:
-        assert self.db is not None
+        assert self.db is not None and self.rec is not None
         finals = self.workload.final_ops()
         if not finals:
             return
@@ -425,6 +366,11 @@ class Runner:
         settle = self.workload.settle_seconds()
         if settle:
             time.sleep(settle)
+        # fresh process numbers, above every one the workers used
+        process = 1 + max(
+            (o.process for o in self.rec.ops if isinstance(o.process, int)),
+            default=self.concurrency - 1,
+        )
         nodes = self.nodes[:1] if self.workload.final_once() else self.nodes
         for node in nodes:
             client = self._open_client(node, time.monotonic() + 20)
@@ -433,9 +379,17 @@ class Runner:
                 continue
             try:
                 for f, value in finals:
-                    self._run_op(
-                        client, node, self.workload, self._new_process(), f, value, final=True
+                    run_op(
+                        client,
+                        self.workload,
+                        self.workload.reads,
+                        process,
+                        f,
+                        value,
+                        self.rec.record,
+                        final=True,
                     )
+                    process += 1
             finally:
                 client.close()
 

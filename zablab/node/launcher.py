@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import select
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 from zablab.errors import UserError
+from zablab.ports import free_ports
 
 READY = "zablab node ready port="
 
@@ -144,20 +144,6 @@ def launch_node(
     args += extra_args or []
     log_path = log_path or os.path.join(data_dir, "node.log")
     return NodeProcess(data_dir, log_path, args, host=host).start(timeout)
-
-
-def free_ports(n: int, host: str = "127.0.0.1") -> list[int]:
-    """n distinct free ports (bound together, then released for the node to take)."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind((host, 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def launch_ensemble(

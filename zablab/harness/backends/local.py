@@ -10,22 +10,15 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import tempfile
 
 from zablab.harness.backends.base import Grudge, Node
 from zablab.harness.clock_faketime import FaketimeClock
 from zablab.harness.control_local import LocalRemote
 from zablab.harness.proxy import FaultProxy
+from zablab.ports import free_port
 
 HOST = "127.0.0.1"
-
-
-def free_port(host: str = HOST) -> int:
-    """A port the kernel just handed out; other engineers run servers here, so never guess."""
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 class ProxyNet:

@@ -7,6 +7,7 @@ and the files worth fetching.
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 import time
@@ -171,20 +172,26 @@ class DB:
         return [n.name for n in (nodes or self.nodes) if self.mode(n) in ("leader", "standalone")]
 
     def await_ready(self, nodes: Sequence[Node], timeout: float) -> None:
-        """Wait until every node serves and one leads; a UserError names the nodes that did not."""
+        """Wait until every node serves and one leads; a UserError names the nodes that did not.
+
+        A node that exited will not come back by itself: that fails at once, not at the timeout.
+        """
         deadline = time.monotonic() + timeout
-        while True:
+        for tries in itertools.count():
             modes = {n.name: self.mode(n) for n in nodes}
             leaders = [k for k, m in modes.items() if m in ("leader", "standalone")]
             if all(modes.values()) and len(leaders) == 1:
                 return
-            if time.monotonic() > deadline:
-                dead = [n.name for n in nodes if not self.running(n)]
-                why = f"{', '.join(dead)} exited" if dead else f"modes {modes}"
-                raise UserError(
-                    f"{self.name} cluster did not come up within {timeout:g} s ({why}); "
-                    f"see the node logs ({self.log_name})."
-                )
+            late = time.monotonic() > deadline
+            if late or tries % 5 == 4:  # checking processes may cost a remote exec each
+                dead = [n.name for n in nodes if not modes[n.name] and not self.running(n)]
+                if dead or late:
+                    why = f"{', '.join(dead)} exited" if dead else f"modes {modes}"
+                    raise UserError(
+                        f"{self.name} cluster did not come up ({why}"
+                        + ("" if dead else f" after {timeout:g} s")
+                        + f"); see the node logs ({self.log_name})."
+                    )
             time.sleep(0.2)
 
     def connection_string(self, nodes: Sequence[Node] | None = None) -> str:

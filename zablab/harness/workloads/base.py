@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from typing import Any
@@ -40,6 +41,15 @@ class Workload:
     def __init__(self, rng: random.Random, **opts: Any):
         self.rng = rng
         self.opts = opts
+        self._unique = itertools.count()
+
+    def unique(self) -> int:
+        """A value no other worker uses (set elements, queue items)."""
+        return next(self._unique)
+
+    def share(self, slot: int, slots: int) -> None:
+        """This copy runs in worker process `slot` of `slots`: keep its unique values apart."""
+        self._unique = itertools.count(slot, slots)
 
     def setup(self, client: Client) -> None:
         """Create the znodes the ops need; idempotent (runs once, before the workers)."""

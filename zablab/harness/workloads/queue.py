@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import random
 from typing import Any
 
@@ -20,15 +19,11 @@ class QueueWorkload(Workload):
     reads = frozenset()
     path = f"{ROOT}/queue"
 
-    def __init__(self, rng: random.Random, **opts: Any):
-        super().__init__(rng, **opts)
-        self._next = itertools.count()
-
     def setup(self, client: Client) -> None:
         ensure(client, self.path)
 
     def next_op(self, rng: random.Random, process: int) -> tuple[str, Any]:
-        return ("enqueue", next(self._next)) if rng.random() < 0.6 else ("dequeue", None)
+        return ("enqueue", self.unique()) if rng.random() < 0.6 else ("dequeue", None)
 
     def _dequeue(self, client: Client) -> Any:
         zk = client.zk

@@ -3,7 +3,6 @@ once it is closed or expired."""
 
 from __future__ import annotations
 
-import itertools
 import random
 from typing import Any
 
@@ -61,10 +60,6 @@ class SessionWorkload(Workload):
     checker = "session (ephemerals vanish after their session ends, not before)"
     path = f"{ROOT}/session"
 
-    def __init__(self, rng: random.Random, **opts: Any):
-        super().__init__(rng, **opts)
-        self._n = itertools.count()
-
     def setup(self, client: Client) -> None:
         ensure(client, self.path)
 
@@ -74,7 +69,7 @@ class SessionWorkload(Workload):
     def invoke(self, client: Client, f: str, value: Any) -> tuple[Any, dict[str, Any]]:
         zk = client.zk
         if f == "create":
-            name = f"{client.session}-{next(self._n)}"
+            name = f"{client.session}-{self.unique()}"
             client.wait(zk.create_async(f"{self.path}/{name}", b"", ephemeral=True))
             return name, {}
         client.wait(zk.sync_async(self.path))

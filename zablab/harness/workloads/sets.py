@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import random
 from typing import Any
 
@@ -17,15 +16,11 @@ class SetWorkload(Workload):
     checker = "set (lost / unexpected / duplicated elements)"
     path = f"{ROOT}/set"
 
-    def __init__(self, rng: random.Random, **opts: Any):
-        super().__init__(rng, **opts)
-        self._next = itertools.count()
-
     def setup(self, client: Client) -> None:
         ensure(client, self.path)
 
     def next_op(self, rng: random.Random, process: int) -> tuple[str, Any]:
-        return "add", next(self._next)
+        return "add", self.unique()
 
     def invoke(self, client: Client, f: str, value: Any) -> tuple[Any, dict[str, Any]]:
         zk = client.zk

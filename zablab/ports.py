@@ -1,0 +1,57 @@
+"""Ports for servers a test starts on this machine.
+
+Ports the kernel hands out for `bind(0)` come from the ephemeral range, the same range it uses
+for the source ports of outgoing connections — so a port found free can be taken by some
+client's connection before the server binds it. Ports are therefore drawn below that range,
+checked free by binding, and never handed out twice by one process.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import threading
+
+LOW = 20000
+_given: set[int] = set()
+_lock = threading.Lock()
+_rng = random.SystemRandom()
+
+
+def _ephemeral_low() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as fh:
+            return int(fh.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_ports(n: int, host: str = "127.0.0.1") -> list[int]:
+    """n distinct ports that were free a moment ago and lie outside the ephemeral range."""
+    high = _ephemeral_low()
+    if high - LOW < 1000:
+        high = 65535  # an unusual range setting: fall back to the kernel's choice below
+    out: list[int] = []
+    with _lock:
+        for _ in range(200 * n):
+            if len(out) == n:
+                break
+            port = _rng.randrange(LOW, high) if high != 65535 else 0
+            if port in _given:
+                continue
+            with socket.socket() as s:
+                try:
+                    s.bind((host, port))
+                except OSError:
+                    continue
+                port = s.getsockname()[1]
+            if port not in _given:
+                _given.add(port)
+                out.append(port)
+    if len(out) < n:
+        raise OSError(f"no {n} free ports on {host}")
+    return out
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    return free_ports(1, host)[0]
