@@ -104,7 +104,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--db", default="zablab,zookeeper")
-    ap.add_argument("--nodes", type=int, default=1, help="cluster size (1 until ZAB is integrated)")
+    ap.add_argument("--nodes", type=int, default=1, help="cluster size")
     ap.add_argument("--workers", default="10,50")
     ap.add_argument(
         "--client-procs", default="1,0", help="worker process counts to compare (0: default)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import subprocess
+from dataclasses import asdict
 
 import pytest
 
@@ -109,3 +110,21 @@ def test_report_renders_in_headless_chromium(tmp_path):
         timeout=120,
     ).stdout
     assert "INVALID" in dom
+
+
+def test_the_repeat_command_carries_every_option_that_shapes_the_run():
+    from zablab.harness.report import repeat_command
+    from zablab.harness.runner import TestOptions
+
+    o = asdict(
+        TestOptions(
+            nemesis="partition,kill",
+            rate=50.0,
+            client_procs=3,
+            db_args="--bug commit-without-quorum",
+        )
+    )
+    cmd = repeat_command(o, 42)
+    assert "--rate 50.0 --client-procs 3 --db-args '--bug commit-without-quorum'" in cmd
+    assert "--nemesis partition,kill --nemesis-interval 5.0" in cmd
+    assert cmd.endswith("--seed 42") and "--client-bug" not in cmd

@@ -130,6 +130,11 @@ class WorkerProcesses:
         self.kill()
         for t in self._readers:
             t.join(5)
+        for slot in range(len(self.procs)):  # keep only logs that say something
+            log_path = self.log_dir / f"clients-{slot}.log"
+            with contextlib.suppress(OSError):
+                if log_path.stat().st_size == 0:
+                    log_path.unlink()
 
     def kill(self) -> None:
         for p in self.procs:

@@ -168,11 +168,7 @@ def write_report(run_dir: str | Path) -> Path:
                 (nd.name, [str(p.relative_to(run)) for p in sorted(nd.iterdir()) if p.is_file()])
             )
     k = _key(results.get("valid"))
-    repeat = (
-        f"zablab test --db {o.get('db')} --backend {o.get('backend')} --nodes {o.get('nodes')} "
-        f"--workload {o.get('workload')} --nemesis {o.get('nemesis') or 'none'} "
-        f"--time-limit {o.get('time_limit')} --concurrency {o.get('concurrency')} --seed {test.get('seed')}"
-    )
+    repeat = repeat_command(o, test.get("seed"))
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     html = env.from_string(TEMPLATE).render(
         name=test.get("name", run.parent.name),
@@ -203,3 +199,24 @@ def write_report(run_dir: str | Path) -> Path:
     out = run / "report.html"
     out.write_text(html, encoding="utf-8")
     return out
+
+
+def repeat_command(o: dict[str, Any], seed: Any) -> str:
+    """The `zablab test` line that repeats a run: every option that shapes it, and its seed."""
+    import shlex
+
+    parts = [
+        f"zablab test --db {o.get('db')} --backend {o.get('backend')} --nodes {o.get('nodes')}",
+        f"--workload {o.get('workload')} --nemesis {o.get('nemesis') or 'none'}",
+        f"--nemesis-interval {o.get('nemesis_interval')} --time-limit {o.get('time_limit')}",
+        f"--concurrency {o.get('concurrency')}",
+    ]
+    if o.get("rate"):
+        parts.append(f"--rate {o['rate']}")
+    if o.get("client_procs"):
+        parts.append(f"--client-procs {o['client_procs']}")
+    if o.get("db_args"):
+        parts.append(f"--db-args {shlex.quote(o['db_args'])}")
+    if o.get("client_bug") not in (None, "none"):
+        parts.append(f"--client-bug {o['client_bug']}")
+    return " ".join(parts + [f"--seed {seed}"])

@@ -439,6 +439,7 @@ class Runner:
             "options": asdict(self.opts),
             "seed": self.seed,
             "concurrency": self.concurrency,
+            "client_procs": self.client_procs,
             "nemesis": self.kinds,
             "workload_checker": self.workload.checker,
             "versions": _versions(self.opts.db),
