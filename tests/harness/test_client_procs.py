@@ -29,7 +29,8 @@ def one_op_in_flight_per_process(ops: list) -> None:
             assert inflight.pop(op.process).f == op.f
 
 
-def test_set_workload_over_three_worker_processes_is_valid(tmp_path, no_leaks):
+@pytest.mark.parametrize("procs", [3, 1])
+def test_set_workload_over_worker_processes_is_valid(tmp_path, no_leaks, procs):
     opts = TestOptions(
         db="zablab",
         nodes=1,
@@ -38,7 +39,7 @@ def test_set_workload_over_three_worker_processes_is_valid(tmp_path, no_leaks):
         nemesis_interval=2,
         time_limit=6,
         concurrency="6",
-        client_procs=3,
+        client_procs=procs,
         seed=11,
         store=str(tmp_path / "store"),
         report=False,
@@ -46,7 +47,7 @@ def test_set_workload_over_three_worker_processes_is_valid(tmp_path, no_leaks):
     outcome = Runner(opts).run()
     run = outcome.run_dir
     assert_valid(json.loads((run / "results.json").read_text()))
-    assert json.loads((run / "test.json").read_text())["client_procs"] == 3
+    assert json.loads((run / "test.json").read_text())["client_procs"] == procs
     assert not list(run.glob("clients-*.log"))  # empty worker logs are not kept
     lines = [json.loads(x) for x in (run / "history.jsonl").open()]
     assert [d["index"] for d in lines] == list(range(len(lines)))
