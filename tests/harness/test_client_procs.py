@@ -102,3 +102,31 @@ def test_a_worker_process_that_cannot_start_says_why(tmp_path, no_leaks):
     procs = WorkerProcesses(cfg, 2, Recorder(None), tmp_path)
     with pytest.raises(UserError, match="unknown --workload 'nope'"):
         procs.start()
+
+
+class FakeProc:
+    def __init__(self, out: bytes):
+        import io
+
+        self.stdout = io.BytesIO(out)
+
+    def wait(self, timeout=None):
+        return 0
+
+
+def test_the_reader_skips_a_bad_line_and_keeps_draining(tmp_path, caplog):
+    import threading
+
+    rec = Recorder(None)
+    cfg = WorkerConfig(nodes=[("n1", "127.0.0.1:1")], workload="register", seed=1, concurrency=1)
+    procs = WorkerProcesses(cfg, 1, rec, tmp_path)
+    ready = threading.Event()
+    t = rec.now() + 10**9
+    out = (
+        b'[1, 2]\n{"ready": true}\nnot json\n{"w": %d, "ops": [[%d, "invoke", 0, "read", null, {}]]}\n'
+        % (t, t)
+    )
+    procs._read(0, FakeProc(out), ready)  # type: ignore[arg-type]
+    assert ready.is_set()
+    assert [(op.type, op.process) for op in rec.ops] == [("invoke", 0)]
+    assert "client worker process 0" in caplog.text

@@ -71,3 +71,16 @@ def test_close_writes_what_a_vanished_source_held_back(tmp_path):
         (0, 1, "invoke"),
         (1, 2, "ok"),
     ]
+
+
+def test_what_comes_after_a_source_ended_or_after_close_is_dropped(tmp_path):
+    path = tmp_path / "h.jsonl"
+    rec = Recorder(HistoryWriter.open(path))
+    rec.add_source("a")
+    rec.add_source("b")
+    rec.ingest("a", [ev(1)], None)
+    rec.ingest("a", [ev(2)], BASE + 3)  # given up on: too late, the history went on without it
+    rec.close()
+    rec.ingest("b", [ev(4)], BASE + 5)
+    written = [json.loads(x)["time"] - BASE for x in path.read_text().splitlines()]
+    assert times(rec) == written == [1]  # the checkers judge exactly what was written

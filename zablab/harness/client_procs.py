@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
@@ -72,9 +73,25 @@ class WorkerProcesses:
 
     def start(self, timeout: float = 60.0) -> None:
         """Spawn every worker process and wait until each has loaded kazoo and the workload."""
+        try:
+            for slot, indexes in enumerate(self.groups):
+                self._spawn(slot, indexes)
+            deadline = time.monotonic() + timeout
+            for slot, ready in enumerate(self._ready):
+                while not ready.wait(0.1):
+                    if self.procs[slot].poll() is not None or time.monotonic() > deadline:
+                        raise UserError(
+                            f"client worker process {slot} did not start: "
+                            f"{_tail(self.log_dir / f'clients-{slot}.log')}"
+                        )
+        except BaseException:
+            self.kill()  # also on Ctrl-C half way: nothing spawned may outlive the run
+            self._forget()
+            raise
+
+    def _spawn(self, slot: int, indexes: list[int]) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        for slot, indexes in enumerate(self.groups):
-            err = open(self.log_dir / f"clients-{slot}.log", "wb")
+        with open(self.log_dir / f"clients-{slot}.log", "wb") as err:
             p = subprocess.Popen(
                 [sys.executable, "-m", "zablab.harness.client_procs"],
                 stdin=subprocess.PIPE,
@@ -83,35 +100,31 @@ class WorkerProcesses:
                 env=env,
                 start_new_session=True,  # Ctrl-C in a terminal goes to the harness only
             )
-            err.close()
-            self.procs.append(p)
-            self.on_spawn(f"clients-{slot}", p.pid)
-            self.rec.add_source(slot)
-            config = {
-                "config": asdict(self.cfg),
-                "indexes": indexes,
-                "slot": slot,
-                "slots": len(self.groups),
-                "t0": self.rec.t0,
-                "rate": self.rate * len(indexes) / self.cfg.concurrency,
-            }
-            self._send(p, json.dumps(config))
-            ready = threading.Event()
-            self._ready.append(ready)
-            t = threading.Thread(
-                target=self._read, args=(slot, p, ready), name=f"clients-{slot}", daemon=True
-            )
-            t.start()
-            self._readers.append(t)
-        deadline = time.monotonic() + timeout
-        for slot, ready in enumerate(self._ready):
-            while not ready.wait(0.1):
-                if self.procs[slot].poll() is not None or time.monotonic() > deadline:
-                    self.kill()
-                    raise UserError(
-                        f"client worker process {slot} did not start: "
-                        f"{_tail(self.log_dir / f'clients-{slot}.log')}"
-                    )
+        self.procs.append(p)
+        self.on_spawn(f"clients-{slot}", p.pid)
+        config = {
+            "config": asdict(self.cfg),
+            "indexes": indexes,
+            "slot": slot,
+            "slots": len(self.groups),
+            "t0": self.rec.t0,
+            "rate": self.rate * len(indexes) / self.cfg.concurrency,
+        }
+        self._send(p, json.dumps(config))
+        ready = threading.Event()
+        self._ready.append(ready)
+        t = threading.Thread(
+            target=self._read, args=(slot, p, ready), name=f"clients-{slot}", daemon=True
+        )
+        t.start()
+        self._readers.append(t)
+        # no events come before `go`, so the source may start holding the history back now
+        self.rec.add_source(slot)
+
+    def _forget(self) -> None:
+        """Stop waiting for events of any worker process: what did not arrive is not coming."""
+        for slot in range(len(self.groups)):
+            self.rec.ingest(slot, [], None)
 
     def go(self, deadline: float) -> None:
         """Start the ops; every process ends at the same `deadline` (time.monotonic())."""
@@ -130,6 +143,7 @@ class WorkerProcesses:
         self.kill()
         for t in self._readers:
             t.join(5)
+        self._forget()
         for slot in range(len(self.procs)):  # keep only logs that say something
             log_path = self.log_dir / f"clients-{slot}.log"
             with contextlib.suppress(OSError):
@@ -157,22 +171,24 @@ class WorkerProcesses:
     def _read(self, slot: int, p: subprocess.Popen[bytes], ready: threading.Event) -> None:
         assert p.stdout is not None
         try:
-            for line in p.stdout:
+            for line in p.stdout:  # drain to the end whatever comes: a full pipe stalls the child
                 try:
                     msg = json.loads(line)
-                except ValueError:
-                    log.warning("client worker process %d: bad line %r", slot, line[:200])
-                    continue
-                if msg.get("ready"):
-                    ready.set()
-                elif "w" in msg:
-                    self.rec.ingest(slot, [tuple(e) for e in msg["ops"]], msg["w"])
+                    if msg.get("ready"):
+                        ready.set()
+                    elif "w" in msg:
+                        self.rec.ingest(slot, [tuple(e) for e in msg["ops"]], msg["w"])
+                except Exception as exc:
+                    log.warning("client worker process %d: %s in %r", slot, exc, line[:200])
         finally:
             # its events are all in; the rest of the history no longer waits for it
             self.rec.ingest(slot, [], None)
-            rc = p.wait()
-            if rc:
-                log.warning("client worker process %d exited with %s", slot, rc)
+            with contextlib.suppress(OSError):
+                p.stdout.close()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                rc = p.wait(10)
+                if rc:
+                    log.warning("client worker process %d exited with %s", slot, rc)
 
 
 def _tail(path: Path) -> str:
@@ -204,7 +220,8 @@ class BatchRecorder:
         with self._lock:
             events, self._events = self._events, []
             watermark = time.monotonic_ns() - self._t0  # every later event is stamped after it
-        self._out.write(json.dumps({"w": watermark, "ops": events}, separators=(",", ":")) + "\n")
+        line = json.dumps({"w": watermark, "ops": events}, separators=(",", ":"), default=repr)
+        self._out.write(line + "\n")
         self._out.flush()
 
 
@@ -232,25 +249,35 @@ def child_main() -> None:
 
     threading.Thread(target=watch_stdin, daemon=True).start()
     workers = [
-        threading.Thread(target=run_worker, args=(cfg, workload, i, schedule, rec.record))
+        threading.Thread(
+            target=run_worker, args=(cfg, workload, i, schedule, rec.record), daemon=True
+        )
         for i in msg["indexes"]
     ]
-    for w in workers:
-        w.start()
+    code = 0
     try:
+        for w in workers:
+            w.start()
         while any(w.is_alive() for w in workers):
             time.sleep(FLUSH_EVERY)
             rec.flush()
         rec.flush()
     except BrokenPipeError:
-        pass  # the harness is gone: nobody to report to
+        schedule.stop.set()  # the harness is gone: nobody to report to
+    except BaseException:
+        # ops nobody records must not go on: stop the workers and say why
+        schedule.stop.set()
+        traceback.print_exc()
+        code = 1
     # sessions close in the background (see Client.close); let them end cleanly, or their
     # ephemerals outlive the test by a session timeout
     deadline = time.monotonic() + 3
+    for w in workers:
+        w.join(max(0.0, deadline - time.monotonic()))
     for t in threading.enumerate():
         if t.name == "kazoo-close":
             t.join(max(0.0, deadline - time.monotonic()))
-    os._exit(0)  # kazoo's background threads must not hold the exit up
+    os._exit(code)  # kazoo's background threads must not hold the exit up
 
 
 if __name__ == "__main__":

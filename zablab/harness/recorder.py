@@ -34,6 +34,8 @@ class Recorder:
         self._pending: list[tuple[int, int, Op]] = []  # heap of events not yet in time order
         self._seq = itertools.count()
         self._sources: dict[Any, int] = {}  # live worker process -> its watermark
+        self._ended: set[Any] = set()  # sources whose events are all in (or given up on)
+        self._closed = False
 
     def now(self) -> int:
         return time.monotonic_ns() - self.t0
@@ -57,14 +59,21 @@ class Recorder:
             self._sources[source] = self.now()
 
     def ingest(self, source: Any, events: list[Event], watermark: int | None) -> None:
-        """Events stamped by `source`, in its time order; `watermark` None: the source is done."""
+        """Events stamped by `source`, in its time order; `watermark` None: the source is done.
+
+        Anything a source sends after it was declared done, or after close(), is dropped: the
+        history was already written without it and the checkers must judge what was written.
+        """
         with self._lock:
+            if self._closed or source in self._ended:
+                return
             for t, type_, process, f, value, extra in events:
                 heapq.heappush(
                     self._pending, (t, next(self._seq), Op(-1, t, type_, process, f, value, extra))
                 )
             if watermark is None:
                 self._sources.pop(source, None)
+                self._ended.add(source)
             elif source in self._sources:
                 self._sources[source] = max(self._sources[source], watermark)
             self._release()
@@ -87,6 +96,7 @@ class Recorder:
     def close(self) -> None:
         """Write whatever is still pending (a source that vanished sends no more) and close."""
         with self._lock:
+            self._closed = True
             self._sources.clear()
             self._release()
             if self._writer is not None:

@@ -347,7 +347,8 @@ class Runner:
             for w in threads:
                 w.join(o.op_timeout + 10)
             if procs is not None:
-                procs.join(o.op_timeout + 10)
+                # a cas waits up to three op timeouts; sessions then get 3 s to close
+                procs.join(3 * o.op_timeout + 12)
             self.progress("healing", 0.0)
             log.info("main phase over: %d history events; healing", len(self.rec.ops))
             self.nemesis.heal_all()
