@@ -7,10 +7,11 @@ extra fields (zxid, session, final, error) of both halves and the ops of the nem
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from zablab.checkers.model import hashable
 from zablab.harness.history import Op
 
 INF = math.inf
@@ -74,7 +75,7 @@ def pair_calls(ops: Iterable[Op], include_nemesis: bool = False) -> list[Call]:
     for op in ops:
         if not include_nemesis and not op.is_client:
             continue
-        key = _hashable(op.process)
+        key = hashable(op.process)
         if op.type == "invoke":
             prev = open_.pop(key, None)
             if prev is not None:
@@ -92,21 +93,3 @@ def pair_calls(ops: Iterable[Op], include_nemesis: bool = False) -> list[Call]:
             call_or_none.type = op.type
             call_or_none.extra.update(op.extra)
     return calls
-
-
-_ATOMS = (str, int, float, bool, type(None))
-
-
-def _hashable(v: Any) -> Hashable:
-    if type(v) in _ATOMS:
-        return v  # type: ignore[no-any-return]
-    if isinstance(v, list | tuple):
-        return tuple(_hashable(x) for x in v)
-    if isinstance(v, dict):
-        return tuple(sorted((str(k), _hashable(x)) for k, x in v.items()))
-    if isinstance(v, set | frozenset):
-        return frozenset(_hashable(x) for x in v)
-    return v
-
-
-hashable = _hashable

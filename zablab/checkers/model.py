@@ -20,6 +20,23 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def hashable(v: Any) -> Hashable:
+    """A value as a dict key or set member: lists become tuples, dicts sorted pairs; the same
+    value always maps to the same key (histories carry JSON, models compare by key)."""
+    if type(v) in _ATOMS:
+        return v  # type: ignore[no-any-return]
+    if isinstance(v, list | tuple):
+        return tuple(hashable(x) for x in v)
+    if isinstance(v, dict):
+        return tuple(sorted((str(k), hashable(x)) for k, x in v.items()))
+    if isinstance(v, set | frozenset):
+        return frozenset(hashable(x) for x in v)
+    return v
+
+
 DROP: Any = object()
 """Returned by `Model.prepare` for an op that cannot affect or observe the state."""
 

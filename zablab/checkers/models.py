@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from zablab.checkers.model import DROP, NOT_A_READ, Model, Operation, _show
+from zablab.checkers.model import DROP, NOT_A_READ, Model, Operation, _show, hashable
 from zablab.errors import UserError
 
 _READ, _WRITE, _CAS, _CAS_FAILED, _CAS_MAYBE = 0, 1, 2, 3, 4
@@ -21,16 +21,6 @@ def _pair(v: Any, what: str) -> tuple[Any, Any]:
     raise UserError(f"{what} needs a value [a b], got {_show(v)}")
 
 
-def _hashable(v: Any) -> Hashable:
-    if isinstance(v, list | tuple):
-        return tuple(_hashable(x) for x in v)
-    if isinstance(v, dict):
-        return tuple(sorted((str(k), _hashable(x)) for k, x in v.items()))
-    if isinstance(v, set | frozenset):
-        return frozenset(_hashable(x) for x in v)
-    return v
-
-
 class Register(Model):
     name = "register"
     semantics = (
@@ -39,7 +29,7 @@ class Register(Model):
     )
 
     def __init__(self, initial: Any = None):
-        self.initial = _hashable(initial)
+        self.initial = hashable(initial)
 
     def init(self) -> Hashable:
         return self.initial
@@ -49,11 +39,11 @@ class Register(Model):
         if f == "read":
             if op.status != "ok":
                 return DROP
-            return (_READ, _hashable(op.output))
+            return (_READ, hashable(op.output))
         if f == "write":
             if op.status == "fail":
                 return DROP
-            return (_WRITE, _hashable(op.value))
+            return (_WRITE, hashable(op.value))
         return self._prepare_other(op)
 
     def _prepare_other(self, op: Operation) -> Any:
@@ -106,7 +96,7 @@ class CasRegister(Register):
         if op.f != "cas":
             return super()._prepare_other(op)
         a, b = _pair(op.value, "cas")
-        a, b = _hashable(a), _hashable(b)
+        a, b = hashable(a), hashable(b)
         if op.status == "ok":
             return (_CAS, a, b)
         if op.status == "fail":
@@ -119,7 +109,7 @@ def _kv_key_value(op: Operation) -> tuple[Any, Any]:
     if op.key is not None:
         return op.key, op.value
     if isinstance(op.value, list | tuple) and len(op.value) == 2:
-        return _hashable(op.value[0]), op.value[1]
+        return hashable(op.value[0]), op.value[1]
     raise UserError(f"kv op {op.id} ({op.f}) has no key: give a key field or a [key value] value")
 
 
@@ -222,7 +212,7 @@ class KV(Model):
     def partition(self, ops: Sequence[Operation]) -> list[list[Operation]]:
         by_key: dict[Any, list[Operation]] = {}
         for op in ops:
-            by_key.setdefault(_hashable(_kv_key_value(op)[0]), []).append(op)
+            by_key.setdefault(hashable(_kv_key_value(op)[0]), []).append(op)
         return list(by_key.values())
 
     def describe_op(self, op: Operation) -> str:
@@ -246,11 +236,11 @@ class SetModel(Model):
         if op.status == "fail":
             return DROP
         if op.f == "add":
-            return (_WRITE, _hashable(op.value))
+            return (_WRITE, hashable(op.value))
         if op.f == "read":
             if op.status != "ok":
                 return DROP
-            return (_READ, frozenset(_hashable(x) for x in (op.output or ())))
+            return (_READ, frozenset(hashable(x) for x in (op.output or ())))
         raise UserError(f"model set has no operation {op.f!r} (op {op.id})")
 
     def read_only(self, arg: Any) -> bool:
@@ -283,11 +273,11 @@ class FifoQueue(Model):
         if op.status == "fail":
             return DROP
         if op.f == "enqueue":
-            return (_WRITE, _hashable(op.value))
+            return (_WRITE, hashable(op.value))
         if op.f == "dequeue":
             if op.status == "info":
                 return (_CAS_MAYBE,)
-            return (_READ, _hashable(op.output))
+            return (_READ, hashable(op.output))
         raise UserError(f"model {self.name} has no operation {op.f!r} (op {op.id})")
 
     def read_only(self, arg: Any) -> bool:

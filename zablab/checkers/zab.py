@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zablab.checkers.model import hashable
 from zablab.checkers.result import Result, compose
 from zablab.errors import UserError
 
@@ -163,7 +164,7 @@ def check_zab_trace(
         elif kind == "broadcast":
             z = _int(e, "zxid", i)
             epoch = _int(e, "epoch", i) if "epoch" in e else z >> 32
-            txn = _hashable(e.get("txn"))
+            txn = hashable(e.get("txn"))
             prim = by_primary[(node, epoch)]
             b = Broadcast(node, epoch, z, txn, len(prim), at)
             prim.append(b)
@@ -175,7 +176,7 @@ def check_zab_trace(
                 pos = _int(e, "pos", i)
             else:
                 pos = max(rep.final, default=-1) + 1
-            d = Delivery(node, pos, z, _hashable(e.get("txn")), at)
+            d = Delivery(node, pos, z, hashable(e.get("txn")), at)
             rep.deliveries.append(d)
             prev = rep.final.get(pos)
             if prev is not None and prev.ident != d.ident:
@@ -227,12 +228,6 @@ def _node(e: dict[str, Any]) -> Hashable:
 
 def _node_id(v: Any) -> Hashable:
     return str(v) if v is not None else None
-
-
-def _hashable(v: Any) -> Hashable:
-    if isinstance(v, list | dict):
-        return json.dumps(v, sort_keys=True)
-    return v  # type: ignore[no-any-return]
 
 
 def _sequence(rep: _Replica) -> list[Delivery]:
