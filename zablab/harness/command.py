@@ -112,17 +112,13 @@ def test(
         raise UserError("--test-count must be at least 1.")
     if time_limit <= 0:
         raise UserError("--time-limit must be positive.")
-    if nodes_file and backend == "local":
-        backend = "ssh"
-    ssh = _ssh_flags(
-        ssh_user, ssh_port, ssh_key, known_hosts, ssh_config, no_strict_host_keys, backend
+    backend, nodes, ssh = _target(
+        backend,
+        nodes,
+        nodes_file,
+        5,
+        (ssh_user, ssh_port, ssh_key, known_hosts, ssh_config, no_strict_host_keys),
     )
-    if nodes is None:
-        nodes = 5
-        if nodes_file:
-            from zablab.harness.backends.ssh import read_nodes_file
-
-            nodes = len(read_nodes_file(nodes_file))
     base_seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
     worst = 0
     for i in range(test_count):
@@ -173,19 +169,21 @@ def test(
     )  # click returns typer.Exit codes in non-standalone mode; main() drops them
 
 
-def _ssh_flags(
-    user: str,
-    port: int | None,
-    key: str,
-    known_hosts: str,
-    ssh_config: str,
-    no_strict: bool,
+def _target(
     backend: str,
-) -> dict[str, object]:
-    """Check the ssh flags and hand them to the ssh backend (the runner builds it later)."""
+    nodes: int | None,
+    nodes_file: str | None,
+    default_nodes: int,
+    ssh_flags: tuple[str, int | None, str, str, str, bool],
+) -> tuple[str, int, dict[str, object]]:
+    """(backend, node count, ssh options) from the flags: a nodes file means ssh and, unless
+    --nodes says otherwise, every host in it; ssh flags are checked and refused elsewhere."""
     from zablab.errors import UserError
     from zablab.harness import backends
 
+    if nodes_file and backend == "local":
+        backend = "ssh"
+    user, port, key, known_hosts, ssh_config, no_strict = ssh_flags
     ssh = backends.ssh_options(
         user=user or None,
         port=port,
@@ -198,7 +196,13 @@ def _ssh_flags(
         raise UserError(
             f"--ssh-* / --known-hosts options are for --backend ssh, not {backend}; drop them."
         )
-    return ssh
+    if nodes is None:
+        nodes = default_nodes
+        if nodes_file:
+            from zablab.harness.backends.ssh import read_nodes_file
+
+            nodes = len(read_nodes_file(nodes_file))
+    return backend, nodes, ssh
 
 
 def _worse(a: int, b: int) -> int:
@@ -308,17 +312,13 @@ def cluster_up(
     """Start a cluster and print its connection string (stop it with `zablab cluster down`)."""
     from zablab.errors import UserError
 
-    if nodes_file and backend == "local":
-        backend = "ssh"
-    ssh = _ssh_flags(
-        ssh_user, ssh_port, ssh_key, known_hosts, ssh_config, no_strict_host_keys, backend
+    backend, nodes, ssh = _target(
+        backend,
+        nodes,
+        nodes_file,
+        3,
+        (ssh_user, ssh_port, ssh_key, known_hosts, ssh_config, no_strict_host_keys),
     )
-    if nodes is None:
-        nodes = 3
-        if nodes_file:
-            from zablab.harness.backends.ssh import read_nodes_file
-
-            nodes = len(read_nodes_file(nodes_file))
     if backend == "local":
         from zablab.harness.cluster import up
 

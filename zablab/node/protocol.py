@@ -48,23 +48,6 @@ class Op:
     ERROR = -1
 
 
-WRITE_OPS = frozenset(
-    {
-        Op.CREATE,
-        Op.CREATE2,
-        Op.CREATE_CONTAINER,
-        Op.CREATE_TTL,
-        Op.DELETE,
-        Op.SET_DATA,
-        Op.SET_ACL,
-        Op.MULTI,
-        Op.CHECK,
-        Op.CLOSE_SESSION,
-        Op.DELETE_CONTAINER,
-    }
-)
-
-
 class Err:
     OK = 0
     SYSTEMERROR = -1
