@@ -19,8 +19,7 @@ from .config import NodeConfig
 from .datatree import DataTree
 from .peers import PeerNet
 from .quorum import ZabReplicator
-from .runtime import NodeRuntime, _mono, _wall
-from .server import ServerCore
+from .runtime import NodeRuntime, _mono
 from .storage import Storage
 from .txn import Txn
 from .zab import Close, Flush, Send, SetTimer, Trace
@@ -41,17 +40,7 @@ class EnsembleRuntime(NodeRuntime):
         self.cfg = cfg
         os.makedirs(cfg.data_dir, exist_ok=True)
         self.storage = Storage(cfg.data_dir, fsync=cfg.fsync)
-        self.core = ServerCore(
-            DataTree(),
-            tick_ms=cfg.tick_time,
-            server_id=cfg.server_id,
-            min_session_timeout=cfg.min_session_timeout,
-            max_session_timeout=cfg.max_session_timeout,
-            max_client_cnxns=cfg.max_client_cnxns,
-            now=_mono(),
-            wall=_wall(),
-            info=self._info,
-        )
+        self.core = self._make_core(DataTree())
         zcfg = ZabConfig(
             tick_ms=cfg.tick_time,
             init_limit=cfg.init_limit,

@@ -135,11 +135,7 @@ class PeerNet:
         try:
             hs = Handshake(self.my_id, self.secret, self.members, os.urandom(16), peer_id=link.peer)
             writer.write(hs.start())
-            while not hs.done:
-                data = await asyncio.wait_for(reader.read(4096), CONNECT_TIMEOUT)
-                if not data:
-                    raise ConnectionResetError("closed during the handshake")
-                writer.write(hs.receive(data))
+            await _complete(hs, reader, writer)
         except (TimeoutError, OSError, HandshakeError) as exc:
             if isinstance(exc, HandshakeError):
                 log.warning("peer %d (%s:%d): %s", link.peer, p.host, port, exc)
@@ -169,11 +165,7 @@ class PeerNet:
         peer_addr = writer.get_extra_info("peername")
         hs = Handshake(self.my_id, self.secret, self.members, os.urandom(16))
         try:
-            while not hs.done:
-                data = await asyncio.wait_for(reader.read(4096), CONNECT_TIMEOUT)
-                if not data:
-                    raise ConnectionResetError("closed during the handshake")
-                writer.write(hs.receive(data))
+            await _complete(hs, reader, writer)
         except (TimeoutError, OSError, HandshakeError) as exc:
             if isinstance(exc, HandshakeError):
                 log.warning("rejected peer connection from %s: %s", peer_addr, exc)
@@ -204,3 +196,14 @@ class PeerNet:
                 del self.inbound[(peer, channel)]
                 if channel == "zab":
                     self.on_break(peer)
+
+
+async def _complete(
+    hs: Handshake, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """Feed the (sans-IO) handshake until it is done, both ways; it raises on a bad peer."""
+    while not hs.done:
+        data = await asyncio.wait_for(reader.read(4096), CONNECT_TIMEOUT)
+        if not data:
+            raise ConnectionResetError("closed during the handshake")
+        writer.write(hs.receive(data))

@@ -87,17 +87,7 @@ class NodeRuntime:
         os.makedirs(cfg.data_dir, exist_ok=True)
         self.storage = Storage(cfg.data_dir, fsync=cfg.fsync)
         tree = recover_tree(self.storage)
-        self.core = ServerCore(
-            tree,
-            tick_ms=cfg.tick_time,
-            server_id=cfg.server_id,
-            min_session_timeout=cfg.min_session_timeout,
-            max_session_timeout=cfg.max_session_timeout,
-            max_client_cnxns=cfg.max_client_cnxns,
-            now=_mono(),
-            wall=_wall(),
-            info=self._info,
-        )
+        self.core = self._make_core(tree)
         self.repl = StandaloneReplicator(
             self.core.prep, self.core.deliver, tree.last_zxid, lambda: self.core.wall
         )
@@ -112,6 +102,21 @@ class NodeRuntime:
         self._server: asyncio.Server | None = None
         self._stopping: asyncio.Event | None = None
         self._tick_handle: asyncio.TimerHandle | None = None
+
+    def _make_core(self, tree: DataTree) -> ServerCore:
+        """The sans-IO server over `tree`, configured from zoo.cfg (standalone and ensemble)."""
+        cfg = self.cfg
+        return ServerCore(
+            tree,
+            tick_ms=cfg.tick_time,
+            server_id=cfg.server_id,
+            min_session_timeout=cfg.min_session_timeout,
+            max_session_timeout=cfg.max_session_timeout,
+            max_client_cnxns=cfg.max_client_cnxns,
+            now=_mono(),
+            wall=_wall(),
+            info=self._info,
+        )
 
     def _info(self) -> dict[str, str]:
         return {
