@@ -29,19 +29,15 @@ def _ephemeral_low() -> int:
 def free_ports(n: int, host: str = "127.0.0.1") -> list[int]:
     """n distinct ports that were free a moment ago and lie outside the ephemeral range."""
     high = _ephemeral_low()
-    if high - LOW < 1000:
-        high = 65535  # an unusual range setting: fall back to the kernel's choice below
+    below = high - LOW >= 1000  # else an unusual range setting: take the kernel's choice
     out: list[int] = []
     with _lock:
         for _ in range(200 * n):
             if len(out) == n:
                 break
-            port = _rng.randrange(LOW, high) if high != 65535 else 0
-            if port in _given:
-                continue
             with socket.socket() as s:
                 try:
-                    s.bind((host, port))
+                    s.bind((host, _rng.randrange(LOW, high) if below else 0))
                 except OSError:
                     continue
                 port = s.getsockname()[1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -24,6 +25,13 @@ class Node:
     @property
     def client_address(self) -> str:
         return f"{self.host}:{self.client_port}"
+
+
+def close_remotes(nodes: list[Node]) -> None:
+    """Close every node's control channel on the way down; one that fails must not stop the rest."""
+    for node in nodes:
+        with contextlib.suppress(Exception):
+            node.remote.close()
 
 
 Grudge = dict[str, set[str]]  # node name -> names it must not hear from

@@ -33,7 +33,7 @@ import paramiko
 import psutil
 
 from zablab.errors import UserError
-from zablab.harness.backends.base import Clock, Net, Node
+from zablab.harness.backends.base import Clock, Net, Node, close_remotes
 from zablab.harness.control_ssh import SshRemote, SshTarget
 from zablab.harness.docker_image import docker_client, ensure_image, flavor_for_db
 
@@ -383,9 +383,7 @@ class DockerBackend:
 
     # -- teardown -----------------------------------------------------------------------------
     def teardown(self) -> None:
-        for node in self.nodes:
-            with contextlib.suppress(Exception):
-                node.remote.close()
+        close_remotes(self.nodes)
         self.nodes = []
         self._net = None
         self._clock = None

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from zablab.errors import UserError
-from zablab.harness.backends.base import Node
+from zablab.harness.backends.base import Node, close_remotes
 from zablab.harness.clock_faketime import FaketimeClock
 from zablab.harness.control_ssh import SshRemote, SshTarget
 from zablab.harness.net_iptables import IptablesNet
@@ -206,11 +206,7 @@ class NetnsBackend:
         return self._clock
 
     def teardown(self) -> None:
-        for n in self.nodes:
-            try:
-                n.remote.close()
-            except Exception:  # noqa: BLE001 - best effort on the way down
-                pass
+        close_remotes(self.nodes)
         self.nodes = []
         self.cleanup_leftovers()
 

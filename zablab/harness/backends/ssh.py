@@ -11,7 +11,6 @@ JRE for `zookeeper`, plus iptables and libfaketime for the faults.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import contextlib
 import os
 import posixpath
 import shlex
@@ -23,7 +22,7 @@ from pathlib import Path
 import paramiko
 
 from zablab.errors import UserError
-from zablab.harness.backends.base import Node
+from zablab.harness.backends.base import Node, close_remotes
 from zablab.harness.clock_faketime import FaketimeClock
 from zablab.harness.control_ssh import SshRemote, SshTarget
 from zablab.harness.net_iptables import IptablesNet
@@ -221,9 +220,7 @@ class SshBackend:
         return self._clock
 
     def teardown(self) -> None:
-        for node in self.nodes:
-            with contextlib.suppress(Exception):
-                node.remote.close()
+        close_remotes(self.nodes)
         self.nodes = []
         self._net = None
         self._clock = None
