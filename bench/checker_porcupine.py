@@ -23,7 +23,7 @@ from pathlib import Path
 
 from zablab.checkers.linearizable import check_linearizable, pair_ops
 from zablab.checkers.models import KV, CasRegister
-from zablab.harness.formats import read_etcd_log, read_kv_log
+from zablab.history.formats import read_etcd_log, read_kv_log
 
 PORCUPINE = {"etcd (102 histories)": 0.4, "kv/c50-ok": 0.17, "kv/c50-bad": 0.07}
 

@@ -18,7 +18,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from zablab.harness.client_procs import auto_procs
+from zablab.harness.clients.procs import auto_procs
 from zablab.harness.runner import Runner, TestOptions
 
 

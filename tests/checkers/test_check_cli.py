@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from zablab.checkers import command
 from zablab.cli import main
-from zablab.harness.history import Op, write_jsonl
+from zablab.history.jsonl import Op, write_jsonl
 
 
 @pytest.fixture()

@@ -14,7 +14,7 @@ import pytest
 
 from zablab.checkers.linearizable import check_linearizable
 from zablab.checkers.models import KV, CasRegister
-from zablab.harness.formats import read_etcd_log, read_kv_log
+from zablab.history.formats import read_etcd_log, read_kv_log
 
 REPO = Path(__file__).resolve().parents[2]
 

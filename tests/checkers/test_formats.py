@@ -9,7 +9,7 @@ import pytest
 from zablab.checkers.linearizable import check_linearizable
 from zablab.checkers.models import CasRegister
 from zablab.errors import UserError
-from zablab.harness.formats import (
+from zablab.history.formats import (
     detect_format,
     load_history,
     read_edn,
@@ -17,7 +17,7 @@ from zablab.harness.formats import (
     read_kv_log,
     write_edn,
 )
-from zablab.harness.history import Op, write_jsonl
+from zablab.history.jsonl import Op, write_jsonl
 
 ETCD = """\
 INFO  jepsen.core - starting

@@ -10,7 +10,7 @@ from zablab.checkers.linearizable import check_linearizable, pair_ops
 from zablab.checkers.model import DROP, Model, Operation
 from zablab.checkers.models import KV, CasRegister, Register
 from zablab.errors import UserError
-from zablab.harness.history import Op
+from zablab.history.jsonl import Op
 
 
 def ops(*rows: tuple[Any, ...]) -> list[Operation]:

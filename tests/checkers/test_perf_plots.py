@@ -6,7 +6,6 @@ from pathlib import Path
 
 from PIL import Image
 
-from zablab.checkers.history_builder import HistoryBuilder
 from zablab.checkers.perf import (
     Interval,
     check_perf,
@@ -15,6 +14,7 @@ from zablab.checkers.perf import (
     quantile,
     render_perf,
 )
+from zablab.history.builder import HistoryBuilder
 
 S = 1_000_000_000  # ns per second
 

@@ -6,8 +6,8 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from zablab.checkers.history_builder import HistoryBuilder
 from zablab.checkers.timeline import render_timeline
+from zablab.history.builder import HistoryBuilder
 
 
 class _Collect(HTMLParser):

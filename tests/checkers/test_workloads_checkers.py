@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from zablab.checkers.fencing import check_fencing
-from zablab.checkers.history_builder import HistoryBuilder
 from zablab.checkers.stats import check_errors, check_stats
 from zablab.checkers.workloads import check_counter, check_queue, check_set, check_unique_ids
+from zablab.history.builder import HistoryBuilder
 
 
 def set_history(final: list[int], middle: list[int] | None = None) -> HistoryBuilder:

@@ -8,9 +8,9 @@ from collections import deque
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zablab.checkers.history_builder import HistoryBuilder
 from zablab.checkers.workloads import check_queue
-from zablab.harness.history import Op
+from zablab.history.builder import HistoryBuilder
+from zablab.history.jsonl import Op
 
 
 def enqueued(*xs: str) -> HistoryBuilder:

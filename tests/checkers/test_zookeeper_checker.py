@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from zablab.checkers.history_builder import HistoryBuilder
 from zablab.checkers.zookeeper import check_zookeeper
+from zablab.history.builder import HistoryBuilder
 
 E = 1 << 32  # epoch 1 zxids: E + n
 

@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zablab.checkers.calls import pair_calls
-from zablab.checkers.history_builder import HistoryBuilder
 from zablab.checkers.zookeeper import check_zookeeper
-from zablab.harness.history import Op
+from zablab.history.builder import HistoryBuilder
+from zablab.history.jsonl import Op
 
 E1, E2 = 1 << 32, 2 << 32
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from zablab.checkers.zookeeper import check_zookeeper
-from zablab.harness.history import Op
+from zablab.history.jsonl import Op
 
 pytestmark = pytest.mark.zookeeper
 

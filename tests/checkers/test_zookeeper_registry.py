@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 import zablab.checkers
-from zablab.checkers.history_builder import HistoryBuilder
 from zablab.checkers.registry import CHECKERS, get_checker, run_checkers
 from zablab.errors import UserError
+from zablab.history.builder import HistoryBuilder
 
 
 def history() -> list:

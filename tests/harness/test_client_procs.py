@@ -10,10 +10,10 @@ import pytest
 
 from tests.harness.conftest import assert_valid, descendants
 from zablab.errors import UserError
-from zablab.harness.client_procs import WorkerProcesses
+from zablab.harness.clients.procs import WorkerProcesses
+from zablab.harness.clients.workers import WorkerConfig
 from zablab.harness.recorder import Recorder
 from zablab.harness.runner import Runner, TestOptions
-from zablab.harness.workers import WorkerConfig
 from zablab.node.launcher import launch_node
 
 
@@ -59,7 +59,7 @@ def test_set_workload_over_worker_processes_is_valid(tmp_path, no_leaks, procs):
 
 
 def outcome_ops(run):
-    from zablab.harness.history import read_jsonl
+    from zablab.history.jsonl import read_jsonl
 
     return read_jsonl(run / "history.jsonl")
 

@@ -13,12 +13,12 @@ import time
 import pytest
 
 from zablab.errors import UserError
-from zablab.harness.control_ssh import SshRemote, SshTarget
+from zablab.harness.control.ssh import SshRemote, SshTarget
 
 docker = pytest.importorskip("docker")
 
-from zablab.harness import docker_image  # noqa: E402
 from zablab.harness.backends import docker as dockerb  # noqa: E402
+from zablab.harness.backends import docker_image  # noqa: E402
 
 CLIENT = docker_image.reachable_docker_client()
 pytestmark = [

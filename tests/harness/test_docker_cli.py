@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from zablab.harness import docker_image
+from zablab.harness.backends import docker_image
 
 CLIENT = docker_image.reachable_docker_client()
 pytestmark = [

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from zablab.harness import docker_image
+from zablab.harness.backends import docker_image
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = shutil.which("docker-compose")

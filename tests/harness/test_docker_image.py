@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from zablab.errors import UserError
-from zablab.harness import docker_image
+from zablab.harness.backends import docker_image
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -39,7 +39,7 @@ def test_repository_docker_dir_is_the_rendered_recipe(tmp_path):
     for name in ("Dockerfile", *docker_image.CONTEXT_FILES):
         assert (REPO / "docker" / name).read_text() == (tmp_path / name).read_text(), (
             f"docker/{name} is stale: regenerate it with "
-            "python -c 'from zablab.harness.docker_image import write_build_context as w; w(\"docker\")'"
+            "python -c 'from zablab.harness.backends.docker_image import write_build_context as w; w(\"docker\")'"
         )
     text = (REPO / "docker" / "Dockerfile").read_text()
     for pkg in (*docker_image.BASE_PACKAGES, *docker_image.ZOOKEEPER_PACKAGES):

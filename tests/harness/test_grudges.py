@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from zablab.harness import grudges
+from zablab.harness.faults import grudges
 
 NODES = ["n1", "n2", "n3", "n4", "n5"]
 

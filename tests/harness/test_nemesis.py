@@ -8,7 +8,7 @@ import pytest
 
 from zablab.errors import UserError
 from zablab.harness.backends.base import Node
-from zablab.harness.nemesis import FAULTS, Nemesis, parse_nemesis
+from zablab.harness.faults.nemesis import FAULTS, Nemesis, parse_nemesis
 from zablab.harness.recorder import Recorder
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from zablab.errors import UserError
 from zablab.harness.backends import netns as nb
-from zablab.harness.control import RemoteError
+from zablab.harness.control.remote import RemoteError
 
 pytestmark = [
     pytest.mark.root,
@@ -139,7 +139,7 @@ def test_clock_bump_reaches_a_running_process(cluster):
 
 
 def test_host_key_mismatch_is_refused(cluster, tmp_path):
-    from zablab.harness.control_ssh import SshRemote, SshTarget
+    from zablab.harness.control.ssh import SshRemote, SshTarget
 
     _, nodes, _ = cluster
     # record n2's key under n1's address: connecting to n1 must be refused

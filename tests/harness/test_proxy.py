@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from zablab.harness.backends.local import ProxyNet
-from zablab.harness.proxy import FaultProxy
+from zablab.harness.faults.proxy import FaultProxy
 
 
 class Echo:

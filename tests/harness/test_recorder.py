@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from zablab.harness.history import HistoryWriter
 from zablab.harness.recorder import Recorder
+from zablab.history.jsonl import HistoryWriter
 
 # worker processes stamp events after they were added as sources: times here are offsets from
 # a point after that

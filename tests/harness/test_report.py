@@ -10,10 +10,10 @@ import pytest
 
 from tests.harness.conftest import CHROMIUM
 from zablab.harness import store
-from zablab.harness.history import HistoryWriter, Op
 from zablab.harness.report import write_report
 from zablab.harness.runner import check_run
 from zablab.harness.workloads import get_workload
+from zablab.history.jsonl import HistoryWriter, Op
 
 
 def fake_run(tmp_path, lose_write: bool):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import random
 
-from zablab.harness.history import Op
 from zablab.harness.workloads import get_workload
 from zablab.harness.workloads.register import linearizable_view
 from zablab.harness.workloads.session import check_sessions
+from zablab.history.jsonl import Op
 
 
 def hist(*rows):

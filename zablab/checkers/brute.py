@@ -14,7 +14,7 @@ from typing import Any
 
 from zablab.checkers.linearizable import _as_operations
 from zablab.checkers.model import DROP, Model, Operation
-from zablab.harness.history import Op
+from zablab.history.jsonl import Op
 
 
 def _respects_real_time(order: Sequence[Operation]) -> bool:

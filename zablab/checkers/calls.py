@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zablab.checkers.model import hashable
-from zablab.harness.history import Op
+from zablab.history.jsonl import Op
 
 INF = math.inf
 

@@ -16,7 +16,7 @@ import typer
 
 if TYPE_CHECKING:
     from zablab.checkers.result import Result
-    from zablab.harness.history import Op
+    from zablab.history.jsonl import Op
 
 MODEL_NAMES = ("register", "cas-register", "kv", "set", "fifo-queue", "unordered-queue", "mutex")
 
@@ -115,7 +115,7 @@ def check(
     """Check a history; print the verdict and, when invalid, where the failure view is."""
     from zablab.checkers.failure_view import write_failure_view
     from zablab.errors import UserError
-    from zablab.harness.formats import load_history
+    from zablab.history.formats import load_history
 
     checkers = _checkers()
     run = checkers.get(checker)

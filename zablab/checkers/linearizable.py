@@ -35,7 +35,7 @@ from typing import Any
 from zablab.checkers.model import DROP, NOT_A_READ, Model, Operation
 from zablab.checkers.result import Result
 from zablab.errors import UserError
-from zablab.harness.history import Op
+from zablab.history.jsonl import Op
 
 _NOT_A_READ = NOT_A_READ
 MAX_LONGEST = 3  # distinct longest partial linearizations kept as evidence

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from zablab.checkers.calls import Call, pair_calls
 from zablab.checkers.result import Result
-from zablab.harness.history import Op
+from zablab.history.jsonl import Op
 
 NS = 1e9
 QUANTILES = (0.5, 0.95, 0.99, 1.0)

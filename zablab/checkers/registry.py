@@ -15,7 +15,7 @@ from typing import Any
 
 from zablab.checkers.result import Result, compose
 from zablab.errors import UserError
-from zablab.harness.history import Op
+from zablab.history.jsonl import Op
 
 CheckerFn = Callable[[Sequence[Op], Mapping[str, Any]], Result]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from zablab.checkers.calls import pair_calls
 from zablab.checkers.result import Result
-from zablab.harness.history import Op
+from zablab.history.jsonl import Op
 
 
 def check_stats(ops: Iterable[Op]) -> Result:

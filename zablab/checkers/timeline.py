@@ -15,7 +15,7 @@ from typing import Any
 
 from zablab.checkers.calls import Call, pair_calls
 from zablab.checkers.perf import Interval, nemesis_intervals
-from zablab.harness.history import Op
+from zablab.history.jsonl import Op
 
 MAX_OPS = 20000
 _COLORS = {"ok": "#6db36d", "fail": "#e0806c", "info": "#f0c04a"}

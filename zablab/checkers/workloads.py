@@ -14,7 +14,7 @@ from typing import Any
 
 from zablab.checkers.calls import Call, hashable, pair_calls
 from zablab.checkers.result import Result
-from zablab.harness.history import Op
+from zablab.history.jsonl import Op
 
 LIMIT = 20
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from zablab.checkers.calls import INF, Call, hashable, pair_calls
 from zablab.checkers.result import Result
-from zablab.harness.history import Op
+from zablab.history.jsonl import Op
 
 READ_FS = frozenset({"read", "get"})
 WRITE_FS = frozenset({"write", "set", "put"})

@@ -62,7 +62,7 @@ def down() -> list[str]:
 
 
 def status() -> list[dict[str, Any]]:
-    from zablab.harness.control_local import LocalRemote
+    from zablab.harness.control.local import LocalRemote
 
     rows = []
     for st in leftovers.load_all():

@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Any
 
-from zablab.harness.history import HistoryWriter, Op
+from zablab.history.jsonl import HistoryWriter, Op
 
 # (time, type, process, f, value, extra): an event as a worker process sends it
 Event = tuple[int, str, Any, str, Any, dict[str, Any]]

@@ -16,7 +16,7 @@ from typing import Any
 
 import jinja2
 
-from zablab.harness.history import read_jsonl
+from zablab.history.jsonl import read_jsonl
 
 log = logging.getLogger("zablab.report")
 

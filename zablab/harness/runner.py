@@ -27,16 +27,16 @@ from zablab.errors import UserError
 from zablab.harness import leftovers, store
 from zablab.harness.backends import get_backend
 from zablab.harness.backends.base import Node
-from zablab.harness.client_procs import WorkerProcesses, auto_procs
+from zablab.harness.clients.procs import WorkerProcesses, auto_procs
+from zablab.harness.clients.workers import BUGS, WorkerConfig, open_client, run_op, run_worker
 from zablab.harness.db import get_db
 from zablab.harness.db.base import DB
+from zablab.harness.faults.nemesis import Nemesis, parse_nemesis
 from zablab.harness.generator import Schedule, parse_concurrency
-from zablab.harness.history import HistoryWriter
-from zablab.harness.nemesis import Nemesis, parse_nemesis
 from zablab.harness.recorder import Recorder
-from zablab.harness.workers import BUGS, WorkerConfig, open_client, run_op, run_worker
 from zablab.harness.workloads import get_workload
 from zablab.harness.workloads.base import Workload
+from zablab.history.jsonl import HistoryWriter
 
 log = logging.getLogger("zablab.runner")
 
@@ -496,7 +496,7 @@ def analyze(run_dir: Path) -> Result:
     """Re-check a stored run from its history and test.json."""
     import json
 
-    from zablab.harness.history import read_jsonl
+    from zablab.history.jsonl import read_jsonl
 
     try:
         test = json.loads((run_dir / "test.json").read_text())

@@ -6,7 +6,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from zablab.harness.control import Remote
+from zablab.harness.control.remote import Remote
 
 
 @dataclass

@@ -34,8 +34,8 @@ import psutil
 
 from zablab.errors import UserError
 from zablab.harness.backends.base import Clock, Net, Node, close_remotes
-from zablab.harness.control_ssh import SshRemote, SshTarget
-from zablab.harness.docker_image import docker_client, ensure_image, flavor_for_db
+from zablab.harness.backends.docker_image import docker_client, ensure_image, flavor_for_db
+from zablab.harness.control.ssh import SshRemote, SshTarget
 
 LABEL_RUN = "zablab.run"
 LABEL_OWNER = "zablab.owner"
@@ -357,7 +357,7 @@ class DockerBackend:
 
     def net(self) -> Net:
         if self._net is None:
-            from zablab.harness.net_iptables import IptablesNet
+            from zablab.harness.faults.iptables import IptablesNet
 
             self._net = IptablesNet(
                 {n.name: n.remote for n in self.nodes}, {n.name: n.host for n in self.nodes}

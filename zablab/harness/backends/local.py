@@ -13,9 +13,9 @@ import shutil
 import tempfile
 
 from zablab.harness.backends.base import Grudge, Node
-from zablab.harness.clock_faketime import FaketimeClock
-from zablab.harness.control_local import LocalRemote
-from zablab.harness.proxy import FaultProxy
+from zablab.harness.control.local import LocalRemote
+from zablab.harness.faults.clock import FaketimeClock
+from zablab.harness.faults.proxy import FaultProxy
 from zablab.ports import free_port
 
 HOST = "127.0.0.1"

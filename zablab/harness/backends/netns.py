@@ -22,9 +22,9 @@ from pathlib import Path
 
 from zablab.errors import UserError
 from zablab.harness.backends.base import Node, close_remotes
-from zablab.harness.clock_faketime import FaketimeClock
-from zablab.harness.control_ssh import SshRemote, SshTarget
-from zablab.harness.net_iptables import IptablesNet
+from zablab.harness.control.ssh import SshRemote, SshTarget
+from zablab.harness.faults.clock import FaketimeClock
+from zablab.harness.faults.iptables import IptablesNet
 
 PREFIX = "zl-"
 HUB = "zl-hub"

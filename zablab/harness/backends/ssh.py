@@ -23,9 +23,9 @@ import paramiko
 
 from zablab.errors import UserError
 from zablab.harness.backends.base import Node, close_remotes
-from zablab.harness.clock_faketime import FaketimeClock
-from zablab.harness.control_ssh import SshRemote, SshTarget
-from zablab.harness.net_iptables import IptablesNet
+from zablab.harness.control.ssh import SshRemote, SshTarget
+from zablab.harness.faults.clock import FaketimeClock
+from zablab.harness.faults.iptables import IptablesNet
 
 DEFAULT_WORKDIR = "/var/lib/zablab"
 FAULT_PACKAGES = ("iptables", "faketime", "procps")

@@ -12,22 +12,23 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from typing import cast
 
 from zablab.apache.config import Member, myid_text, zoo_cfg
 from zablab.apache.fourletter import four_letter
 from zablab.errors import UserError
 from zablab.harness.backends.base import Node
-from zablab.harness.control import RemoteError
+from zablab.harness.control.remote import RemoteError
 
 SpawnHook = Callable[[Node, int], None]
 
 
 def peer_members(node: Node, nodes: Sequence[Node]) -> list[Member]:
     """The ensemble as `node` should see it: backends may route peers through a proxy."""
-    peers = node.meta.get("peers") or {}
+    peers = cast(dict[str, tuple[str, int, int]], node.meta.get("peers") or {})
     out = []
     for other in nodes:
-        host, q, e = peers.get(other.name, (other.host, *other.peer_ports))  # type: ignore[union-attr]
+        host, q, e = peers.get(other.name, (other.host, *other.peer_ports))
         out.append(Member(other.id, host, q, e))
     return out
 
@@ -106,7 +107,7 @@ class DB:
 
     def start(self, node: Node) -> int:
         if self.running(node):
-            return int(node.meta["pid"])  # type: ignore[arg-type]
+            return int(cast(int, node.meta["pid"]))
         pid = node.remote.spawn(
             self.command(node), log=self.log_path(node), env=self.env(node), cwd=node.workdir
         )

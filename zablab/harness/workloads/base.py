@@ -10,8 +10,8 @@ from typing import Any
 from kazoo.exceptions import NodeExistsError
 
 from zablab.checkers.result import Result
-from zablab.harness.client import Client
-from zablab.harness.history import Op
+from zablab.harness.clients.client import Client
+from zablab.history.jsonl import Op
 
 ROOT = "/zablab"
 

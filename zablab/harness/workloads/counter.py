@@ -8,9 +8,9 @@ from typing import Any
 from kazoo.exceptions import BadVersionError
 
 from zablab.checkers.result import Result
-from zablab.harness.client import Client, Fail
-from zablab.harness.history import Op
+from zablab.harness.clients.client import Client, Fail
 from zablab.harness.workloads.base import ROOT, Workload, dec, enc, ensure
+from zablab.history.jsonl import Op
 
 
 class CounterWorkload(Workload):

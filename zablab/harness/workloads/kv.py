@@ -6,10 +6,10 @@ import random
 from typing import Any
 
 from zablab.checkers.result import Result, compose
-from zablab.harness.client import Client
-from zablab.harness.history import Op
+from zablab.harness.clients.client import Client
 from zablab.harness.workloads.base import ROOT, Workload, ensure
 from zablab.harness.workloads.register import linearizable_view, register_op, register_ops, zk_view
+from zablab.history.jsonl import Op
 
 
 class KVWorkload(Workload):

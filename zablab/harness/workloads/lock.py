@@ -8,9 +8,9 @@ import threading
 from typing import Any
 
 from zablab.checkers.result import Result
-from zablab.harness.client import Client, Fail
-from zablab.harness.history import Op
+from zablab.harness.clients.client import Client, Fail
 from zablab.harness.workloads.base import ROOT, Workload, enc, ensure
+from zablab.history.jsonl import Op
 
 
 class LockWorkload(Workload):

@@ -6,9 +6,9 @@ import random
 from typing import Any
 
 from zablab.checkers.result import Result, compose
-from zablab.harness.client import Client, Fail
-from zablab.harness.history import Op
+from zablab.harness.clients.client import Client, Fail
 from zablab.harness.workloads.base import ROOT, Workload, dec, enc, ensure
+from zablab.history.jsonl import Op
 
 VALUES = 5
 

@@ -7,9 +7,9 @@ import random
 from typing import Any
 
 from zablab.checkers.result import Result
-from zablab.harness.client import Client
-from zablab.harness.history import Op
+from zablab.harness.clients.client import Client
 from zablab.harness.workloads.base import ROOT, Workload, ensure
+from zablab.history.jsonl import Op
 
 
 def check_sessions(ops: list[Op]) -> Result:

@@ -114,7 +114,7 @@ CONTEXT_FILES = {"zablab-init": ENTRYPOINT_SCRIPT, "sshd-zablab.conf": SSHD_CONF
 def render_dockerfile() -> str:
     """The recipe as a Dockerfile, for machines that can pull `debian:bookworm-slim`."""
     return f"""\
-# zablab node image. Generated from zablab/harness/docker_image.py (write_build_context);
+# zablab node image. Generated from zablab/harness/backends/docker_image.py (write_build_context);
 # a test keeps the two equal. Build: docker build -t zablab-node:base docker/
 # With Apache ZooKeeper: docker build --build-arg WITH_ZOOKEEPER=1 -t zablab-node:zookeeper docker/
 ARG BASE=debian:{SUITE}-slim

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import paramiko
 
 from zablab.errors import UserError
-from zablab.harness.control import ExecResult, RemoteError
+from zablab.harness.control.remote import ExecResult, RemoteError
 
 
 @dataclass

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from zablab.errors import UserError
-from zablab.harness.history import OP_TYPES, Op, read_jsonl
+from zablab.history.jsonl import OP_TYPES, Op, read_jsonl
 
 FORMATS = ("jsonl", "edn", "etcd-log", "kv-log")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zablab.harness.history import Op
+from zablab.history.jsonl import Op
 
 
 class HistoryBuilder:

@@ -1,7 +1,7 @@
 """What one client worker does: bind to a node, run ops through kazoo, record each outcome.
 
 The same loop runs as a thread of the harness or inside a client worker process
-(`zablab.harness.client_procs`); only the `record` function differs. Process numbers follow
+(`zablab.harness.clients.procs`); only the `record` function differs. Process numbers follow
 Jepsen: a worker whose op may or may not have happened (`info`) opens a fresh session as
 process + concurrency, so each process has at most one op in flight and numbers never clash
 across workers or worker processes.
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from zablab.harness.client import Client, classify
+from zablab.harness.clients.client import Client, classify
 from zablab.harness.generator import Schedule
 from zablab.harness.workloads import get_workload
 from zablab.harness.workloads.base import Workload

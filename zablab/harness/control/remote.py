@@ -1,6 +1,6 @@
 """The Remote interface: everything the harness does on a node goes through it.
 
-Every backend but `local` is driven over SSH (zablab.harness.control_ssh), like Jepsen, so a test
+Every backend but `local` is driven over SSH (zablab.harness.control.ssh), like Jepsen, so a test
 that passes on namespaces means the same on containers and VMs.
 """
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psutil
 
-from zablab.harness.control import ExecResult, RemoteError
+from zablab.harness.control.remote import ExecResult, RemoteError
 
 
 class LocalRemote:

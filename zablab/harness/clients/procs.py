@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from zablab.errors import UserError
+from zablab.harness.clients.workers import WorkerConfig, run_worker
 from zablab.harness.generator import Schedule
 from zablab.harness.recorder import Event, Recorder
-from zablab.harness.workers import WorkerConfig, run_worker
 
 log = logging.getLogger("zablab.clients")
 
@@ -93,7 +93,7 @@ class WorkerProcesses:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with open(self.log_dir / f"clients-{slot}.log", "wb") as err:
             p = subprocess.Popen(
-                [sys.executable, "-m", "zablab.harness.client_procs"],
+                [sys.executable, "-m", "zablab.harness.clients.procs"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=err,

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from zablab.errors import UserError
 from zablab.harness.backends.base import Grudge
-from zablab.harness.control import Remote
+from zablab.harness.control.remote import Remote
 
 CHAIN = "ZABLAB"
 

@@ -1,7 +1,7 @@
 """The history record shared by the harness (which writes it) and the checkers (which read it).
 
 JSON Lines with Jepsen's field names so that a history exports 1:1 to Jepsen/Elle tools.
-Readers of foreign formats (EDN, porcupine's logs) live in `zablab.harness.formats`.
+Readers of foreign formats (EDN, porcupine's logs) live in `zablab.history.formats`.
 """
 
 from __future__ import annotations

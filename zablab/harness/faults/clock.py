@@ -15,7 +15,7 @@ import shlex
 import threading
 from collections.abc import Mapping
 
-from zablab.harness.control import Remote
+from zablab.harness.control.remote import Remote
 
 LIB_GLOB = "/usr/lib/*/faketime/libfaketimeMT.so.1"
 

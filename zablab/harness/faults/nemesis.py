@@ -15,9 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 from zablab.errors import UserError
-from zablab.harness import grudges
 from zablab.harness.backends.base import Node
 from zablab.harness.db.base import DB
+from zablab.harness.faults import grudges
 from zablab.harness.recorder import Recorder
 
 log = logging.getLogger("zablab.nemesis")

@@ -1,0 +1,1 @@
+"""Clients: kazoo sessions, the worker loop, and worker processes."""

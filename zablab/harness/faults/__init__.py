@@ -1,0 +1,1 @@
+"""Faults: the nemesis schedule, partition shapes, iptables rules, the userspace proxy and the clock."""
