@@ -15,22 +15,22 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from zablab.checkers.calls import Call, pair_calls
+from zablab.checkers.calls import pair_calls
+from zablab.checkers.faults import fault_periods
 from zablab.checkers.result import Result
 from zablab.history.jsonl import Op
 
 NS = 1e9
 QUANTILES = (0.5, 0.95, 0.99, 1.0)
-#: nemesis fs that open a fault period, and the f that closes it (besides start-X / stop-X)
-PAIRS = {
-    "start": "stop",
-    "partition": "heal",
-    "kill": "restart",
-    "pause": "resume",
-    "bump-clock": "reset-clock",
-    "clock-bump": "clock-reset",
-}
 _TYPE_MARKERS = {"ok": "o", "fail": "x", "info": "^"}
+_TYPE_LINES = {"ok": "-", "fail": "--", "info": ":"}
+_QUANTILE_LINES = {
+    0.5: ("median", "-"),
+    0.95: ("95th pct", "--"),
+    0.99: ("99th pct", "-."),
+    1.0: ("max", ":"),
+}
+_F_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
 _SHADES = ("#f2a900", "#9b59b6", "#e74c3c", "#1abc9c", "#3498db", "#95a5a6")
 
 
@@ -43,51 +43,9 @@ class Interval:
     name: str
 
 
-def _fault_name(f: str) -> tuple[str, str] | None:
-    """("open"|"close", fault name) for fs of the start-X / stop-X shape or in PAIRS."""
-    for prefix, role in (("start-", "open"), ("stop-", "close")):
-        if f.startswith(prefix):
-            return role, f[len(prefix) :]
-    if f in PAIRS:
-        return "open", f
-    for opener, closer in PAIRS.items():
-        if f == closer:
-            return "close", opener
-    return None
-
-
 def nemesis_intervals(ops: Sequence[Op]) -> list[Interval]:
-    """Fault periods from the nemesis's ops.
-
-    A period runs from the invoke of an opening op (start-X, or an f in PAIRS such as
-    partition) to the completion of the matching closing op (stop-X, heal); one never closed
-    lasts until the history ends. Any other nemesis op is a period of its own, from its invoke
-    to its completion (e.g. a clock strobe that runs for seconds).
-    """
-    end_of_history = max((op.time for op in ops), default=0)
-    nem = [c for c in pair_calls(ops, include_nemesis=True) if c.process == "nemesis"]
-    nem.sort(key=lambda c: c.start)
-    open_: dict[str, Call] = {}
-    out: list[Interval] = []
-    for c in nem:
-        role = _fault_name(c.f)
-        if role is None:
-            done = c.complete.time if c.complete is not None else end_of_history
-            out.append(Interval(int(c.start), int(done), c.f))
-            continue
-        kind, name = role
-        if kind == "open":
-            open_.setdefault(name, c)
-            continue
-        opener = open_.pop(name, None)
-        if opener is None:
-            continue  # a stop without a start (e.g. the final heal): nothing was running
-        closed = c.complete.time if c.complete is not None else c.start
-        out.append(Interval(int(opener.start), int(closed), name))
-    for name, c in open_.items():
-        out.append(Interval(int(c.start), int(end_of_history), name))
-    out.sort(key=lambda i: (i.start, i.end))
-    return out
+    """Fault periods from the nemesis's ops (see `zablab.checkers.faults.fault_periods`)."""
+    return [Interval(p.start, p.end, p.name) for p in fault_periods(ops) if p.error is None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,9 +95,31 @@ def _axes(title: str, ylabel: str) -> tuple[Figure, Any]:
     return fig, ax
 
 
+def _f_colors(fs: Iterable[str]) -> dict[str, str]:
+    return {f: _F_COLORS[i % len(_F_COLORS)] for i, f in enumerate(sorted(set(fs)))}
+
+
+def _legend(ax: Any, colors: dict[str, str], styles: dict[str, dict[str, Any]]) -> None:
+    """One entry per f (its colour), one per outcome or quantile (its marker or line style),
+    and the fault shades: f + k entries a reader can match, not f × k."""
+    from matplotlib.lines import Line2D
+
+    shades, shade_labels = ax.get_legend_handles_labels()
+    handles = [Line2D([], [], color=c, lw=5) for c in colors.values()]
+    handles += [Line2D([], [], color="#444", **kw) for kw in styles.values()]
+    if handles:
+        ax.legend(
+            handles + shades,
+            [*colors, *styles, *shade_labels],
+            fontsize="small",
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+        )
+
+
 def _save(fig: Figure, ax: Any, path: Path) -> Path:
     handles, labels = ax.get_legend_handles_labels()
-    if handles:
+    if handles and ax.get_legend() is None:
         ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -154,14 +134,17 @@ def plot_latency_raw(ops: Sequence[Op], path: str | Path) -> Path:
     groups: dict[tuple[str, str], list[Point]] = defaultdict(list)
     for p in latency_points(ops):
         groups[(p.f, p.type)].append(p)
+    colors = _f_colors(f for f, _ in groups)
     for (f, typ), pts in sorted(groups.items()):
         ax.scatter(
             [p.time for p in pts],
             [max(p.latency, 1e-3) for p in pts],
             s=6,
+            color=colors[f],
             marker=_TYPE_MARKERS.get(typ, "."),
-            label=f"{f} {typ}",
         )
+    types = sorted({t for _, t in groups}, key=list(_TYPE_MARKERS).index)
+    _legend(ax, colors, {t: {"marker": _TYPE_MARKERS[t], "ls": "none"} for t in types})
     if groups:
         ax.set_yscale("log")
     return _save(fig, ax, Path(path))
@@ -183,23 +166,26 @@ def plot_latency_quantiles(
     by_f: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     for p in latency_points(ops):
         by_f[p.f][int(p.time // dt)].append(p.latency)
+    colors = _f_colors(by_f)
     for f, buckets in sorted(by_f.items()):
         ks = sorted(buckets)
         for q in QUANTILES:
             ax.plot(
                 [(k + 0.5) * dt for k in ks],
                 [max(quantile(buckets[k], q), 1e-3) for k in ks],
+                color=colors[f],
+                ls=_QUANTILE_LINES[q][1],
                 marker=".",
                 lw=1,
-                label=f"{f} q{q}",
             )
     if by_f:
+        _legend(ax, colors, {name: {"ls": ls} for name, ls in _QUANTILE_LINES.values()})
         ax.set_yscale("log")
     return _save(fig, ax, Path(path))
 
 
 def plot_rate(ops: Sequence[Op], path: str | Path, window: float | None = None) -> Path:
-    """Completions per second per f and outcome."""
+    """Completions per second; colour by f, line style by outcome."""
     dt = window or _buckets(ops)
     fig, ax = _axes(f"Throughput ({dt:.3g} s windows)", "ops/s")
     _shade(ax, nemesis_intervals(ops))
@@ -208,11 +194,18 @@ def plot_rate(ops: Sequence[Op], path: str | Path, window: float | None = None) 
         if c.complete is None:
             continue
         counts[(c.f, c.type)][int(c.complete.time / NS // dt)] += 1
+    colors = _f_colors(f for f, _ in counts)
     for (f, typ), b in sorted(counts.items()):
         ks = range(min(b), max(b) + 1)
         ax.plot(
-            [(k + 0.5) * dt for k in ks], [b.get(k, 0) / dt for k in ks], lw=1, label=f"{f} {typ}"
+            [(k + 0.5) * dt for k in ks],
+            [b.get(k, 0) / dt for k in ks],
+            color=colors[f],
+            ls=_TYPE_LINES.get(typ, "-"),
+            lw=1,
         )
+    types = sorted({t for _, t in counts}, key=list(_TYPE_LINES).index)
+    _legend(ax, colors, {t: {"ls": _TYPE_LINES[t]} for t in types})
     return _save(fig, ax, Path(path))
 
 

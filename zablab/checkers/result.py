@@ -13,15 +13,20 @@ EXIT_CODES: dict[Any, int] = {True: 0, False: 1, "unknown": 2}
 
 @dataclass
 class Result:
-    """One checker's verdict; `details` is JSON-serialisable evidence for the report."""
+    """One checker's verdict; `details` is JSON-serialisable evidence for the report, and
+    `summary` the verdict in one sentence for a reader who has not seen the checker's code
+    (filled in by `zablab.checkers.summary.annotate`, which also needs the history)."""
 
     checker: str
     valid: Validity
     details: dict[str, Any] = field(default_factory=dict)
     children: list[Result] = field(default_factory=list)
+    summary: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"checker": self.checker, "valid": self.valid, **self.details}
+        if self.summary:
+            d["summary"] = self.summary
         if self.children:
             d["children"] = [c.to_dict() for c in self.children]
         return d

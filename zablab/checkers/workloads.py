@@ -105,6 +105,8 @@ def check_set(ops: Iterable[Op], *, linearizable: bool = False) -> Result:
             "acknowledged-count": len(acknowledged),
             "lost-count": len(lost),
             "lost": _sample(lost),
+            # the lost element added first: the report names the fault that preceded it
+            "first-lost": min(lost, key=lambda x: min(c.start for c in adds[x]), default=None),
             "stale-count": len(stale),
             "stale": _sample(stale),
             "unexpected-count": len(unexpected),

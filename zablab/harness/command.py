@@ -212,7 +212,7 @@ def _worse(a: int, b: int) -> int:
 
 def _print_result(r, indent: str) -> None:  # type: ignore[no-untyped-def]
     verdict = {True: "valid", False: "INVALID", "unknown": "unknown"}[r.valid]
-    print(f"{indent}{r.checker}: {verdict}")
+    print(f"{indent}{r.checker}: {verdict}" + (f" — {r.summary}" if r.summary else ""))
     for c in r.children:
         _print_result(c, indent + "  ")
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import jinja2
 
+from zablab.checkers.faults import describe_period
+from zablab.checkers.summary import ALLOWED, INFO_NOTE, OUTCOME_NOTES, Context, explain, summarize
 from zablab.history.jsonl import read_jsonl
 
 log = logging.getLogger("zablab.report")
@@ -34,19 +36,27 @@ ul.tree { list-style: none; padding-left: 1.2em; } pre { background: #f6f6f6; pa
 img.plot { max-width: 100%; border: 1px solid #eee; margin: .4em 0; }
 iframe { width: 100%; height: 560px; border: 1px solid #ddd; }
 details summary { cursor: pointer; }
+.lead { font-size: 1.1em; } table.verdicts td.summary { max-width: 38em; }
 </style></head><body>
 <h1>{{ name }} <span class="badge b-{{ verdict_key }}">{{ verdict_text }}</span></h1>
+<p class="lead v-{{ verdict_key }}">{{ headline }}</p>
 <p>Run <code>{{ run }}</code> · seed <code>{{ seed }}</code> · {{ db }} on {{ backend }} ({{ nodes }} nodes) ·
-workload <code>{{ workload }}</code> · nemesis <code>{{ nemesis }}</code> · {{ op_count }} ops</p>
+workload <code>{{ workload }}</code> · nemesis <code>{{ nemesis }}</code></p>
+<p class="counts"><b class="ops">{{ "{:,}".format(op_count) }} ops</b> (client invocations) ·
+<span class="events">{{ "{:,}".format(event_count) }} history events</span> (each op's invocation and completion, and the faults) ·
+<span class="faults">{{ fault_list|length }} fault{{ "" if fault_list|length == 1 else "s" }}</span></p>
 <p>Repeat with: <code>{{ repeat }}</code></p>
 
 <h2>Verdict per checker</h2>
-{% macro tree(r) -%}
-<li><span class="v-{{ r.key }}">{{ r.mark }}</span> <b>{{ r.checker }}</b>: <span class="v-{{ r.key }}">{{ r.text }}</span>
-{%- if r.summary %} <small>{{ r.summary }}</small>{% endif %}
-{%- if r.children %}<ul class="tree">{% for c in r.children %}{{ tree(c) }}{% endfor %}</ul>{% endif %}</li>
-{%- endmacro %}
-<ul class="tree">{{ tree(results) }}</ul>
+<table class="verdicts"><tr><th>checker</th><th>verdict</th><th>what it found</th><th>what it checks</th></tr>
+{% for r in rows %}<tr class="verdict"><td style="padding-left: {{ 0.7 + 1.2 * r.depth }}em"><b>{{ r.checker }}</b></td>
+<td class="v-{{ r.key }}">{{ r.mark }} {{ r.text }}</td><td class="summary">{{ r.summary }}</td><td><small>{{ r.explain }}</small></td></tr>
+{% endfor %}</table>
+
+<h2>What ZooKeeper allows</h2>
+<ul class="allowed">{% for title, text in allowed %}<li><b>{{ title }}.</b> {{ text }}</li>{% endfor %}
+{% if stale_reads %}<li>This run: {{ "{:,}".format(stale_reads) }} stale reads, counted, not failed.</li>{% endif %}
+</ul>
 <details><summary>results.json</summary><pre>{{ results_json }}</pre></details>
 
 {% if failure_views %}<h2>Linearizability failure</h2>
@@ -54,19 +64,22 @@ workload <code>{{ workload }}</code> · nemesis <code>{{ nemesis }}</code> · {{
 <iframe title="failure view" srcdoc="{{ fv.html }}"></iframe>{% endfor %}{% endif %}
 
 <h2>Operations</h2>
-<table><tr><th>f</th><th>ok</th><th>fail</th><th>info</th></tr>
-{% for f, s in stats.items() %}<tr><td>{{ f }}</td><td>{{ s.ok }}</td><td>{{ s.fail }}</td><td>{{ s.info }}</td></tr>{% endfor %}
+<table class="ops"><tr><th>f</th><th>ok</th><th>fail</th><th>info</th><th>note</th></tr>
+{% for row in op_rows %}<tr><td>{{ row.f }}</td><td>{{ row.ok }}</td><td>{{ row.fail }}</td><td>{{ row.info }}</td><td><small>{{ row.note }}</small></td></tr>{% endfor %}
 </table>
 
 <h2>Latency and throughput</h2>
-<p>Shaded: fault periods.</p>
+<p>Shaded: fault periods. Colour: the operation (f); marker or line style: the outcome or quantile.</p>
 {% for title, uri in plots %}<img class="plot" alt="{{ title }}" title="{{ title }}" src="{{ uri }}">{% endfor %}
 {% if not plots %}<p>No plots (nothing completed).</p>{% endif %}
 
 <h2>Faults</h2>
+{% if fault_list %}<ol class="faults">{% for line in fault_list %}<li>{{ line }}</li>{% endfor %}</ol>
+{% else %}<p>No faults were injected.</p>{% endif %}
+<details><summary>nemesis events as recorded</summary>
 <table><tr><th>time (s)</th><th>f</th><th>value</th></tr>
 {% for op in faults %}<tr><td>{{ "%.3f"|format(op.time / 1e9) }}</td><td>{{ op.f }}</td><td><code>{{ op.value }}</code></td></tr>{% endfor %}
-</table>
+</table></details>
 
 <h2>Timeline</h2>
 {% if timeline %}<iframe title="timeline" srcdoc="{{ timeline }}"></iframe>{% else %}<p>No timeline.</p>{% endif %}
@@ -84,31 +97,58 @@ def _key(v: Any) -> str:
 
 _TEXT = {"true": "valid", "false": "INVALID", "unknown": "unknown"}
 _MARK = {"true": "✔", "false": "✘", "unknown": "?"}
-_SKIP = {"checker", "valid", "children", "longest", "partition_ops", "op", "files"}
+NOT_CHECKED = {
+    "checker": "not checked",
+    "valid": "unknown",
+    "reason": "the run has no results.json: it was interrupted or crashed before the check",
+}
 
 
-def _summary(d: dict[str, Any]) -> str:
-    parts = []
-    for k, v in d.items():
-        if k in _SKIP:
-            continue
-        if isinstance(v, int | float | str | bool) or v is None:
-            parts.append(f"{k}={v}")
-        elif isinstance(v, list | dict) and v and len(json.dumps(v, default=str)) < 160:
-            parts.append(f"{k}={json.dumps(v, default=str)}")
-    return ", ".join(parts)[:400]
-
-
-def _tree(d: dict[str, Any]) -> dict[str, Any]:
+def _rows(d: dict[str, Any], cx: Context, depth: int = 0) -> list[dict[str, Any]]:
+    """The result tree as table rows, each with its sentence and what its checker checks."""
     k = _key(d.get("valid"))
-    return {
-        "checker": d.get("checker", "?"),
+    name = str(d.get("checker", "?"))
+    row = {
+        "checker": name,
+        "depth": depth,
         "key": k,
         "text": _TEXT[k],
         "mark": _MARK[k],
-        "summary": _summary(d),
-        "children": [_tree(c) for c in d.get("children", [])],
+        "summary": d.get("summary") or summarize(d, cx),
+        "explain": explain(name),
     }
+    return [row] + [r for c in d.get("children", []) for r in _rows(c, cx, depth + 1)]
+
+
+def _headline(rows: list[dict[str, Any]]) -> str:
+    """The first sentence a reader sees: for a failure, the first checker that failed and what
+    it found (not just that something under the top failed)."""
+    top = rows[0]
+    if top["key"] == "true":
+        return str(top["summary"])
+    for i, r in enumerate(rows):
+        leaf = i + 1 == len(rows) or rows[i + 1]["depth"] <= r["depth"]
+        if leaf and r["key"] == top["key"]:
+            return f"{r['checker']}: {r['summary']}"
+    return str(top["summary"])
+
+
+def _op_rows(stats: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for f, s in stats.items():
+        notes = [
+            OUTCOME_NOTES[(f, t)] for t in ("ok", "fail") if s.get(t) and (f, t) in OUTCOME_NOTES
+        ]
+        if s.get("info"):
+            notes.append(INFO_NOTE)
+        rows.append(
+            {
+                "f": f,
+                **{t: f"{s.get(t, 0):,}" for t in ("ok", "fail", "info")},
+                "note": "; ".join(notes),
+            }
+        )
+    return rows
 
 
 def _walk(d: dict[str, Any]):  # type: ignore[no-untyped-def]
@@ -167,7 +207,13 @@ def write_report(run_dir: str | Path) -> Path:
             logs.append(
                 (nd.name, [str(p.relative_to(run)) for p in sorted(nd.iterdir()) if p.is_file()])
             )
-    k = _key(results.get("valid"))
+    shown = results or NOT_CHECKED
+    k = _key(shown.get("valid"))
+    cx = Context(ops)
+    rows = _rows(shown, cx)
+    node_names = [
+        str(n["name"]) for n in test.get("nodes", []) if isinstance(n, dict) and "name" in n
+    ]
     repeat = repeat_command(o, test.get("seed"))
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     html = env.from_string(TEMPLATE).render(
@@ -179,18 +225,21 @@ def write_report(run_dir: str | Path) -> Path:
         nodes=o.get("nodes"),
         workload=o.get("workload"),
         nemesis=o.get("nemesis") or "none",
-        op_count=len(ops),
+        op_count=sum(1 for op in ops if op.is_client and op.type == "invoke"),
+        event_count=len(ops),
+        fault_list=[describe_period(p, node_names) for p in cx.periods],
+        headline=_headline(rows),
         repeat=repeat,
         verdict_key=k,
         verdict_text=_TEXT[k],
-        results=_tree(results)
-        if results
-        else _tree({"checker": "not checked", "valid": "unknown"}),
+        rows=rows,
+        allowed=ALLOWED,
+        stale_reads=sum(int(d.get("stale-reads") or 0) for d in _walk(results)),
         results_json=json.dumps({x: y for x, y in results.items()}, indent=1, default=str)[
             :200_000
         ],
         failure_views=failure_views,
-        stats=results.get("stats", {}),
+        op_rows=_op_rows(results.get("stats", {})),
         plots=plots,
         faults=[op for op in ops if op.process == "nemesis" and op.value is not None],
         timeline=timeline,

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from zablab.checkers.result import Result, compose
+from zablab.checkers.summary import annotate
 from zablab.errors import UserError
 from zablab.harness import leftovers, store
 from zablab.harness.backends import get_backend
@@ -472,7 +473,7 @@ def check_run(run_dir: Path, ops: list[Any], workload: Workload, db: str) -> Res
                 from zablab.checkers.zab import check_zab_trace, load_zab_trace
 
                 results.append(check_zab_trace(load_zab_trace(*traces)))
-    result = compose("zablab test", results)
+    result = annotate(compose("zablab test", results), ops)
     data = result.to_dict()
     data["stats"] = stats(ops)
     store.write_json(run_dir / "results.json", data)
