@@ -189,8 +189,7 @@ def describe_period(p: Period, nodes: Sequence[str] = ()) -> str:
             return f"clock of {on} moved {int(v['bump_ms']) / 1000:+.1f} s {span}"
         if "strobe_ms" in v:
             return (
-                f"clock of {on} strobed by {v['strobe_ms']} ms every {v.get('period_ms')} ms "
-                f"{span}"
+                f"clock of {on} strobed by {v['strobe_ms']} ms every {v.get('period_ms')} ms {span}"
             )
     detail = "" if v is None else f" {_plain(v)}"
     return f"{p.name}{detail} {span}"

@@ -353,7 +353,9 @@ def _zookeeper(d: Mapping[str, Any], cx: Context) -> str:
     if stale:
         text += f"; {n(stale, 'stale read')}, {STALE_READS_ALLOWED}"
     if unplaced:
-        text += f"; {n(unplaced, 'read')} not placed in the order (no zxid to go by)"
+        text += (
+            f"; {n(unplaced, 'read')} could not be placed in the write order, so were not checked"
+        )
     return text
 
 
@@ -382,7 +384,10 @@ def _linearizable(d: Mapping[str, Any], cx: Context) -> str:
         text = f"{n(ops, 'op')} against the {d.get('model', '?')} model"
     failed = cx.failed("cas", key)
     if failed:
-        text += f" ({n(failed, 'cas', 'cas')} that failed their precondition: expected, not errors)"
+        their = "its" if failed == 1 else "their"
+        text += (
+            f" ({n(failed, 'cas', 'cas')} that failed {their} precondition: expected, not errors)"
+        )
     return text
 
 
@@ -476,6 +481,11 @@ SUMMARIES: dict[str, Summary] = {
 }
 
 
+#: summaries that say only what was checked when the verdict is unknown (the others would
+#: read as a pass)
+_NEUTRAL = frozenset({_zookeeper, _linearizable, _composite})
+
+
 def _verdict(v: Any) -> str:
     return "valid" if v is True else "INVALID" if v is False else "unknown"
 
@@ -487,11 +497,41 @@ def summarize(d: Mapping[str, Any], ops: Sequence[Op] | Context = ()) -> str:
     fn = SUMMARIES.get(name) or SUMMARIES.get(name.split(" ", 1)[0])
     if fn is None:
         fn = _composite if d.get("children") else None
-    text = fn(d, cx) if fn is not None else ""
-    if d.get("valid") not in (True, False):
+    unknown = d.get("valid") not in (True, False)
+    text = fn(d, cx) if fn is not None and (not unknown or fn in _NEUTRAL) else ""
+    if unknown:
         why = _why_unknown(d)
         text = f"unknown: {why}" + (f" ({text})" if text else "")
     return text
+
+
+def headline(d: Mapping[str, Any], ops: Sequence[Op] | Context = ()) -> str:
+    """The first sentence a reader sees: for a failure, the first checker that failed and what
+    it found (not just that something under the top failed). Uses stored summaries."""
+    cx = ops if isinstance(ops, Context) else Context(ops)
+
+    def said(x: Mapping[str, Any]) -> str:
+        return str(x.get("summary") or summarize(x, cx))
+
+    top = d.get("valid")
+    node = d
+    while True:  # down to the first checker with the top's verdict that has no parts
+        kids = [c for c in node.get("children") or [] if c.get("valid") == top]
+        if not kids:
+            break
+        node = kids[0]
+    if node is d:
+        return said(d)
+    text = f"{node.get('checker')}: {said(node)}"
+    if top is True:
+        leaves = _leaves(d)
+        text += f" (all {len(leaves)} checkers passed)" if len(leaves) > 1 else ""
+    return text
+
+
+def _leaves(d: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    kids = d.get("children") or []
+    return [x for c in kids for x in _leaves(c)] if kids else [d]
 
 
 def _why_unknown(d: Mapping[str, Any]) -> str:

@@ -256,33 +256,16 @@ def analyze(
 
 def serve(
     store_dir: str = typer.Option("store", "--store", help="Directory to serve."),
-    port: int = typer.Option(8080, "--port", help="Port on 127.0.0.1 (0: any free port)."),
+    port: int = typer.Option(8080, "--port", help="Port to listen on (0: any free port)."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Address to bind (0.0.0.0 shows the store to the network)."
+    ),
 ) -> None:
-    """Browse the store in a browser (http://127.0.0.1:PORT/), until Ctrl-C."""
-    import functools
-    import http.server
+    """Browse the runs in a browser (http://127.0.0.1:PORT/): a table of runs, latest first,
+    with their verdicts, linking to each report; until Ctrl-C."""
+    from zablab.harness.serve import serve_forever
 
-    from zablab.errors import UserError
-
-    if not Path(store_dir).is_dir():
-        raise UserError(f"no store at {store_dir}; run `zablab test` first or pass --store.")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=store_dir)
-    try:
-        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    except OSError as exc:
-        raise UserError(
-            f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); choose another --port."
-        ) from None
-    print(
-        f"serving {store_dir} at http://127.0.0.1:{httpd.server_address[1]}/ (Ctrl-C to stop)",
-        flush=True,
-    )
-    try:
-        httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        httpd.server_close()
+    serve_forever(Path(store_dir), host, port)
 
 
 DOCKER_CLUSTER = "docker-cluster"  # state-file kind of a `cluster up --backend docker`

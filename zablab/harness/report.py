@@ -17,7 +17,15 @@ from typing import Any
 import jinja2
 
 from zablab.checkers.faults import describe_period
-from zablab.checkers.summary import ALLOWED, INFO_NOTE, OUTCOME_NOTES, Context, explain, summarize
+from zablab.checkers.summary import (
+    ALLOWED,
+    INFO_NOTE,
+    OUTCOME_NOTES,
+    Context,
+    explain,
+    headline,
+    summarize,
+)
 from zablab.history.jsonl import read_jsonl
 
 log = logging.getLogger("zablab.report")
@@ -120,19 +128,6 @@ def _rows(d: dict[str, Any], cx: Context, depth: int = 0) -> list[dict[str, Any]
     return [row] + [r for c in d.get("children", []) for r in _rows(c, cx, depth + 1)]
 
 
-def _headline(rows: list[dict[str, Any]]) -> str:
-    """The first sentence a reader sees: for a failure, the first checker that failed and what
-    it found (not just that something under the top failed)."""
-    top = rows[0]
-    if top["key"] == "true":
-        return str(top["summary"])
-    for i, r in enumerate(rows):
-        leaf = i + 1 == len(rows) or rows[i + 1]["depth"] <= r["depth"]
-        if leaf and r["key"] == top["key"]:
-            return f"{r['checker']}: {r['summary']}"
-    return str(top["summary"])
-
-
 def _op_rows(stats: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for f, s in stats.items():
@@ -228,7 +223,7 @@ def write_report(run_dir: str | Path) -> Path:
         op_count=sum(1 for op in ops if op.is_client and op.type == "invoke"),
         event_count=len(ops),
         fault_list=[describe_period(p, node_names) for p in cx.periods],
-        headline=_headline(rows),
+        headline=headline(shown, cx),
         repeat=repeat,
         verdict_key=k,
         verdict_text=_TEXT[k],
