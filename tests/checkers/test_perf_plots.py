@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from zablab.checkers.perf import (
@@ -71,3 +72,38 @@ def test_check_perf_summarises_and_is_unknown_without_completions(tmp_path: Path
     assert r.details["ok-latency-ms"]["q1.0"] == 7.0
     empty = HistoryBuilder().op(0, "read", None, 0, None).ops()
     assert check_perf(empty, tmp_path / "e").valid == "unknown"
+
+
+def test_legends_group_by_f_and_by_outcome_or_quantile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four fs with three outcomes each: the legends list 4 colours + the outcomes (or the 4
+    quantiles) + the faults, not one entry per combination."""
+    import zablab.checkers.perf as perf
+
+    b = HistoryBuilder()
+    for i in range(240):
+        t = i * S // 20
+        b.op(
+            i % 5,
+            ("read", "write", "cas", "add")[i % 4],
+            i,
+            t,
+            t + 2_000_000,
+            type=("ok", "fail", "info")[i // 4 % 3],
+        )
+    b.nemesis("kill", 1 * S, 1 * S + 10, value=["n1"])
+    b.nemesis("restart", 3 * S, 3 * S + 10, value=["n1"])
+    axes: dict[str, list[str]] = {}
+    real_save = perf._save
+
+    def save(fig, ax, path):  # type: ignore[no-untyped-def]
+        axes[Path(path).stem] = [t.get_text() for t in ax.get_legend().get_texts()]
+        return real_save(fig, ax, path)
+
+    monkeypatch.setattr(perf, "_save", save)
+    render_perf(b.ops(), tmp_path)
+    fs = ["add", "cas", "read", "write"]
+    assert axes["latency-raw"] == [*fs, "ok", "fail", "info", "kill"]
+    assert axes["latency-quantiles"] == [*fs, "median", "95th pct", "99th pct", "max", "kill"]
+    assert axes["rate"] == [*fs, "ok", "fail", "info", "kill"]

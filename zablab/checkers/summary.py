@@ -333,14 +333,17 @@ def _session(d: Mapping[str, Any], cx: Context) -> str:
 
 def _zookeeper(d: Mapping[str, Any], cx: Context) -> str:
     counts: dict[str, int] = d.get("anomaly-counts") or {}
+    stale, unplaced = d.get("stale-reads", 0), d.get("reads-unplaced", 0)
     if counts:
         total = sum(counts.values())
         ranked = sorted(counts.items(), key=lambda kv: -kv[1])
         kinds = ", ".join(f"{v:,} {k}" for k, v in ranked)
         found: list[dict[str, Any]] = (d.get("anomalies") or {}).get(ranked[0][0]) or [{}]
         eg = found[0].get("detail", "")
-        return f"{n(total, 'violation')} of ZooKeeper's guarantees ({kinds}), e.g. {eg}"
-    stale, unplaced = d.get("stale-reads", 0), d.get("reads-unplaced", 0)
+        text = f"{n(total, 'violation')} of ZooKeeper's guarantees ({kinds}), e.g. {eg}"
+        if stale:
+            text += f"; besides, {n(stale, 'stale read')}, {STALE_READS_ALLOWED}"
+        return text
     if d.get("valid") is True:
         text = (
             f"ZooKeeper's guarantees hold: {n(d.get('writes'), 'write')} (cas included) in one "

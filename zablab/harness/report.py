@@ -24,6 +24,7 @@ from zablab.checkers.summary import (
     Context,
     explain,
     headline,
+    n,
     summarize,
 )
 from zablab.history.jsonl import read_jsonl
@@ -63,7 +64,7 @@ workload <code>{{ workload }}</code> · nemesis <code>{{ nemesis }}</code></p>
 
 <h2>What ZooKeeper allows</h2>
 <ul class="allowed">{% for title, text in allowed %}<li><b>{{ title }}.</b> {{ text }}</li>{% endfor %}
-{% if stale_reads %}<li>This run: {{ "{:,}".format(stale_reads) }} stale reads, counted, not failed.</li>{% endif %}
+{% if stale_reads %}<li>This run: {{ stale_reads }}, counted, not failed.</li>{% endif %}
 </ul>
 <details><summary>results.json</summary><pre>{{ results_json }}</pre></details>
 
@@ -126,6 +127,11 @@ def _rows(d: dict[str, Any], cx: Context, depth: int = 0) -> list[dict[str, Any]
         "explain": explain(name),
     }
     return [row] + [r for c in d.get("children", []) for r in _rows(c, cx, depth + 1)]
+
+
+def _stale_reads(results: dict[str, Any]) -> str:
+    total = sum(int(d.get("stale-reads") or 0) for d in _walk(results))
+    return n(total, "stale read") if total else ""
 
 
 def _op_rows(stats: dict[str, Any]) -> list[dict[str, Any]]:
@@ -229,7 +235,7 @@ def write_report(run_dir: str | Path) -> Path:
         verdict_text=_TEXT[k],
         rows=rows,
         allowed=ALLOWED,
-        stale_reads=sum(int(d.get("stale-reads") or 0) for d in _walk(results)),
+        stale_reads=_stale_reads(results),
         results_json=json.dumps({x: y for x, y in results.items()}, indent=1, default=str)[
             :200_000
         ],
