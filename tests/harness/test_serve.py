@@ -4,7 +4,9 @@ marked; run files still served; 127.0.0.1 by default."""
 from __future__ import annotations
 
 import inspect
+import os
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -14,7 +16,7 @@ import pytest
 
 from zablab.errors import UserError
 from zablab.harness import command, store
-from zablab.harness.serve import make_server
+from zablab.harness.serve import RUNNING_WINDOW, RunIndex, make_server
 
 
 class Rows(HTMLParser):
@@ -137,3 +139,12 @@ def test_serve_binds_loopback_by_default_and_refuses_a_missing_store(tmp_path: P
         httpd.server_close()
     with pytest.raises(UserError, match="no store at"):
         make_server(tmp_path / "nope")
+
+
+def test_a_run_without_results_is_running_while_its_history_grows(tmp_path: Path) -> None:
+    run = make_run(tmp_path, "zablab-set", "20261201T130000.000", "set", None)
+    assert [r.status for r in RunIndex(tmp_path).rows()] == ["running"]
+    old = time.time() - RUNNING_WINDOW - 5
+    os.utime(run / "history.jsonl", (old, old))
+    (row,) = RunIndex(tmp_path).rows()
+    assert row.status == "crashed" and "stopped before the check" in row.summary

@@ -9,6 +9,7 @@ Results files are cached by modification time: a store of a few hundred runs sta
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import functools
 import http.server
@@ -25,7 +26,7 @@ import jinja2
 from zablab.checkers.summary import headline
 from zablab.errors import UserError
 
-#: a run without results whose log changed this recently is taken to be still running
+#: a run without results whose log or history changed this recently is taken to be running
 RUNNING_WINDOW = 60.0
 
 
@@ -126,9 +127,12 @@ def _unfinished(run: Path, test: dict[str, Any]) -> tuple[str, str]:
     log = run / "zablab.log"
     try:
         text = log.read_text(encoding="utf-8", errors="replace")[-20_000:]
-        age = time.time() - log.stat().st_mtime
     except OSError:
-        text, age = "", float("inf")
+        text = ""
+    age = float("inf")
+    for p in (log, run / "history.jsonl"):  # the history is flushed as ops happen
+        with contextlib.suppress(OSError):
+            age = min(age, time.time() - p.stat().st_mtime)
     if said == "interrupted" or test.get("interrupted") or "interrupted" in text:
         return "interrupted", "interrupted before the check: no verdict"
     if said == "crashed" or "harness error" in text:
