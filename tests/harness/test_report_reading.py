@@ -7,6 +7,8 @@ import random
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
+
 from zablab.checkers.summary import EXPLAIN, OUTCOME_NOTES
 from zablab.harness import store
 from zablab.harness.report import write_report
@@ -133,3 +135,22 @@ def test_the_report_explains_checkers_allowed_behaviour_and_failed_cas(tmp_path:
     )
     table = page.by_class["ops"][1]
     assert OUTCOME_NOTES[("cas", "fail")] in table
+
+
+def test_analyze_prints_one_line_per_checker_with_its_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from zablab.cli import main
+
+    run = register_run(tmp_path).parent
+    capsys.readouterr()
+    assert main(["analyze", str(run)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"{run}: INVALID"
+    assert lines[1] == "  register: INVALID — failed: linearizable, zookeeper"
+    assert lines[2].startswith("    linearizable: INVALID — not linearizable: no order of the")
+    assert lines[3].startswith("    zookeeper: INVALID — 1 violation of ZooKeeper's guarantees")
+    assert lines[3].endswith(
+        "1 stale read, which ZooKeeper allows (only writes are "
+        "linearizable; reads may lag unless preceded by sync)"
+    )
