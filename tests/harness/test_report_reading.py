@@ -154,3 +154,35 @@ def test_analyze_prints_one_line_per_checker_with_its_sentence(
         "1 stale read, which ZooKeeper allows (only writes are "
         "linearizable; reads may lag unless preceded by sync)"
     )
+
+
+def test_a_run_that_never_reached_its_check_reports_unknown_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    report = register_run(tmp_path)
+    (report.parent / "results.json").unlink()
+    page = Texts()
+    page.feed(write_report(report.parent).read_text())
+    assert page.by_class["lead"][0] == (
+        "unknown: the run has no results.json: it was interrupted or crashed before the check"
+    )
+    assert page.title == "zk-register — unknown"
+
+
+def test_results_written_before_summaries_existed_still_get_sentences(tmp_path: Path) -> None:
+    import json
+
+    report = register_run(tmp_path)
+    path = report.parent / "results.json"
+
+    def strip(d: dict) -> dict:
+        d.pop("summary", None)
+        for c in d.get("children", []):
+            strip(c)
+        return d
+
+    path.write_text(json.dumps(strip(json.loads(path.read_text()))))
+    page = Texts()
+    page.feed(write_report(report.parent).read_text())
+    assert page.by_class["lead"][0].startswith("linearizable: not linearizable: no order of")
+    assert any("1 stale read, which ZooKeeper allows" in s for s in page.by_class["summary"])
