@@ -21,6 +21,7 @@ from zablab.checkers.zab import PROPERTIES, check_zab_trace
 from zablab.checkers.zookeeper import check_zookeeper
 from zablab.harness.workloads.session import check_sessions
 from zablab.history.builder import HistoryBuilder
+from zablab.history.jsonl import Op
 
 S = 1_000_000_000
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "checkers.md"
@@ -258,4 +259,20 @@ def test_fault_periods_read_as_sentences() -> None:
         "partition {n1,n2} | {n3,n4,n5} at 12.0–27.0 s",
         "kill n3 at 30.1 s, restarted 35.2 s",
         "packet loss 20% on n2 at 36.0 s, still in force when the history ends",
+    ]
+
+
+def test_faults_that_failed_and_clock_and_delay_faults_read_as_sentences() -> None:
+    b = HistoryBuilder().op(0, "read", None, 0, 20 * S)
+    b._add(1 * S, Op(-1, 1 * S, "invoke", "nemesis", "kill", None))
+    b._add(1 * S + 5, Op(-1, 1 * S + 5, "info", "nemesis", "kill", None, {"error": "no pid"}))
+    b.nemesis("start-clock", 2 * S, 2 * S + 5, {"bump_ms": -1500, "nodes": ["n2"]})
+    b.nemesis("stop-clock", 4 * S, 4 * S + 5, "reset")
+    b.nemesis("start-delay", 5 * S, 5 * S + 5, {"nodes": ["n1", "n4"], "ms": 250})
+    b.nemesis("stop-partition", 6 * S, 6 * S + 5, "healed")  # one heal ends every network fault
+    lines = [describe_period(p) for p in fault_periods(b.ops())]
+    assert lines == [
+        "kill at 1.0 s failed to apply: no pid",
+        "clock of n2 moved -1.5 s at 2.0–4.0 s",
+        "delay 250 ms on n1, n4 at 5.0–6.0 s",
     ]

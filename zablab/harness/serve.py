@@ -71,12 +71,10 @@ class RunIndex:
 
     def rows(self) -> list[RunRow]:
         out = []
-        for test_dir in self.store.iterdir() if self.store.is_dir() else []:
-            if not test_dir.is_dir():
-                continue
-            for run in test_dir.iterdir():
-                if (run / "test.json").is_file():
-                    out.append(self._row(run))
+        for test_dir in _subdirs(self.store):
+            out.extend(
+                self._row(run) for run in _subdirs(test_dir) if (run / "test.json").is_file()
+            )
         out.sort(key=lambda r: r.stamp, reverse=True)
         return out
 
@@ -119,6 +117,14 @@ class RunIndex:
             summary=summary,
             link=link,
         )
+
+
+def _subdirs(d: Path) -> list[Path]:
+    """Directories under d; one that cannot be read is left out, not an error page."""
+    try:
+        return [p for p in d.iterdir() if p.is_dir()]
+    except OSError:
+        return []
 
 
 def _unfinished(run: Path, test: dict[str, Any]) -> tuple[str, str]:
