@@ -528,7 +528,7 @@ def headline(d: Mapping[str, Any], ops: Sequence[Op] | Context = ()) -> str:
     text = f"{node.get('checker')}: {said(node)}"
     if top is True:
         leaves = _leaves(d)
-        text += f" (all {len(leaves)} checkers passed)" if len(leaves) > 1 else ""
+        text += f" (all {len(leaves)} checks passed)" if len(leaves) > 1 else ""
     return text
 
 
