@@ -70,7 +70,7 @@ class RunIndex:
         self._lock = threading.Lock()
 
     def rows(self) -> list[RunRow]:
-        out = []
+        out: list[RunRow] = []
         for test_dir in _subdirs(self.store):
             out.extend(
                 self._row(run) for run in _subdirs(test_dir) if (run / "test.json").is_file()
