@@ -17,7 +17,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
-from zablab.node.zab import BUGS
+from zablab.bugs import Layer, known
 from zablab.sim import SimConfig, simulate
 
 
@@ -62,7 +62,7 @@ def main() -> int:
     p.add_argument("--first", type=int, default=0)
     p.add_argument("--nodes", type=int, action="append", help="cluster sizes (default 3 and 5)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes")
-    p.add_argument("--bug", action="append", default=[], choices=sorted(BUGS))
+    p.add_argument("--bug", action="append", default=[], choices=known([Layer.ZAB]))
     p.add_argument("--baseline-seeds", type=int, default=100, help="fault-free seeds to compare")
     a = p.parse_args()
     failed = 0

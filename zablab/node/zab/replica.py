@@ -14,15 +14,13 @@ currentEpoch are written atomically before the messages that depend on them are 
 from __future__ import annotations
 
 import bisect
-import hashlib
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from zablab.node.storage import Storage
-
-from .actions import (
+from zablab.bugs import ZabBugs
+from zablab.node.replica.actions import (
     Action,
     Close,
     Deliver,
@@ -36,7 +34,11 @@ from .actions import (
     Touched,
     Trace,
 )
-from .config import ZabConfig
+from zablab.node.replica.config import ReplicaConfig
+from zablab.node.replica.interface import Application, NotLeader, NotServing
+from zablab.node.replica.zxid import epoch_of, make_zxid, txn_hash
+from zablab.node.storage import Storage
+
 from .election import Election, Vote
 from .messages import (
     FOLLOWING,
@@ -59,30 +61,12 @@ from .messages import (
     SyncRequest,
     Trunc,
     UpToDate,
+    channel_of,
 )
-from .zxid import epoch_of, make_zxid
-
-
-class Application(Protocol):
-    def snapshot(self) -> tuple[int, bytes]:
-        """(zxid, bytes) of the state after every Deliver/InstallSnapshot handed out so far."""
-        ...
-
-
-class NotLeader(Exception):
-    """``propose`` outside an established leadership; the caller fails the request."""
-
-
-class NotServing(Exception):
-    """``submit`` while the replica is electing or syncing; the caller fails the request."""
 
 
 class ProtocolError(Exception):
     pass
-
-
-def txn_hash(payload: bytes) -> str:
-    return hashlib.blake2b(payload, digest_size=8).hexdigest()
 
 
 _POS = struct.Struct(">Q")
@@ -117,7 +101,7 @@ class ZabReplica:
         self,
         my_id: int,
         members: Sequence[int],
-        config: ZabConfig,
+        config: ReplicaConfig,
         storage: Storage,
         app: Application,
     ) -> None:
@@ -127,6 +111,7 @@ class ZabReplica:
         self.members = sorted(members)
         self.quorum = len(self.members) // 2 + 1
         self.cfg = config
+        self.bugs = ZabBugs.of(config.bugs)
         self.storage = storage
         self.app = app
         self.role = LOOKING
@@ -170,6 +155,10 @@ class ZabReplica:
         self.touches = b""  # for the next PING reply
 
     # == public queries ======================================================================
+
+    @staticmethod
+    def channel_of(msg: Message) -> str:
+        return channel_of(msg)
 
     @property
     def last_zxid(self) -> int:
@@ -333,7 +322,7 @@ class ZabReplica:
         ]
         msg = Proposal(zxid, payload)
         out += [Send(p, msg) for p, ln in self.learners.items() if ln.phase >= SYNCING]
-        if self.cfg.bug("ack-before-fsync") or self.cfg.bug("commit-without-quorum"):
+        if self.bugs.ack_before_fsync or self.bugs.commit_without_quorum:
             out += self._try_commit(now)
         return out + self._flush()
 
@@ -407,7 +396,7 @@ class ZabReplica:
             Vote(self.id, self.last_zxid, self.current_epoch),
             finalize_wait_ms=self.cfg.finalize_wait_ms,
             max_notify_interval_ms=self.cfg.max_notify_interval_ms,
-            ignore_zxid=self.cfg.bug("election-ignores-zxid"),
+            ignore_zxid=self.bugs.election_ignores_zxid,
         )
         out += [Send(to, n) for to, n in self.election.start(now)]
         if len(self.members) == 1:
@@ -486,7 +475,7 @@ class ZabReplica:
     def _maybe_epoch_quorum(self, now: int) -> list[Action]:
         if self.epoch_acked or len(self.epoch_acks) < self.quorum:
             return []
-        if self.durable_zxid() < self.initial_last and not self.cfg.bug("ack-before-fsync"):
+        if self.durable_zxid() < self.initial_last and not self.bugs.ack_before_fsync:
             return []  # our own history must be on disk before currentEpoch says we hold it
         self.epoch_acked = True
         self.current_epoch = self.epoch
@@ -525,7 +514,7 @@ class ZabReplica:
             if self.epoch_acked:
                 return self._sync_learner(frm, ln)
             ahead = (msg.current_epoch, msg.last_zxid) > self.summary
-            if ahead and not self.cfg.bug("election-ignores-zxid"):
+            if ahead and not self.bugs.election_ignores_zxid:
                 return self._go_looking(now, f"follower {frm} is ahead of the leader")
             self.epoch_acks.add(frm)
             return self._maybe_epoch_quorum(now)
@@ -587,7 +576,7 @@ class ZabReplica:
         elif peer_last >= floor:
             i = bisect.bisect_right(self.zxids, peer_last)  # entries <= peer_last
             known = peer_last == self.prev_zxid or (i > 0 and self.zxids[i - 1] == peer_last)
-            if known or self.cfg.bug("diff-without-trunc"):
+            if known or self.bugs.diff_without_trunc:
                 out.append(Send(peer, Diff(last)))
             else:
                 # The follower holds a txn we never had: cut it back to our predecessor first.
@@ -614,7 +603,7 @@ class ZabReplica:
     def _try_establish(self, now: int) -> list[Action]:
         if self.established or not self.epoch_acked:
             return []
-        if self.durable_zxid() >= self.initial_last or self.cfg.bug("ack-before-fsync"):
+        if self.durable_zxid() >= self.initial_last or self.bugs.ack_before_fsync:
             self.newleader_acks.add(self.id)
         if len(self.newleader_acks) < self.quorum:
             return []
@@ -633,8 +622,8 @@ class ZabReplica:
     def _try_commit(self, now: int) -> list[Action]:
         if not self.established or self.delivered == len(self.zxids):
             return []
-        mine = self.last_zxid if self.cfg.bug("ack-before-fsync") else self.durable_zxid()
-        if self.cfg.bug("commit-without-quorum"):
+        mine = self.last_zxid if self.bugs.ack_before_fsync else self.durable_zxid()
+        if self.bugs.commit_without_quorum:
             point = mine
         else:
             acks = sorted(
@@ -695,7 +684,7 @@ class ZabReplica:
             self._append(msg.zxid, msg.payload)
             if ph == "sync":
                 return []
-            if self.cfg.bug("ack-before-fsync"):
+            if self.bugs.ack_before_fsync:
                 self.acked_upto = msg.zxid
                 return [Send(leader, Ack(msg.zxid))]
             return self._flush()
@@ -706,7 +695,7 @@ class ZabReplica:
                 raise ProtocolError("NEWLEADER for another epoch")
             self.fphase = "newleader"
             self.newleader_zxid = msg.zxid
-            if self.cfg.bug("ack-before-fsync") or self.durable_zxid() >= self.last_zxid:
+            if self.bugs.ack_before_fsync or self.durable_zxid() >= self.last_zxid:
                 return self._ack_newleader(leader)
             self.newleader_upto = self.last_zxid
             return self._flush()
