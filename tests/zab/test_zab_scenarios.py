@@ -85,13 +85,13 @@ def test_leader_in_a_minority_steps_down_and_the_majority_moves_on():
     sim.run_until(1000)
     old = sim.leader()
     assert old is not None
-    epoch = sim.nodes[old].replica.epoch
+    epoch = sim.nodes[old].replica.lead.epoch
     others = [n for n in sim.ids if n != old]
     sim.partition([[old, others[0]], others[1:]])
     sim.run_until(3000)
     assert sim.nodes[old].replica.role == LOOKING
     new = sim.leader()
-    assert new in others[1:] and sim.nodes[new].replica.epoch > epoch
+    assert new in others[1:] and sim.nodes[new].replica.lead.epoch > epoch
     sim.heal()
     sim.run_until(5000)
     assert sim.converged()
