@@ -70,3 +70,13 @@ def test_ensemble_replica_gets_the_bugs_with_a_warning(tmp_path, caplog, bugs):
     finally:
         rt.storage.close()
         rt._disk.shutdown(wait=True)
+
+
+def test_zoo_cfg_key_chooses_the_replica_protocol(tmp_path):
+    p = tmp_path / "zoo.cfg"
+    p.write_text("dataDir=/tmp/x\nserver.1=127.0.0.1:1:2\nzablab.protocol=zab\n")
+    assert read_zoo_cfg(str(p)).protocol == "zab"
+    p.write_text("dataDir=/tmp/x\nzablab.protocol=paxos\n")
+    with pytest.raises(UserError) as e:
+        read_zoo_cfg(str(p))
+    assert str(e.value) == f"{p}:2: unknown replication protocol 'paxos'; known protocols: zab."
