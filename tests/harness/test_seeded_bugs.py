@@ -4,6 +4,7 @@ error, exit 255, at every entry point."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import subprocess
@@ -32,6 +33,18 @@ def test_every_layer_switch_is_a_registry_entry_and_back():
         assert cls.of(known([cls.LAYER])).names == set(known([cls.LAYER]))
     with_switches = {cls.LAYER for cls in SWITCHES}
     assert {b.layer for b in BUGS.values() if b.checker != "differential"} <= with_switches
+
+
+def test_every_switch_is_read_by_its_layer():
+    """A registered switch no code reads would be a bug that is silently never on."""
+    pkg = Path(__file__).parents[2] / "zablab"
+    read: set[str] = set()
+    for path in pkg.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+                read.add(node.attr)
+    for cls in SWITCHES:
+        assert {f.name for f in fields(cls)} <= read, cls.__name__
 
 
 def test_every_entry_names_a_checker_and_a_bound():
