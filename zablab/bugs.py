@@ -38,6 +38,9 @@ class SeededBug:
     seeds: int  # caught within this many seeds (0: not found by search, e.g. a fixed program)
     ticket: str | None = None  # the historical bug it reproduces, if any
 
+    def describe(self) -> str:
+        return f"{self.summary} ({self.ticket})" if self.ticket else self.summary
+
 
 BUGS: dict[str, SeededBug] = {
     b.name: b

@@ -23,7 +23,7 @@ Examples:
 
 Seeded bugs (--bug, repeatable; or zablab.bugs=a,b in zoo.cfg), ensemble mode only:
 """
-EXAMPLES += "\n".join(f"  {k}: {BUGS[k].summary}." for k in known(NODE_LAYERS)) + "\n"
+EXAMPLES += "\n".join(f"  {k}: {BUGS[k].describe()}." for k in known(NODE_LAYERS)) + "\n"
 
 
 def register(app: typer.Typer) -> None:

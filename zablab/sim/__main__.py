@@ -26,7 +26,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m zablab.sim",
         description="Deterministic ZAB simulation: random writes, partitions, crashes, pauses.",
-        epilog="bugs: " + "; ".join(f"{k}: {BUGS[k].summary}" for k in known([Layer.ZAB])),
+        epilog="bugs: " + "; ".join(f"{k}: {BUGS[k].describe()}" for k in known([Layer.ZAB])),
     )
     p.add_argument("--seed", type=int, default=None, help="run this one seed")
     p.add_argument("--seeds", type=int, default=None, help="run seeds FIRST..FIRST+N-1")
