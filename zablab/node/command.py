@@ -21,6 +21,8 @@ Examples:
 
   zablab node --config zoo.cfg --bug commit-without-quorum   # a deliberately broken replica
 
+  An ensemble's replication protocol is zoo.cfg's zablab.protocol (default and so far only: zab).
+
 Seeded bugs (--bug, repeatable; or zablab.bugs=a,b in zoo.cfg), ensemble mode only:
 """
 EXAMPLES += "\n".join(f"  {k}: {BUGS[k].describe()}." for k in known(NODE_LAYERS)) + "\n"
