@@ -17,7 +17,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 
-from zablab.node.zab import BUGS
+from zablab.bugs import Layer, known
+from zablab.errors import UserError
 from zablab.sim import SimConfig, simulate
 
 
@@ -62,12 +63,16 @@ def main() -> int:
     p.add_argument("--first", type=int, default=0)
     p.add_argument("--nodes", type=int, action="append", help="cluster sizes (default 3 and 5)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes")
-    p.add_argument("--bug", action="append", default=[], choices=sorted(BUGS))
+    p.add_argument("--bug", action="append", default=[], help=", ".join(known([Layer.ZAB])))
     p.add_argument("--baseline-seeds", type=int, default=100, help="fault-free seeds to compare")
     a = p.parse_args()
     failed = 0
     for nodes in a.nodes or [3, 5]:
-        cfg = SimConfig(nodes=nodes, bugs=tuple(a.bug))
+        try:
+            cfg = SimConfig(nodes=nodes, bugs=tuple(a.bug))
+        except UserError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 255
         base = measure(
             replace(cfg, fault_every_ms=10**9, bugs=()), a.first, a.baseline_seeds, a.jobs
         )

@@ -76,6 +76,45 @@ def test_total_order_reversed_on_another_replica() -> None:
     assert "total-order" in violated(t)
 
 
+def _total_order_examples(events: list[dict]) -> list[str]:
+    r = check_zab_trace(events)
+    child = next(c for c in r.children if c.checker == "total-order")
+    return list(child.details.get("examples", []))
+
+
+def test_total_order_reversal_names_the_conflicting_pair() -> None:
+    t = healthy()[:-2] + [
+        ev(3, "deliver", zxid=z(1, 2), pos=0),
+        ev(3, "deliver", zxid=z(1, 1), pos=1),
+    ]
+    assert (
+        "node 1 delivered zxid 0x100000001 before zxid 0x100000002, node 3 the reverse"
+        in _total_order_examples(t)
+    )
+
+
+def test_total_order_cycle_through_three_replicas_without_a_reversed_pair() -> None:
+    """Each replica delivered two of x, y, w and no two disagree on a pair, yet no single
+    order holds all three: x < y (node 1), y < w (node 2), w < x (node 3)."""
+    x, y, w = z(1, 1), z(1, 2), z(1, 3)
+    t = [ev(1, "elected", epoch=1)] + [ev(1, "broadcast", epoch=1, zxid=v) for v in (x, y, w)]
+    for node, (a, b) in ((1, (x, y)), (2, (y, w)), (3, (w, x))):
+        t += [ev(node, "deliver", zxid=a, pos=5), ev(node, "deliver", zxid=b, pos=6)]
+    cycles = [
+        e
+        for e in _total_order_examples(t)
+        if e.startswith("the replicas' delivery orders form a cycle: ")
+    ]
+    assert len(cycles) == 1, cycles
+    for v in (x, y, w):
+        assert f"zxid {v:#x}" in cycles[0]
+    # the same deliveries in one consistent order are fine
+    ok = [ev(1, "elected", epoch=1)] + [ev(1, "broadcast", epoch=1, zxid=v) for v in (x, y, w)]
+    for node, (a, b) in ((1, (x, y)), (2, (y, w)), (3, (x, w))):
+        ok += [ev(node, "deliver", zxid=a, pos=5), ev(node, "deliver", zxid=b, pos=6)]
+    assert _total_order_examples(ok) == []
+
+
 def test_total_order_position_redelivered_differently() -> None:
     t = healthy() + [ev(2, "restart"), ev(2, "deliver", zxid=z(1, 2), pos=0)]
     assert "total-order" in violated(t)

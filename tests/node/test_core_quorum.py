@@ -12,13 +12,12 @@ from collections import deque
 
 from zablab.node.jute import Writer
 from zablab.node.protocol import EPHEMERAL, Err, Event, Op
-from zablab.node.quorum import ZabReplicator
+from zablab.node.replica import Close, Flush, Replica, ReplicaConfig, Send, SetTimer
+from zablab.node.replica.factory import make_replica
 from zablab.node.server import ServerCore
 from zablab.node.storage import SimDisk, Storage
 from zablab.node.testing import Notification, TestClient
-from zablab.node.zab import Close, Flush, Send, SetTimer
-from zablab.node.zab.config import ZabConfig
-from zablab.node.zab.replica import ZabReplica
+from zablab.node.zab_replicator import ZabReplicator
 
 TICK = 100
 
@@ -52,14 +51,17 @@ class Ensemble:
         self.next_cid = 0
         ids = list(range(1, n + 1))
         self.cores: dict[int, ServerCore] = {}
-        self.replicas: dict[int, ZabReplica] = {}
+        self.replicas: dict[int, Replica] = {}
         self.reps: dict[int, ZabReplicator] = {}
+        self.storages: dict[int, Storage] = {}
         self.timers: dict[int, list[int]] = {i: [] for i in ids}
         self.net: deque[tuple[int, int, object]] = deque()
         self.views = {i: View(self, i) for i in ids}
         for i in ids:
             core = ServerCore(tick_ms=TICK, server_id=i, now=0, wall=1_000_000)
-            replica = ZabReplica(i, ids, ZabConfig(tick_ms=TICK), Storage(SimDisk(f"n{i}")), core)
+            storage = Storage(SimDisk(f"n{i}"))
+            self.storages[i] = storage
+            replica = make_replica("zab", i, ids, ReplicaConfig(tick_ms=TICK), storage, core)
             self.cores[i], self.replicas[i] = core, replica
             self.reps[i] = ZabReplicator(core, replica)
         for i in ids:
@@ -77,7 +79,7 @@ class Ensemble:
                     if isinstance(a, Send):
                         self.net.append((a.to, i, a.msg))
                     elif isinstance(a, Flush):
-                        self.replicas[i].storage.log.sync()
+                        self.storages[i].log.sync()
                         rep.handle(self.replicas[i].on_flushed(self.now))
                     elif isinstance(a, SetTimer):
                         self.timers[i].append(a.at)

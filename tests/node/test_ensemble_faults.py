@@ -29,7 +29,7 @@ from zablab.checkers.zab import check_zab_trace, load_zab_trace
 from zablab.errors import UserError
 from zablab.node.config import NodeConfig, read_zoo_cfg
 from zablab.node.launcher import NodeProcess, launch_ensemble
-from zablab.node.zab.config import ZabConfig
+from zablab.node.replica import ReplicaConfig
 
 TICK_MS = 100
 RESUME_WITHIN = 30.0  # seconds for the rest of a batch of writes after a fault
@@ -390,7 +390,7 @@ def test_commit_log_count_sets_the_diff_window(tmp_path):
     cfg = tmp_path / "zoo.cfg"
     cfg.write_text(f"dataDir={tmp_path}\ncommitLogCount=40\n")
     assert read_zoo_cfg(str(cfg)).commit_log_count == 40
-    assert NodeConfig().commit_log_count == ZabConfig().committed_log_size
+    assert NodeConfig().commit_log_count == ReplicaConfig().committed_log_size
     cfg.write_text(f"dataDir={tmp_path}\ncommitLogCount=0\n")
     with pytest.raises(UserError, match="commitLogCount must be at least 1"):
         read_zoo_cfg(str(cfg))

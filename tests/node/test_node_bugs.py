@@ -6,9 +6,10 @@ import logging
 
 import pytest
 
+from zablab.bugs import NODE_LAYERS, parse_bugs
 from zablab.cli import main
 from zablab.errors import UserError
-from zablab.node.config import NodeConfig, Peer, parse_bugs, read_zoo_cfg, validate
+from zablab.node.config import NodeConfig, Peer, read_zoo_cfg, validate
 
 
 def _ensemble_cfg(tmp_path, bugs=frozenset()) -> NodeConfig:
@@ -17,7 +18,7 @@ def _ensemble_cfg(tmp_path, bugs=frozenset()) -> NodeConfig:
 
 
 def test_parse_bugs_accepts_repeats_and_comma_lists():
-    got = parse_bugs(["commit-without-quorum", "ack-before-fsync, diff-without-trunc"])
+    got = parse_bugs(["commit-without-quorum", "ack-before-fsync, diff-without-trunc"], NODE_LAYERS)
     assert got == {"commit-without-quorum", "ack-before-fsync", "diff-without-trunc"}
 
 
@@ -55,8 +56,8 @@ def test_ensemble_replica_gets_the_bugs_with_a_warning(tmp_path, caplog, bugs):
     caplog.set_level(logging.WARNING, logger="zablab.node")
     rt = EnsembleRuntime(_ensemble_cfg(tmp_path, bugs))
     try:
-        assert rt.replica.cfg.bugs == bugs
-        assert rt.replica.cfg.bug("commit-without-quorum") == bool(bugs)
+        assert rt.replica.bugs.names == bugs  # type: ignore[attr-defined]
+        assert rt.replica.bugs.commit_without_quorum == bool(bugs)  # type: ignore[attr-defined]
         warned = [r.getMessage() for r in caplog.records if "SEEDED BUGS ON" in r.getMessage()]
         assert warned == (
             [
@@ -69,3 +70,13 @@ def test_ensemble_replica_gets_the_bugs_with_a_warning(tmp_path, caplog, bugs):
     finally:
         rt.storage.close()
         rt._disk.shutdown(wait=True)
+
+
+def test_zoo_cfg_key_chooses_the_replica_protocol(tmp_path):
+    p = tmp_path / "zoo.cfg"
+    p.write_text("dataDir=/tmp/x\nserver.1=127.0.0.1:1:2\nzablab.protocol=zab\n")
+    assert read_zoo_cfg(str(p)).protocol == "zab"
+    p.write_text("dataDir=/tmp/x\nzablab.protocol=paxos\n")
+    with pytest.raises(UserError) as e:
+        read_zoo_cfg(str(p))
+    assert str(e.value) == f"{p}:2: unknown replication protocol 'paxos'; known protocols: zab."

@@ -1,4 +1,4 @@
-"""Acceptance 1: many seeded runs with partitions, crashes (single and a whole quorum, losing
+"""Many seeded runs with partitions, crashes (single and a whole quorum, losing
 unsynced writes), pauses and message delays on 3 and 5 replicas; every check must hold.
 
 A failure message carries the command that replays the seed. bench/zab_seeds.py runs more.

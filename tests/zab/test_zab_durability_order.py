@@ -2,8 +2,9 @@
 the history it vouches for is on disk, or a crash leaves a server whose vote beats the
 servers holding committed txns it lost."""
 
+from zablab.node.replica import Flush, ReplicaConfig, Send, make_zxid
+from zablab.node.replica.factory import make_replica
 from zablab.node.storage import SimDisk, Storage
-from zablab.node.zab import Flush, Send, ZabConfig, ZabReplica, make_zxid
 from zablab.node.zab import messages as m
 from zablab.sim.app import SimApp
 
@@ -15,7 +16,7 @@ def sends(actions):
 def follower_of_2():
     disk = SimDisk()
     st = Storage(disk)
-    r = ZabReplica(1, [1, 2, 3], ZabConfig(tick_ms=100), st, SimApp())
+    r = make_replica("zab", 1, [1, 2, 3], ReplicaConfig(tick_ms=100), st, SimApp())
     r.start(0)
     # Node 2 is leading (it says so, and node 3 follows it): node 1 follows at once.
     r.on_message(1, 3, m.Notification(2, 0, 0, 1, m.FOLLOWING))

@@ -4,9 +4,10 @@ recovery, and the errors a server sees."""
 import pytest
 
 from zablab.errors import UserError
+from zablab.node.replica import NotLeader, NotServing, ReplicaConfig
+from zablab.node.replica.factory import make_replica
 from zablab.node.storage import SimDisk, Storage
-from zablab.node.zab import NotLeader, NotServing, ZabConfig, ZabReplica
-from zablab.node.zab.replica import LOOKING
+from zablab.node.zab.messages import LOOKING
 from zablab.sim import SimConfig, Simulation
 from zablab.sim.app import SimApp
 
@@ -84,13 +85,13 @@ def test_leader_in_a_minority_steps_down_and_the_majority_moves_on():
     sim.run_until(1000)
     old = sim.leader()
     assert old is not None
-    epoch = sim.nodes[old].replica.epoch
+    epoch = sim.nodes[old].replica.lead.epoch
     others = [n for n in sim.ids if n != old]
     sim.partition([[old, others[0]], others[1:]])
     sim.run_until(3000)
     assert sim.nodes[old].replica.role == LOOKING
     new = sim.leader()
-    assert new in others[1:] and sim.nodes[new].replica.epoch > epoch
+    assert new in others[1:] and sim.nodes[new].replica.lead.epoch > epoch
     sim.heal()
     sim.run_until(5000)
     assert sim.converged()
@@ -144,13 +145,22 @@ def test_single_server_ensemble_commits_alone():
 
 
 def test_errors_a_server_sees():
-    r = ZabReplica(1, [1, 2, 3], ZabConfig(), Storage(SimDisk()), SimApp())
+    r = make_replica("zab", 1, [1, 2, 3], ReplicaConfig(), Storage(SimDisk()), SimApp())
     r.start(0)
     with pytest.raises(NotLeader):
         r.propose(0, b"x")
     with pytest.raises(NotServing):
         r.submit(0, b"x")
     with pytest.raises(ValueError, match="not among the members"):
-        ZabReplica(4, [1, 2, 3], ZabConfig(), Storage(SimDisk()), SimApp())
-    with pytest.raises(UserError, match="unknown bug switch"):
-        ZabConfig(bugs=frozenset({"typo"}))
+        make_replica("zab", 4, [1, 2, 3], ReplicaConfig(), Storage(SimDisk()), SimApp())
+    with pytest.raises(UserError, match="unknown seeded bug 'typo'"):
+        make_replica(
+            "zab",
+            1,
+            [1, 2, 3],
+            ReplicaConfig(bugs=frozenset({"typo"})),
+            Storage(SimDisk()),
+            SimApp(),
+        )
+    with pytest.raises(UserError, match="unknown replication protocol 'raft'"):
+        make_replica("raft", 1, [1, 2, 3], ReplicaConfig(), Storage(SimDisk()), SimApp())

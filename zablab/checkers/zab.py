@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import networkx as nx
+
 from zablab.checkers.model import hashable
 from zablab.checkers.result import Result, compose
 from zablab.errors import UserError
@@ -245,8 +247,11 @@ def _integrity(replicas: dict[Hashable, _Replica], out: _Findings) -> None:
 
 
 def _total_order(replicas: dict[Hashable, _Replica], out: _Findings) -> None:
-    """Each replica delivers in zxid order, each txn once, and any two replicas order the txns
-    they both delivered the same way."""
+    """Each replica delivers in zxid order, each txn once, and the replicas' delivery orders
+    fit one total order: the union of their orders (a graph with an edge from each txn to the
+    next one a replica delivered) has no cycle. A cycle is named by a pair two replicas ordered
+    both ways, or, where no single pair does, by the cycle itself."""
+    graph: nx.DiGraph[Hashable] = nx.DiGraph()
     orders: dict[Hashable, dict[Hashable, int]] = {}
     for node, rep in replicas.items():
         seq = _sequence(rep)
@@ -262,19 +267,33 @@ def _total_order(replicas: dict[Hashable, _Replica], out: _Findings) -> None:
                 out.add("total-order", f"node {node} delivered {d.show()} twice")
             rank.setdefault(d.ident, i)
         orders[node] = rank
+        firsts = sorted(rank, key=rank.__getitem__)
+        for ka, kb in zip(firsts, firsts[1:], strict=False):
+            if graph.has_edge(ka, kb):
+                graph[ka][kb]["by"].append(node)
+            else:
+                graph.add_edge(ka, kb, by=[node])
+    for component in sorted(
+        (c for c in nx.strongly_connected_components(graph) if len(c) > 1),
+        key=lambda c: sorted(map(str, c)),
+    ):
+        out.add("total-order", _conflict(graph.subgraph(component), orders))
+
+
+def _conflict(cycle_part: nx.DiGraph[Hashable], orders: dict[Hashable, dict[Hashable, int]]) -> str:
+    cycle = nx.find_cycle(cycle_part)
     nodes = sorted(orders, key=str)
-    for x, ni in enumerate(nodes):
-        for nj in nodes[x + 1 :]:
-            ri, rj = orders[ni], orders[nj]
-            common = sorted((k for k in ri if k in rj), key=lambda k: ri[k])
-            for ka, kb in zip(common, common[1:], strict=False):
-                if rj[kb] < rj[ka]:
-                    out.add(
-                        "total-order",
+    for ka, kb in cycle:
+        for ni in cycle_part[ka][kb]["by"]:
+            for nj in nodes:
+                rj = orders[nj]
+                if ka in rj and kb in rj and rj[kb] < rj[ka]:
+                    return (
                         f"node {ni} delivered {_ident(ka)} before {_ident(kb)}, "
-                        f"node {nj} the reverse",
+                        f"node {nj} the reverse"
                     )
-                    break
+    steps = " -> ".join(f"{_ident(ka)} (node {cycle_part[ka][kb]['by'][0]})" for ka, kb in cycle)
+    return f"the replicas' delivery orders form a cycle: {steps} -> {_ident(cycle[0][0])}"
 
 
 def _ident(k: Any) -> str:

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zablab.bugs import ClientBugs, bugs_in_args
 from zablab.checkers.result import Result, compose
 from zablab.checkers.summary import annotate
 from zablab.errors import UserError
@@ -29,7 +30,7 @@ from zablab.harness import leftovers, store
 from zablab.harness.backends import get_backend
 from zablab.harness.backends.base import Node
 from zablab.harness.clients.procs import WorkerProcesses, auto_procs
-from zablab.harness.clients.workers import BUGS, WorkerConfig, open_client, run_op, run_worker
+from zablab.harness.clients.workers import WorkerConfig, open_client, run_op, run_worker
 from zablab.harness.db import get_db
 from zablab.harness.db.base import DB
 from zablab.harness.faults.nemesis import Nemesis, parse_nemesis
@@ -112,10 +113,11 @@ def _versions(db: str) -> dict[str, str]:
 
 class Runner:
     def __init__(self, opts: TestOptions, progress: Progress | None = None):
-        if opts.client_bug not in BUGS:
-            raise UserError(
-                f"unknown --client-bug {opts.client_bug!r}; choose one of: {', '.join(BUGS)}."
-            )
+        # seeded bugs are checked before anything starts (one message, zablab/bugs.py)
+        if opts.client_bug != "none":
+            ClientBugs.of([opts.client_bug])
+        if opts.db == "zablab":
+            bugs_in_args(opts.db_args)
         self.opts = opts
         self.progress = progress or (lambda phase, frac: None)
         self.seed = opts.seed if opts.seed is not None else random.SystemRandom().randrange(2**31)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from zablab.bugs import BUGS, NODE_LAYERS, known, parse_bugs
 from zablab.errors import UserError
-from zablab.node.zab.config import BUGS
 
 EXAMPLES = """
 Examples:
@@ -21,9 +21,11 @@ Examples:
 
   zablab node --config zoo.cfg --bug commit-without-quorum   # a deliberately broken replica
 
+  An ensemble's replication protocol is zoo.cfg's zablab.protocol (default and so far only: zab).
+
 Seeded bugs (--bug, repeatable; or zablab.bugs=a,b in zoo.cfg), ensemble mode only:
 """
-EXAMPLES += "\n".join(f"  {k}: {v}." for k, v in sorted(BUGS.items())) + "\n"
+EXAMPLES += "\n".join(f"  {k}: {BUGS[k].describe()}." for k in known(NODE_LAYERS)) + "\n"
 
 
 def register(app: typer.Typer) -> None:
@@ -95,8 +97,8 @@ def run_node(
     import asyncio
     import logging
 
-    from .config import NodeConfig, parse_bugs, read_myid, read_zoo_cfg, validate
-    from .runtime import NodeRuntime
+    from .config import NodeConfig, read_myid, read_zoo_cfg, validate
+    from .runtime import NodeRuntime, ServerRuntime
     from .storage import CorruptStorage
 
     level = getattr(logging, log_level.upper(), None)
@@ -127,13 +129,13 @@ def run_node(
     if trace:
         cfg.trace = trace
     if bugs:
-        cfg.bugs = cfg.bugs | parse_bugs(bugs)
+        cfg.bugs = cfg.bugs | parse_bugs(bugs, NODE_LAYERS)
     validate(cfg)
     try:
         if len(cfg.servers) > 1:
             from .ensemble import EnsembleRuntime
 
-            rt: NodeRuntime = EnsembleRuntime(cfg)
+            rt: ServerRuntime = EnsembleRuntime(cfg)
         else:
             rt = NodeRuntime(cfg)
     except CorruptStorage as exc:

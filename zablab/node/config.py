@@ -9,7 +9,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from zablab.bugs import NODE_LAYERS, parse_bugs
 from zablab.errors import UserError
+
+from .replica.config import parse_protocol
 
 IGNORED_KEYS = {
     "dataLogDir",
@@ -66,7 +69,8 @@ class NodeConfig:
     server_id: int = 0
     servers: dict[int, Peer] = field(default_factory=dict)
     trace: str = ""
-    bugs: frozenset[str] = frozenset()  # seeded-bug switches of the ZAB replica (zab/config.py)
+    bugs: frozenset[str] = frozenset()  # seeded bugs by name (zablab/bugs.py)
+    protocol: str = "zab"  # the replica's protocol (zablab.protocol)
 
 
 def _int(key: str, value: str, where: str) -> int:
@@ -140,7 +144,15 @@ def read_zoo_cfg(path: str, cfg: NodeConfig | None = None) -> NodeConfig:
         elif key == "forceSync":
             cfg.fsync = value.lower() != "no"
         elif key == "zablab.bugs":
-            cfg.bugs = cfg.bugs | parse_bugs(value.split(","))
+            try:
+                cfg.bugs = cfg.bugs | parse_bugs(value.split(","), NODE_LAYERS)
+            except UserError as exc:
+                raise UserError(f"{where}: {exc}") from None
+        elif key == "zablab.protocol":
+            try:
+                cfg.protocol = parse_protocol(value.strip())
+            except UserError as exc:
+                raise UserError(f"{where}: {exc}") from None
         elif key.startswith("server."):
             sid = _int("server id", key[len("server.") :], where)
             cfg.servers[sid] = _peer(sid, value, where)
@@ -149,19 +161,6 @@ def read_zoo_cfg(path: str, cfg: NodeConfig | None = None) -> NodeConfig:
         else:
             raise UserError(f"{where}: unknown key {key!r}; remove it or check its spelling.")
     return cfg
-
-
-def parse_bugs(names: list[str]) -> frozenset[str]:
-    """Seeded-bug names (comma lists allowed); an unknown name is a one-line UserError."""
-    from .zab.config import BUGS
-
-    out = {n.strip() for name in names for n in name.split(",") if n.strip()}
-    unknown = sorted(out - set(BUGS))
-    if unknown:
-        raise UserError(
-            f"unknown seeded bug {unknown[0]!r}; choose from: {', '.join(sorted(BUGS))}."
-        )
-    return frozenset(out)
 
 
 def read_myid(data_dir: str) -> int | None:

@@ -1,9 +1,11 @@
-"""asyncio driver of a replicated server: the core behind a ZAB replica, peers over TCP.
+"""asyncio driver of a replicated server: the core behind a replica, peers over TCP.
 
-Same client side as the standalone runtime; in place of the StandaloneReplicator the core
-talks to a ZabReplicator (quorum.py), whose driver actions are carried out here: Send/Close
-over PeerNet, Flush as a log sync in the disk thread, SetTimer on the event loop, Trace as a
-JSONL line. Snapshots are the replica's `compact`, taken every snapCount deliveries.
+The client side is the standalone runtime's (``ServerRuntime``); in place of the
+StandaloneReplicator the core talks to a ZabReplicator (zab_replicator.py), whose driver
+actions are carried out here: Send/Close over PeerNet, Flush as a log sync in the disk thread,
+SetTimer on the event loop, Trace as a JSONL line. Snapshots are the replica's `compact`, taken
+every snapCount deliveries. The replica is built by ``make_replica`` from zoo.cfg's
+``zablab.protocol``.
 """
 
 from __future__ import annotations
@@ -12,20 +14,15 @@ import asyncio
 import json
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
-from typing import IO
+from typing import IO, Any, assert_never
 
 from .config import NodeConfig
-from .datatree import DataTree
 from .peers import PeerNet
-from .quorum import ZabReplicator
-from .runtime import NodeRuntime, _mono
-from .storage import Storage
+from .replica import Close, Flush, ReplicaConfig, Send, SetTimer, Trace
+from .replica.factory import make_replica
+from .runtime import ServerRuntime, _mono
 from .txn import Txn
-from .zab import Close, Flush, Send, SetTimer, Trace
-from .zab.config import ZabConfig
-from .zab.messages import Message
-from .zab.replica import ZabReplica
+from .zab_replicator import ZabReplicator
 
 log = logging.getLogger("zablab.node")
 
@@ -33,58 +30,41 @@ DEFAULT_SECRET = b"zablab-ensemble"
 SECRET_ENV = "ZABLAB_ENSEMBLE_SECRET"  # members authenticate each other with it (handshake.py)
 
 
-class EnsembleRuntime(NodeRuntime):
+class EnsembleRuntime(ServerRuntime):
     def __init__(self, cfg: NodeConfig, secret: bytes | None = None) -> None:
         if secret is None:
             secret = os.environ.get(SECRET_ENV, "").encode() or DEFAULT_SECRET
-        self.cfg = cfg
-        os.makedirs(cfg.data_dir, exist_ok=True)
-        self.storage = Storage(cfg.data_dir, fsync=cfg.fsync)
-        self.core = self._make_core(DataTree())
-        zcfg = ZabConfig(
+        super().__init__(cfg)
+        rcfg = ReplicaConfig(
             tick_ms=cfg.tick_time,
             init_limit=cfg.init_limit,
             sync_limit=cfg.sync_limit,
             committed_log_size=cfg.commit_log_count,
             bugs=frozenset(cfg.bugs),
         )
-        if zcfg.bugs:
+        members = sorted(cfg.servers)
+        self.replica = make_replica(
+            cfg.protocol, cfg.server_id, members, rcfg, self.storage, self.core
+        )
+        if rcfg.bugs:
             log.warning(
                 "SEEDED BUGS ON: %s; this server is deliberately broken and may lose data",
-                ", ".join(sorted(zcfg.bugs)),
+                ", ".join(sorted(rcfg.bugs)),
             )
-        members = sorted(cfg.servers)
-        self.replica = ZabReplica(cfg.server_id, members, zcfg, self.storage, self.core)
         self.rep = ZabReplicator(self.core, self.replica)
         self.core.on_apply = self._applied
         self.peers = PeerNet(cfg.server_id, cfg.servers, secret, self._message, self._broken)
-        self.transports: dict[int, asyncio.Transport] = {}
-        self._next_cid = 0
-        self._disk = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zablab-disk")
-        self._busy = False
         self._flush_wanted = False
         self._last_zab_tick = 0
-        self._since_snap = 0
-        self._snap_zxid = 0
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._stopping: asyncio.Event | None = None
-        self._tick_handle: asyncio.TimerHandle | None = None
         self._trace: IO[str] | None = open(cfg.trace, "a", encoding="utf-8") if cfg.trace else None  # noqa: SIM115
 
-    def _info(self) -> dict[str, str]:
+    def _mode(self) -> str:
         r = self.replica
-        mode = "leader" if r.is_leader else ("follower" if r.serving else "looking")
-        return {
-            "mode": mode,
-            "clientPort": str(self.port),
-            "dataDir": self.cfg.data_dir,
-            "serverId": str(self.cfg.server_id),
-        }
+        return "leader" if r.is_leader else ("follower" if r.serving else "looking")
 
     # ---- events into the replica ------------------------------------------------------------
 
-    def _message(self, peer: int, msg: Message) -> None:
+    def _message(self, peer: int, msg: Any) -> None:
         self._clock()
         self.rep.handle(self.replica.on_message(self.core.now, peer, msg))
         self.flush()
@@ -105,7 +85,7 @@ class EnsembleRuntime(NodeRuntime):
             self._last_zab_tick = now
             self.rep.report_touches()
             self.rep.handle(self.replica.on_tick(now))
-        self.core.tick()
+        super()._on_tick()
 
     def _applied(self, txn: Txn) -> None:
         self._since_snap += 1
@@ -118,17 +98,20 @@ class EnsembleRuntime(NodeRuntime):
         while io:
             batch, self.rep.io = io, []
             for a in batch:
-                if isinstance(a, Send):
-                    self.peers.send(a.to, a.msg)
-                elif isinstance(a, Close):
-                    self.peers.close_zab(a.peer)
-                elif isinstance(a, Flush):
-                    self._flush_wanted = True
-                elif isinstance(a, SetTimer):
-                    delay = max(0, a.at - _mono()) / 1000
-                    loop.call_later(delay, self._timer)
-                elif isinstance(a, Trace):
-                    self._write_trace(a.event)
+                match a:
+                    case Send():
+                        self.peers.send(a.to, a.msg)
+                    case Close():
+                        self.peers.close_zab(a.peer)
+                    case Flush():
+                        self._flush_wanted = True
+                    case SetTimer():
+                        delay = max(0, a.at - _mono()) / 1000
+                        loop.call_later(delay, self._timer)
+                    case Trace():
+                        self._write_trace(a.event)
+                    case _:
+                        assert_never(a)
             io = self.rep.io
         if self._flush_wanted and not self._busy:
             self._flush_wanted = False
@@ -167,22 +150,13 @@ class EnsembleRuntime(NodeRuntime):
         self.rep.handle(self.replica.start(self.core.now))
         self.flush()
 
-    async def stop(self) -> None:
-        if self._tick_handle is not None:
-            self._tick_handle.cancel()
-        if self._server is not None:
-            self._server.close()
-        for t in list(self.transports.values()):
-            t.abort()
-        self.transports.clear()
+    async def _after_clients(self, loop: asyncio.AbstractEventLoop) -> None:
         self.peers.close()
         for _ in range(200):
             if not self._busy:
                 break
             await asyncio.sleep(0.01)
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._disk, self.storage.close)
-        self._disk.shutdown(wait=True)
+
+    def _closed(self) -> None:
         if self._trace is not None:
             self._trace.close()
-        log.info("stopped")

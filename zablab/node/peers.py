@@ -19,8 +19,8 @@ from collections.abc import Callable
 from zablab.errors import UserError
 
 from .config import Peer
+from .replica.handshake import Handshake, HandshakeError
 from .zab.codec import CodecError, FrameDecoder, encode
-from .zab.handshake import Handshake, HandshakeError
 from .zab.messages import Message, channel_of
 
 log = logging.getLogger("zablab.node.peers")

@@ -46,7 +46,7 @@ class _Client(asyncio.Protocol):
 
     __slots__ = ("rt", "cid", "transport")
 
-    def __init__(self, rt: NodeRuntime) -> None:
+    def __init__(self, rt: ServerRuntime) -> None:
         self.rt = rt
         self.cid = 0
         self.transport: asyncio.Transport | None = None
@@ -77,31 +77,30 @@ class _Client(asyncio.Protocol):
         rt.flush()
 
 
-class NodeRuntime:
-    # class defaults, so that a subclass with its own __init__ (EnsembleRuntime) has them too
-    _disk_pending = False
-    _snapping = False
+class ServerRuntime:
+    """The client side every node runs, standalone or in an ensemble: the listening socket,
+    client connections, the tick, the disk thread and the lifecycle. A subclass brings the
+    replication below the core (``_attach``, ``_disk_step``, ``_after_data``) and its part of
+    start and stop."""
 
     def __init__(self, cfg: NodeConfig) -> None:
         self.cfg = cfg
         os.makedirs(cfg.data_dir, exist_ok=True)
         self.storage = Storage(cfg.data_dir, fsync=cfg.fsync)
-        tree = recover_tree(self.storage)
-        self.core = self._make_core(tree)
-        self.repl = StandaloneReplicator(
-            self.core.prep, self.core.deliver, tree.last_zxid, lambda: self.core.wall
-        )
-        self.core.replicator = self.repl
+        self.core = self._make_core(self._initial_tree())
         self.transports: dict[int, asyncio.Transport] = {}
         self._next_cid = 0
         self._disk = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zablab-disk")
         self._busy = False
         self._since_snap = 0
-        self._snap_zxid = tree.last_zxid
         self.port = 0
         self._server: asyncio.Server | None = None
         self._stopping: asyncio.Event | None = None
         self._tick_handle: asyncio.TimerHandle | None = None
+
+    def _initial_tree(self) -> DataTree:
+        """The tree the core starts from (a replica recovers its own and installs it later)."""
+        return DataTree()
 
     def _make_core(self, tree: DataTree) -> ServerCore:
         """The sans-IO server over `tree`, configured from zoo.cfg (standalone and ensemble)."""
@@ -118,9 +117,12 @@ class NodeRuntime:
             info=self._info,
         )
 
+    def _mode(self) -> str:
+        raise NotImplementedError
+
     def _info(self) -> dict[str, str]:
         return {
-            "mode": "standalone",
+            "mode": self._mode(),
             "clientPort": str(self.port),
             "dataDir": self.cfg.data_dir,
             "serverId": str(self.cfg.server_id),
@@ -142,20 +144,12 @@ class NodeRuntime:
         self._disk_step()
 
     def _after_data(self) -> None:
-        """Replies go out at once; a new write batch starts only after every connection that
-        was ready in this loop pass has been read, so that their writes share one fsync."""
+        """After a client's bytes: replies go out at once, then the replication's disk work."""
         self._flush_clients()
-        repl: StandaloneReplicator | None = getattr(self, "repl", None)
-        if repl is None:  # a subclass with its own replication (EnsembleRuntime)
-            self._disk_step()
-        elif repl.queued and not self._busy and not self._disk_pending:
-            self._disk_pending = True
-            asyncio.get_running_loop().call_soon(self._disk_later)
+        self._disk_step()
 
-    def _disk_later(self) -> None:
-        self._disk_pending = False
-        self._clock()
-        self.flush()
+    def _disk_step(self) -> None:
+        raise NotImplementedError
 
     def _flush_clients(self) -> None:
         core = self.core
@@ -171,74 +165,19 @@ class NodeRuntime:
                 del self.transports[cid]
                 t.close()
 
-    def _disk_step(self) -> None:
-        if not self._busy:
-            batch = self.repl.take_batch()
-            if batch is not None:
-                self._busy = True
-                if not self.cfg.fsync and not self._snapping:
-                    # no fsync to wait for: a write() to the page cache is cheaper than two
-                    # thread hand-overs (the worker may be busy with a snapshot: then queue)
-                    self._written_now(batch)
-                    return
-                fut = asyncio.get_running_loop().run_in_executor(self._disk, self._write, batch)
-                fut.add_done_callback(self._written)
-
-    def _written_now(self, batch: list[tuple[Txn, bytes]]) -> None:
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        try:
-            self._write(batch)
-            fut.set_result(None)
-        except Exception as exc:  # the same path as a failed write in the worker
-            fut.set_exception(exc)
-        self._written(fut)
-
-    def _write(self, batch: list[tuple[Txn, bytes]]) -> None:
-        lg = self.storage.log
-        for txn, payload in batch:
-            lg.append(txn.zxid, payload)
-        lg.sync()
-
-    def _written(self, fut: asyncio.Future[None]) -> None:
-        self._busy = False
-        exc = fut.exception()
-        if exc is not None:
-            log.critical("cannot write the transaction log: %s; stopping", exc)
-            if self._stopping is not None:
-                self._stopping.set()
-            return
-        self._clock()
-        n = len(self.repl.in_flight or ())
-        self.repl.batch_done()
-        self._since_snap += n
-        if self._since_snap >= self.cfg.snap_count:
-            self._since_snap = 0
-            self._snapshot_async()
-        self.flush()
-
-    def _snapshot_async(self) -> None:
-        tree = self.core.tree
-        zxid, payload = tree.last_zxid, tree.serialize()
-        self._snap_zxid = zxid
-        self._snapping = True
-        done = self._disk.submit(self._save_snapshot, zxid, payload)
-        loop = asyncio.get_running_loop()
-        done.add_done_callback(lambda _: loop.call_soon_threadsafe(self._snapshot_done))
-
-    def _snapshot_done(self) -> None:
-        self._snapping = False
-
-    def _save_snapshot(self, zxid: int, payload: bytes) -> None:
-        try:
-            where = self.storage.snapshot(zxid, payload)
-            log.info("snapshot 0x%x written to %s", zxid, where)
-        except Exception as exc:  # a failed snapshot is not fatal: the log still has it all
-            log.error("snapshot 0x%x failed: %s", zxid, exc)
-
     # ---- lifecycle ------------------------------------------------------------------------------
 
     async def _start_replication(self) -> None:
-        """Standalone: nothing to start (the ensemble runtime joins its peers here)."""
+        """Called once clients can connect, before the first tick."""
+
+    async def _drain(self) -> None:
+        """Before client connections are cut: let acknowledged-to-be writes reach the disk."""
+
+    async def _after_clients(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Clients are gone; storage closes next."""
+
+    def _closed(self) -> None:
+        """Storage and the disk thread are closed."""
 
     def _tick(self) -> None:
         self._clock()
@@ -288,28 +227,133 @@ class NodeRuntime:
             self._stopping.set()
 
     async def stop(self) -> None:
-        """Clean shutdown: finish in-flight writes, snapshot, close."""
+        """Clean shutdown: finish in-flight writes, close clients, close storage."""
         if self._tick_handle is not None:
             self._tick_handle.cancel()
         if self._server is not None:
             self._server.close()
+        await self._drain()
+        for t in list(self.transports.values()):
+            t.abort()
+        self.transports.clear()
+        loop = asyncio.get_running_loop()
+        await self._after_clients(loop)
+        await loop.run_in_executor(self._disk, self.storage.close)
+        self._disk.shutdown(wait=True)
+        self._closed()
+        log.info("stopped")
+
+
+class NodeRuntime(ServerRuntime):
+    """A standalone server: the StandaloneReplicator, whose batches the disk thread writes and
+    fsyncs (group commit), and snapshots every snapCount txns."""
+
+    def __init__(self, cfg: NodeConfig) -> None:
+        self._disk_pending = False
+        self._snapping = False
+        super().__init__(cfg)
+        self._snap_zxid = self.core.tree.last_zxid
+        self.repl = StandaloneReplicator(
+            self.core.prep, self.core.deliver, self.core.tree.last_zxid, lambda: self.core.wall
+        )
+        self.core.attach(self.repl)
+
+    def _initial_tree(self) -> DataTree:
+        return recover_tree(self.storage)
+
+    def _mode(self) -> str:
+        return "standalone"
+
+    def _after_data(self) -> None:
+        """Replies go out at once; a new write batch starts only after every connection that
+        was ready in this loop pass has been read, so that their writes share one fsync."""
+        self._flush_clients()
+        repl = self.repl
+        if repl.queued and not self._busy and not self._disk_pending:
+            self._disk_pending = True
+            asyncio.get_running_loop().call_soon(self._disk_later)
+
+    def _disk_later(self) -> None:
+        self._disk_pending = False
+        self._clock()
+        self.flush()
+
+    def _disk_step(self) -> None:
+        if not self._busy:
+            batch = self.repl.take_batch()
+            if batch is not None:
+                self._busy = True
+                if not self.cfg.fsync and not self._snapping:
+                    # no fsync to wait for: a write() to the page cache is cheaper than two
+                    # thread hand-overs (the worker may be busy with a snapshot: then queue)
+                    self._written_now(batch)
+                    return
+                fut = asyncio.get_running_loop().run_in_executor(self._disk, self._write, batch)
+                fut.add_done_callback(self._written)
+
+    def _written_now(self, batch: list[tuple[Txn, bytes]]) -> None:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        try:
+            self._write(batch)
+            fut.set_result(None)
+        except Exception as exc:  # the same path as a failed write in the worker
+            fut.set_exception(exc)
+        self._written(fut)
+
+    def _write(self, batch: list[tuple[Txn, bytes]]) -> None:
+        lg = self.storage.log
+        for txn, payload in batch:
+            lg.append(txn.zxid, payload)
+        lg.sync()
+
+    def _written(self, fut: asyncio.Future[None]) -> None:
+        self._busy = False
+        exc = fut.exception()
+        if exc is not None:
+            log.critical("cannot write the transaction log: %s; stopping", exc)
+            self.request_stop()
+            return
+        self._clock()
+        n = len(self.repl.in_flight or ())
+        self.repl.batch_done()
+        self._since_snap += n
+        if self._since_snap >= self.cfg.snap_count:
+            self._since_snap = 0
+            self._snapshot_async()
+        self.flush()
+
+    def _snapshot_async(self) -> None:
+        tree = self.core.tree
+        zxid, payload = tree.last_zxid, tree.serialize()
+        self._snap_zxid = zxid
+        self._snapping = True
+        done = self._disk.submit(self._save_snapshot, zxid, payload)
+        loop = asyncio.get_running_loop()
+        done.add_done_callback(lambda _: loop.call_soon_threadsafe(self._snapshot_done))
+
+    def _snapshot_done(self) -> None:
+        self._snapping = False
+
+    def _save_snapshot(self, zxid: int, payload: bytes) -> None:
+        try:
+            where = self.storage.snapshot(zxid, payload)
+            log.info("snapshot 0x%x written to %s", zxid, where)
+        except Exception as exc:  # a failed snapshot is not fatal: the log still has it all
+            log.error("snapshot 0x%x failed: %s", zxid, exc)
+
+    async def _drain(self) -> None:
         for _ in range(500):  # let acknowledged-to-be writes reach the disk (5 s at most)
             if not self._busy and not self.repl.queued:
                 break
             self.flush()
             await asyncio.sleep(0.01)
-        for t in list(self.transports.values()):
-            t.abort()
-        self.transports.clear()
-        loop = asyncio.get_running_loop()
+
+    async def _after_clients(self, loop: asyncio.AbstractEventLoop) -> None:
         tree = self.core.tree
         if tree.last_zxid != self._snap_zxid:
             await loop.run_in_executor(
                 self._disk, self._save_snapshot, tree.last_zxid, tree.serialize()
             )
-        await loop.run_in_executor(self._disk, self.storage.close)
-        self._disk.shutdown(wait=True)
-        log.info("stopped")
 
 
 def _mono() -> int:

@@ -220,6 +220,30 @@ class ServerCore:
 
     # ---- driver API -----------------------------------------------------------------------------
 
+    def attach(self, replicator: Replicator, *, sync: Callable[[int], None] | None = None) -> None:
+        """Connect the replication below this server (once, before the first client).
+
+        A replicated server passes ``sync``, which holds a client's sync until the primary's
+        pending writes are delivered here (the driver later calls ``synced(token)``). Such a
+        server starts as a member without a role: it refuses clients and expires no sessions
+        until ``set_role`` says otherwise, and it records the sessions its clients touch so
+        the primary's tracker can hear of them.
+        """
+        if self.replicator is not None:
+            raise RuntimeError("a replicator is already attached to this server")
+        self.replicator = replicator
+        self.sync_barrier = sync
+        if sync is not None:
+            self.record_touches = True
+            self.set_role(serving=False, primary=False)
+
+    def set_role(self, *, serving: bool, primary: bool) -> None:
+        """The replica's role changed: whether clients are served, and whether this server is
+        the primary (only the primary expires sessions). Pending prep state no longer holds."""
+        self.serving = serving
+        self.expire_sessions = primary
+        self.prep.reset()
+
     def open(self, cid: int, peer: str, ip: str) -> bool:
         """A client connected; False (and the driver closes it) if its IP has too many."""
         n = self.per_ip.get(ip, 0)

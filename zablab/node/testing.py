@@ -56,7 +56,7 @@ class Bench:
         self.repl = StandaloneReplicator(
             self.core.prep, self.core.deliver, self.core.tree.last_zxid, lambda: self.core.wall
         )
-        self.core.replicator = self.repl
+        self.core.attach(self.repl)
 
     def client(self, ip: str = "127.0.0.1") -> TestClient:
         cid = len(self.clients) + 1

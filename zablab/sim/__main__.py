@@ -4,7 +4,7 @@ Examples::
 
     python -m zablab.sim --seed 1234 --nodes 5           # one seed, as a failing run prints it
     python -m zablab.sim --seeds 200 --nodes 3           # seeds 0..199
-    python -m zablab.sim --seed 7 --bug diff-without-trunc --log   # what happened, when
+    python -m zablab.sim --seed 30 --bug diff-without-trunc --log  # a caught bug, and when
     python -m zablab.sim --seed 7 --trace /tmp/t.jsonl                # the ZAB trace as JSONL
 """
 
@@ -16,8 +16,8 @@ import sys
 import time
 from dataclasses import fields
 
+from zablab.bugs import BUGS, Layer, known
 from zablab.errors import UserError
-from zablab.node.zab import BUGS
 
 from .cluster import SimConfig, simulate
 
@@ -26,12 +26,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m zablab.sim",
         description="Deterministic ZAB simulation: random writes, partitions, crashes, pauses.",
-        epilog="bugs: " + "; ".join(f"{k}: {v}" for k, v in BUGS.items()),
+        epilog="bugs: " + "; ".join(f"{k}: {BUGS[k].describe()}" for k in known([Layer.ZAB])),
     )
     p.add_argument("--seed", type=int, default=None, help="run this one seed")
     p.add_argument("--seeds", type=int, default=None, help="run seeds FIRST..FIRST+N-1")
     p.add_argument("--first", type=int, default=0, help="first seed for --seeds (default 0)")
-    p.add_argument("--bug", action="append", default=[], choices=sorted(BUGS), help="seed a bug")
+    p.add_argument("--bug", action="append", default=[], help="seed a bug (listed below)")
     p.add_argument("--trace", default=None, help="write the ZAB trace of --seed as JSONL here")
     p.add_argument("--quiet", action="store_true", help="print failing seeds only")
     p.add_argument(

@@ -1,79 +1,41 @@
-"""What a finished simulation must satisfy (ZAB's properties plus convergence and durability).
+"""What a finished simulation must satisfy: ZAB's properties, convergence and durability.
 
-These are the simulator's own assertions. When the trace checker
-``zablab.checkers.zab.check_zab_trace`` is installed its verdict is added as a second opinion.
+ZAB's properties are checked on the trace by the ZAB trace checker (zablab/checkers/zab.py),
+the same one ``zablab check --checker zab`` runs on a real ensemble's traces. What only the
+simulator can see is checked here: the replicas' final states (convergence, divergence), the
+writes a client saw acknowledged (none lost), and what each application noticed as delivered
+out of place.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
-from zablab.node.zab import epoch_of, txn_hash
-
-if TYPE_CHECKING:
-    from .cluster import Simulation
+from zablab.checkers.zab import check_zab_trace
+from zablab.node.replica import txn_hash
 
 NO_CONVERGENCE = "no convergence"  # liveness; everything else found is a safety violation
 
 
-def check_trace(trace: list[dict[str, Any]]) -> list[str]:
-    """Integrity, total order, agreement, primary order/integrity, one leader per epoch."""
-    bad: list[str] = []
-    leader_of: dict[int, int] = {}
-    for ev in trace:
-        if ev["event"] == "elected":
-            other = leader_of.setdefault(ev["epoch"], ev["node"])
-            if other != ev["node"]:
-                bad.append(f"two leaders in epoch {ev['epoch']}: {other} and {ev['node']}")
-    broadcast: dict[int, str] = {}
-    for ev in trace:
-        if ev["event"] != "broadcast":
-            continue
-        z = ev["zxid"]
-        if leader_of.get(epoch_of(z)) != ev["node"]:
-            bad.append(f"node {ev['node']} broadcast 0x{z:x} without leading epoch {epoch_of(z)}")
-        if broadcast.setdefault(z, ev["txn"]) != ev["txn"]:
-            bad.append(f"zxid 0x{z:x} broadcast with two different txns")
-    at_pos: dict[int, tuple[int, str, int]] = {}
-    last: dict[int, int] = {}  # per node: last delivered zxid since its restart
-    for ev in trace:
-        node = ev["node"]
-        if ev["event"] == "restart":
-            last.pop(node, None)
-            continue
-        if ev["event"] == "sync" and ev.get("mode") == "SNAP":
-            last.pop(node, None)
-            continue
-        if ev["event"] != "deliver":
-            continue
-        z, pos, txn = ev["zxid"], ev["pos"], ev["txn"]
-        if broadcast.get(z) != txn:
-            bad.append(f"integrity: node {node} delivered 0x{z:x} that no leader broadcast")
-        if z <= last.get(node, -1):
-            bad.append(f"local order: node {node} delivered 0x{z:x} after 0x{last[node]:x}")
-        last[node] = z
-        seen = at_pos.setdefault(pos, (z, txn, node))
-        if seen[:2] != (z, txn):
-            bad.append(
-                f"agreement: pos {pos} is 0x{seen[0]:x} on node {seen[2]} "
-                f"but 0x{z:x} on node {node}"
-            )
-    seq = [at_pos[p][0] for p in sorted(at_pos)]
-    for a, b in zip(seq, seq[1:], strict=False):
-        if b <= a:
-            bad.append(f"global primary order: 0x{b:x} follows 0x{a:x} in the delivered order")
-            break
-    return bad
+@dataclass(frozen=True)
+class RunOutcome:
+    trace: list[dict[str, Any]]
+    anomalies: dict[int, list[str]]  # per node: deliveries its application found out of place
+    converged: bool  # one leader, every replica serving and caught up with it
+    roles: dict[int, tuple[str, int, int | None]]
+    final: dict[int, list[tuple[int, bytes]]]  # per node: (zxid, payload) delivered
+    acked: list[bytes]  # payloads a client saw committed
 
 
-def check_run(sim: Simulation, final: dict[int, list[tuple[int, bytes]]]) -> list[str]:
-    bad = check_trace(sim.trace)
-    for n, node in sim.nodes.items():
-        bad += [f"node {n} app: {a}" for a in node.app.anomalies]
-    converged = sim.converged()
+def check_run(run: RunOutcome) -> list[str]:
+    bad = check_trace(run.trace)
+    for n, anomalies in run.anomalies.items():
+        bad += [f"node {n} app: {a}" for a in anomalies]
+    converged = run.converged
     if not converged:
-        roles = {n: node.role for n, node in sim.nodes.items()}
-        bad.append(f"{NO_CONVERGENCE} after the heal: roles {roles}")
+        bad.append(f"{NO_CONVERGENCE} after the heal: roles {run.roles}")
+    final = run.final
     states = list(final.values())
     ref_node = next(iter(final))
     ref = final[ref_node]
@@ -85,14 +47,24 @@ def check_run(sim: Simulation, final: dict[int, list[tuple[int, bytes]]]) -> lis
             )
     held = {p for st in states for _, p in st}
     everywhere = set.intersection(*({p for _, p in st} for st in states)) if states else set()
-    for payload in sim.acked:
+    for payload in run.acked:
         if payload not in held:
             bad.append(f"lost write: {payload.decode()} was acknowledged but no replica has it")
         elif converged and payload not in everywhere:
             bad.append(f"lost write: {payload.decode()} was acknowledged but some replica lacks it")
-    # Convergence is checked above on the real states; the trace checker cannot see what a
-    # SNAP sync installed, so it runs without `quiesced`.
-    bad += _external(sim.trace, quiesced=False)
+    return bad
+
+
+def check_trace(trace: list[dict[str, Any]]) -> list[str]:
+    """ZAB's properties by the trace checker, one line per violated property. Convergence is
+    checked on the real states (check_run); the trace checker cannot see what a SNAP sync
+    installed, so it runs without ``quiesced``."""
+    result = check_zab_trace(trace, quiesced=False)
+    bad = []
+    for child in result.children:
+        if child.valid is False:
+            examples = "; ".join(child.details.get("examples", [])[:3])
+            bad.append(f"{child.checker}: {examples}")
     return bad
 
 
@@ -101,17 +73,3 @@ def _first_diff(a: list[tuple[int, bytes]], b: list[tuple[int, bytes]]) -> str:
         if x != y:
             return f"pos {i} (0x{x[0]:x} {txn_hash(x[1])} vs 0x{y[0]:x} {txn_hash(y[1])})"
     return f"pos {min(len(a), len(b))} (one is a prefix of the other)"
-
-
-def _external(trace: list[dict[str, Any]], quiesced: bool) -> list[str]:
-    try:
-        from zablab.checkers.zab import check_zab_trace
-    except ImportError:  # pragma: no cover - the checker ships with zablab
-        return []
-    result = check_zab_trace(trace, quiesced=quiesced)
-    bad = []
-    for child in result.children:
-        if child.valid is False:
-            examples = "; ".join(child.details.get("examples", [])[:3])
-            bad.append(f"zab trace checker, {child.checker}: {examples}")
-    return bad

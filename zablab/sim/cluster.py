@@ -16,10 +16,10 @@ import heapq
 import json
 import random
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, assert_never
 
-from zablab.node.storage import SimDisk, Storage
-from zablab.node.zab import (
+from zablab.bugs import Layer, parse_bugs
+from zablab.node.replica import (
     Action,
     Close,
     Deliver,
@@ -28,17 +28,21 @@ from zablab.node.zab import (
     InstallSnapshot,
     NotLeader,
     NotServing,
+    Replica,
+    ReplicaConfig,
     RoleChange,
     Send,
     SetTimer,
     Synced,
+    Touched,
     Trace,
-    ZabConfig,
-    ZabReplica,
+    parse_protocol,
 )
-from zablab.node.zab.messages import Message, channel_of
+from zablab.node.replica.factory import make_replica
+from zablab.node.storage import SimDisk, Storage
 
 from .app import SimApp
+from .checks import NO_CONVERGENCE, RunOutcome, check_run
 from .network import Network
 
 # Event priorities at equal times: connection resets before anything else.
@@ -61,10 +65,16 @@ class SimConfig:
     fault_every_ms: int = 300  # mean gap between nemesis actions
     committed_log_size: int = 4  # small, so that SNAP syncs happen
     compact_chance: float = 0.05  # per delivering step
+    protocol: str = "zab"  # the replicas' protocol (zablab/node/replica/config.py)
     bugs: tuple[str, ...] = ()
 
-    def zab(self) -> ZabConfig:
-        return ZabConfig(
+    def __post_init__(self) -> None:
+        parse_protocol(self.protocol)
+        # a replica protocol's bugs are the registry's layer of the same name
+        parse_bugs(self.bugs, [Layer(self.protocol)])
+
+    def replica_config(self) -> ReplicaConfig:
+        return ReplicaConfig(
             tick_ms=self.tick_ms,
             init_limit=self.init_limit,
             sync_limit=self.sync_limit,
@@ -90,7 +100,7 @@ class SimConfig:
 class Node:
     id: int
     disk: SimDisk
-    replica: ZabReplica | None = None
+    replica: Replica | None = None
     app: SimApp = field(default_factory=SimApp)
     storage: Storage | None = None
     up: bool = False
@@ -137,8 +147,6 @@ class SimResult:
     @property
     def safety_violations(self) -> list[str]:
         """Violations other than a failure to converge after the heal (liveness)."""
-        from .checks import NO_CONVERGENCE
-
         return [v for v in self.violations if not v.startswith(NO_CONVERGENCE)]
 
     def summary(self) -> str:
@@ -160,7 +168,7 @@ class Simulation:
     def __init__(self, seed: int, config: SimConfig | None = None) -> None:
         self.seed = seed
         self.cfg = config or SimConfig()
-        self.zcfg = self.cfg.zab()
+        self.rcfg = self.cfg.replica_config()
         self.rng = random.Random(seed)
         self.ids = list(range(1, self.cfg.nodes + 1))
         self.net = Network(self.ids, self.rng, self.cfg.max_delay_ms)
@@ -173,7 +181,7 @@ class Simulation:
         self.origin: dict[bytes, int] = {}
         self.writes = 0
         self.synced: list[tuple[int, int, list[bytes]]] = []  # (node, token, state then)
-        self.held: list[tuple[int, int, str, int, int, Message]] = []  # across a silent cut
+        self.held: list[tuple[int, int, str, int, int, Any]] = []  # across a silent cut
         self.log: list[tuple[int, str]] = []  # what the nemesis did, for --log
         self.trace_at: list[int] = []  # simulator time of each trace event ("t" is the node's)
         self.stats = {"crashes": 0, "partitions": 0, "pauses": 0, "events": 0}
@@ -269,7 +277,9 @@ class Simulation:
         node.timers = set()
         node.app = SimApp()
         node.storage = Storage(node.disk)
-        node.replica = ZabReplica(n, self.ids, self.zcfg, node.storage, node.app)
+        node.replica = make_replica(
+            self.cfg.protocol, n, self.ids, self.rcfg, node.storage, node.app
+        )
         self.apply(n, node.replica.start(self.clock(n)))
         self.at(self.now + self.rng.randint(1, self.cfg.tick_ms), "tick", n, node.incarnation)
 
@@ -297,7 +307,7 @@ class Simulation:
         """Node ``n``'s own clock: only ever bumped forward, as a monotonic clock that jumps."""
         return self.now + self.nodes[n].clock_offset
 
-    def alive(self, n: int, inc: int) -> ZabReplica | None:
+    def alive(self, n: int, inc: int) -> Replica | None:
         node = self.nodes[n]
         return node.replica if node.up and node.incarnation == inc else None
 
@@ -307,47 +317,53 @@ class Simulation:
         node = self.nodes[n]
         delivered = False
         for a in actions:
-            if isinstance(a, Send):
-                self.send(n, a.to, a.msg)
-            elif isinstance(a, Trace):
-                self.trace.append(a.event)
-                self.trace_at.append(self.now)
-            elif isinstance(a, Deliver):
-                node.app.apply(a.zxid, a.payload, a.pos)
-                delivered = True
-                if self.origin.get(a.payload) == n:
-                    self.acked.setdefault(a.payload, self.now)
-            elif isinstance(a, Flush):
-                self.at(
-                    self.now + self.rng.randint(1, self.cfg.max_flush_ms),
-                    "flush",
-                    n,
-                    node.incarnation,
-                )
-            elif isinstance(a, SetTimer):
-                t = max(a.at - node.clock_offset, self.now)  # the replica speaks its own time
-                if t not in node.timers:
-                    node.timers.add(t)
-                    self.at(t, "timer", n, node.incarnation, t)
-            elif isinstance(a, Close):
-                self.net.close_zab(n, a.peer)
-                self.at(self.now, "disconnect", a.peer, n, prio=_NOW)
-            elif isinstance(a, InstallSnapshot):
-                node.app.install(a.zxid, a.data, a.pos)
-            elif isinstance(a, RoleChange):
-                node.role = (a.role, a.epoch, a.leader)
-            elif isinstance(a, ForwardedRequest):
-                self.at(self.now, "propose", n, node.incarnation, a.request)
-            elif isinstance(a, Synced):
-                self.synced.append((n, a.token, [p for _, p in node.app.entries]))
+            match a:
+                case Send():
+                    self.send(n, a.to, a.msg)
+                case Trace():
+                    self.trace.append(a.event)
+                    self.trace_at.append(self.now)
+                case Deliver():
+                    node.app.apply(a.zxid, a.payload, a.pos)
+                    delivered = True
+                    if self.origin.get(a.payload) == n:
+                        self.acked.setdefault(a.payload, self.now)
+                case Flush():
+                    self.at(
+                        self.now + self.rng.randint(1, self.cfg.max_flush_ms),
+                        "flush",
+                        n,
+                        node.incarnation,
+                    )
+                case SetTimer():
+                    t = max(a.at - node.clock_offset, self.now)  # the replica speaks its own time
+                    if t not in node.timers:
+                        node.timers.add(t)
+                        self.at(t, "timer", n, node.incarnation, t)
+                case Close():
+                    self.net.close_zab(n, a.peer)
+                    self.at(self.now, "disconnect", a.peer, n, prio=_NOW)
+                case InstallSnapshot():
+                    node.app.install(a.zxid, a.data, a.pos)
+                case RoleChange():
+                    node.role = (a.role, a.epoch, a.leader)
+                case ForwardedRequest():
+                    self.at(self.now, "propose", n, node.incarnation, a.request)
+                case Synced():
+                    self.synced.append((n, a.token, [p for _, p in node.app.entries]))
+                case Touched():
+                    pass  # the simulated clients keep no sessions
+                case _:
+                    assert_never(a)
         if delivered and node.replica is not None and self.rng.random() < self.cfg.compact_chance:
             self.apply(n, node.replica.compact(self.clock(n)))
 
-    def send(self, a: int, b: int, msg: Message) -> None:
-        ch = channel_of(msg)
-        if not (self.nodes[a].up and self.nodes[b].up):
+    def send(self, a: int, b: int, msg: Any) -> None:
+        sender = self.nodes[a].replica
+        if sender is None or not (self.nodes[a].up and self.nodes[b].up):
             self.net.dropped += 1
             return
+        ch = sender.channel_of(msg)
         if not self.net.connected(a, b):
             gen = self.net.link(a, b, ch).gen
             self.held.append((a, b, ch, gen, self.nodes[b].incarnation, msg))
@@ -357,7 +373,7 @@ class Simulation:
 
     # -- events --------------------------------------------------------------------------
 
-    def _ev_message(self, a: int, b: int, ch: str, gen: int, inc: int, msg: Message) -> None:
+    def _ev_message(self, a: int, b: int, ch: str, gen: int, inc: int, msg: Any) -> None:
         r = self.alive(b, inc)
         if r is None or not self.net.current(a, b, ch, gen):
             return
@@ -489,11 +505,20 @@ class Simulation:
                 return False
         return True
 
-    def result(self) -> SimResult:
-        from .checks import check_run
+    def outcome(self, final: dict[int, list[tuple[int, bytes]]]) -> RunOutcome:
+        """What the checks need of this run, given the replicas' final states."""
+        return RunOutcome(
+            trace=self.trace,
+            anomalies={n: node.app.anomalies for n, node in self.nodes.items()},
+            converged=self.converged(),
+            roles={n: node.role for n, node in self.nodes.items()},
+            final=final,
+            acked=list(self.acked),
+        )
 
+    def result(self) -> SimResult:
         final = {n: list(node.app.entries) for n, node in self.nodes.items()}
-        violations = check_run(self, final)
+        violations = check_run(self.outcome(final))
         h = hashlib.sha256()
         for ev in self.trace:
             h.update(json.dumps(ev, sort_keys=True).encode() + b"\n")

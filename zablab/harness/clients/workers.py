@@ -15,12 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from zablab.bugs import ClientBugs
 from zablab.harness.clients.client import Client, classify
 from zablab.harness.generator import Schedule
 from zablab.harness.workloads import get_workload
 from zablab.harness.workloads.base import Workload
-
-BUGS = ("none", "lost-write", "stale-read")
 
 Record = Callable[..., Any]  # record(type, process, f, value, **extra)
 
@@ -45,21 +44,17 @@ class WorkerConfig:
 class BrokenClient:
     """Seeded bugs at the client: acks some writes without sending them, or serves stale reads."""
 
-    def __init__(self, workload: Workload, bug: str, rng: random.Random):
+    def __init__(self, workload: Workload, bugs: ClientBugs, rng: random.Random):
         self.w = workload
-        self.bug = bug
+        self.bugs = bugs
         self.rng = rng
         self.last: dict[str, Any] = {}
 
     def invoke(self, client: Client, f: str, value: Any) -> tuple[Any, dict[str, Any]]:
-        if (
-            self.bug == "lost-write"
-            and f in ("write", "add", "enqueue")
-            and self.rng.random() < 0.3
-        ):
+        if self.bugs.lost_write and f in ("write", "add", "enqueue") and self.rng.random() < 0.3:
             return value, {}
         if (
-            self.bug == "stale-read"
+            self.bugs.stale_read
             and f in ("read", "sync-read")
             and f in self.last
             and self.rng.random() < 0.5
@@ -116,7 +111,8 @@ def run_worker(
     rng = random.Random(cfg.seed * 1000 + index)
     invoker: Any = workload
     if cfg.client_bug != "none":
-        invoker = BrokenClient(workload, cfg.client_bug, random.Random(cfg.seed + index))
+        bugs = ClientBugs.of([cfg.client_bug])
+        invoker = BrokenClient(workload, bugs, random.Random(cfg.seed + index))
     process = index
     client: Client | None = None
     while schedule.running():

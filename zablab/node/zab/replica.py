@@ -14,15 +14,14 @@ currentEpoch are written atomically before the messages that depend on them are 
 from __future__ import annotations
 
 import bisect
-import hashlib
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from enum import Enum, IntEnum
+from typing import Any
 
-from zablab.node.storage import Storage
-
-from .actions import (
+from zablab.bugs import ZabBugs
+from zablab.node.replica.actions import (
     Action,
     Close,
     Deliver,
@@ -36,7 +35,11 @@ from .actions import (
     Touched,
     Trace,
 )
-from .config import ZabConfig
+from zablab.node.replica.config import ReplicaConfig
+from zablab.node.replica.interface import Application, NotLeader, NotServing
+from zablab.node.replica.zxid import epoch_of, make_zxid, txn_hash
+from zablab.node.storage import Storage
+
 from .election import Election, Vote
 from .messages import (
     FOLLOWING,
@@ -59,30 +62,12 @@ from .messages import (
     SyncRequest,
     Trunc,
     UpToDate,
+    channel_of,
 )
-from .zxid import epoch_of, make_zxid
-
-
-class Application(Protocol):
-    def snapshot(self) -> tuple[int, bytes]:
-        """(zxid, bytes) of the state after every Deliver/InstallSnapshot handed out so far."""
-        ...
-
-
-class NotLeader(Exception):
-    """``propose`` outside an established leadership; the caller fails the request."""
-
-
-class NotServing(Exception):
-    """``submit`` while the replica is electing or syncing; the caller fails the request."""
 
 
 class ProtocolError(Exception):
     pass
-
-
-def txn_hash(payload: bytes) -> str:
-    return hashlib.blake2b(payload, digest_size=8).hexdigest()
 
 
 _POS = struct.Struct(">Q")
@@ -97,13 +82,31 @@ def unwrap_snapshot(blob: bytes) -> tuple[int, bytes]:
     return _POS.unpack_from(blob)[0], blob[_POS.size :]
 
 
-# Learner phases at the leader, in order.
-INFO, EPOCH, ACKED, SYNCING, SYNCED, UPTODATE = range(6)
+class LearnerPhase(IntEnum):
+    """Where a learner is, as the leader sees it; phases only move forward (compared with >=)."""
+
+    INFO = 0  # sent FOLLOWERINFO
+    EPOCH = 1  # we sent it LEADERINFO (NEWEPOCH)
+    ACKED = 2  # it acknowledged the epoch
+    SYNCING = 3  # we sent its DIFF/TRUNC/SNAP and NEWLEADER
+    SYNCED = 4  # it acknowledged NEWLEADER
+    UPTODATE = 5  # we sent UPTODATE: it serves
+
+
+class FollowerPhase(Enum):
+    """Where this follower is with its leader; messages are accepted only in their phase."""
+
+    NONE = ""  # not following
+    INFO = "info"  # sent FOLLOWERINFO, waiting for LEADERINFO
+    EPOCH = "epoch"  # acknowledged the epoch, waiting for the sync
+    SYNC = "sync"  # receiving the sync's proposals, waiting for NEWLEADER
+    NEWLEADER = "newleader"  # acknowledging NEWLEADER, waiting for UPTODATE
+    SERVING = "serving"
 
 
 @dataclass
 class Learner:
-    phase: int
+    phase: LearnerPhase
     accepted_epoch: int
     last_heard: int
     current_epoch: int = -1
@@ -112,12 +115,49 @@ class Learner:
     newleader_upto: int = 0  # our last zxid when we sent it NEWLEADER
 
 
+@dataclass
+class Leading:
+    """The leader's state for one leadership; replaced whole when the role changes."""
+
+    lead_since: int = 0
+    summary: tuple[int, int] = (0, 0)  # (currentEpoch, last zxid) when it started leading
+    initial_last: int = 0  # its last zxid then: the history it must have on disk to establish
+    connecting: dict[int, int] = field(default_factory=dict)  # server -> its acceptedEpoch
+    epoch: int = 0
+    epoch_decided: bool = False
+    epoch_acks: set[int] = field(default_factory=set)
+    epoch_acked: bool = False
+    newleader_acks: set[int] = field(default_factory=set)
+    established: bool = False
+    counter: int = 0  # proposals in this epoch
+    learners: dict[int, Learner] = field(default_factory=dict)
+    pending_syncs: list[tuple[int, int | None, int]] = field(default_factory=list)
+    # ^ (zxid, peer, token): a client's sync waits until the zxid is committed
+
+
+@dataclass
+class Following:
+    """A follower's state with one leader; replaced whole when the role changes."""
+
+    leader: int | None = None
+    phase: FollowerPhase = FollowerPhase.NONE
+    leader_heard: int = 0
+    sync_epoch: int = 0
+    newleader_zxid: int = 0
+    newleader_upto: int = -1  # ACK of NEWLEADER owed once this much is durable
+    acked_upto: int = 0
+
+
+# the follower phases in which the leader's proposals and commits are taken
+_RECEIVING = (FollowerPhase.SYNC, FollowerPhase.NEWLEADER, FollowerPhase.SERVING)
+
+
 class ZabReplica:
     def __init__(
         self,
         my_id: int,
         members: Sequence[int],
-        config: ZabConfig,
+        config: ReplicaConfig,
         storage: Storage,
         app: Application,
     ) -> None:
@@ -127,6 +167,7 @@ class ZabReplica:
         self.members = sorted(members)
         self.quorum = len(self.members) // 2 + 1
         self.cfg = config
+        self.bugs = ZabBugs.of(config.bugs)
         self.storage = storage
         self.app = app
         self.role = LOOKING
@@ -145,31 +186,15 @@ class ZabReplica:
         self.vote: Vote | None = None
         self.pending_info: dict[int, FollowerInfo] = {}
         self.now = 0
-        # leader state
-        self.epoch = 0
-        self.established = False
-        self.learners: dict[int, Learner] = {}
-        self.connecting: dict[int, int] = {}
-        self.epoch_acks: set[int] = set()
-        self.newleader_acks: set[int] = set()
-        self.epoch_decided = False
-        self.epoch_acked = False
-        self.initial_last = 0
-        self.summary = (0, 0)
-        self.counter = 0
-        self.lead_since = 0
-        self.pending_syncs: list[tuple[int, int | None, int]] = []  # (zxid, peer, token)
-        # follower state
-        self.leader: int | None = None
-        self.fphase = ""
-        self.leader_heard = 0
-        self.newleader_zxid = 0
-        self.newleader_upto = -1  # ACK of NEWLEADER owed once this much is durable
-        self.acked_upto = 0
-        self.sync_epoch = 0
-        self.touches = b""  # for the next PING reply
+        self.lead = Leading()
+        self.follow = Following()
+        self.touches = b""  # for the next PING reply (kept across roles, as the server sent it)
 
     # == public queries ======================================================================
+
+    @staticmethod
+    def channel_of(msg: Message) -> str:
+        return channel_of(msg)
 
     @property
     def last_zxid(self) -> int:
@@ -185,11 +210,13 @@ class ZabReplica:
 
     @property
     def is_leader(self) -> bool:
-        return self.role == LEADING and self.established
+        return self.role == LEADING and self.lead.established
 
     @property
     def serving(self) -> bool:
-        return self.is_leader or (self.role == FOLLOWING and self.fphase == "serving")
+        return self.is_leader or (
+            self.role == FOLLOWING and self.follow.phase is FollowerPhase.SERVING
+        )
 
     def durable_zxid(self) -> int:
         return max(self.durable_floor, self.storage.log.synced_zxid)
@@ -226,9 +253,9 @@ class ZabReplica:
             if self.role == LEADING:
                 return self._leader_message(now, frm, msg)
             if self.role == FOLLOWING:
-                if frm != self.leader:
+                if frm != self.follow.leader:
                     return []
-                self.leader_heard = now
+                self.follow.leader_heard = now
                 return self._follower_message(now, msg)
             if isinstance(msg, FollowerInfo):
                 self.pending_info[frm] = msg  # the peer decided faster than we did
@@ -241,9 +268,9 @@ class ZabReplica:
         self.now = now
         self.pending_info.pop(peer, None)
         if self.role == LEADING:
-            self.learners.pop(peer, None)
+            self.lead.learners.pop(peer, None)
             return []
-        if self.role == FOLLOWING and peer == self.leader:
+        if self.role == FOLLOWING and peer == self.follow.leader:
             return self._go_looking(now, "lost the leader's connection")
         return []
 
@@ -253,29 +280,36 @@ class ZabReplica:
         tick = self.cfg.tick_ms
         if self.role == LEADING:
             out: list[Action] = []
-            for p, ln in list(self.learners.items()):
-                limit = self.cfg.sync_limit if ln.phase >= SYNCED else self.cfg.init_limit
+            for p, ln in list(self.lead.learners.items()):
+                limit = (
+                    self.cfg.sync_limit if ln.phase >= LearnerPhase.SYNCED else self.cfg.init_limit
+                )
                 if now - ln.last_heard > limit * tick:
                     # As ZooKeeper's LearnerHandler: a learner that fell silent is cut off.
-                    del self.learners[p]
+                    del self.lead.learners[p]
                     out.append(Close(p))
                 else:
                     out.append(Send(p, Ping()))
-            if not self.established:
-                if now - self.lead_since > self.cfg.init_limit * tick:
+            if not self.lead.established:
+                if now - self.lead.lead_since > self.cfg.init_limit * tick:
                     return out + self._go_looking(now, "no quorum synced within initLimit")
                 return out
             alive = 1 + sum(
                 1
-                for ln in self.learners.values()
-                if ln.phase >= SYNCED and now - ln.last_heard <= self.cfg.sync_limit * tick
+                for ln in self.lead.learners.values()
+                if ln.phase >= LearnerPhase.SYNCED
+                and now - ln.last_heard <= self.cfg.sync_limit * tick
             )
             if alive < self.quorum:
                 return out + self._go_looking(now, "lost a synced quorum")
             return out
         if self.role == FOLLOWING:
-            limit = self.cfg.sync_limit if self.fphase == "serving" else self.cfg.init_limit
-            if now - self.leader_heard > limit * tick:
+            limit = (
+                self.cfg.sync_limit
+                if self.follow.phase is FollowerPhase.SERVING
+                else self.cfg.init_limit
+            )
+            if now - self.follow.leader_heard > limit * tick:
                 return self._go_looking(now, "leader silent")
         return []
 
@@ -296,16 +330,19 @@ class ZabReplica:
         out: list[Action] = []
         durable = self.durable_zxid()
         if self.role == FOLLOWING:
-            if 0 <= self.newleader_upto <= durable and self.leader is not None:
-                self.newleader_upto = -1
-                out += self._ack_newleader(self.leader)
-            if self.fphase in ("newleader", "serving") and self.newleader_upto < 0:
+            if 0 <= self.follow.newleader_upto <= durable and self.follow.leader is not None:
+                self.follow.newleader_upto = -1
+                out += self._ack_newleader(self.follow.leader)
+            if (
+                self.follow.phase in (FollowerPhase.NEWLEADER, FollowerPhase.SERVING)
+                and self.follow.newleader_upto < 0
+            ):
                 top = min(durable, self.last_zxid)
-                if top > self.acked_upto:
-                    self.acked_upto = top
-                    out.append(Send(self.leader, Ack(top)))  # type: ignore[arg-type]
+                if top > self.follow.acked_upto:
+                    self.follow.acked_upto = top
+                    out.append(Send(self.follow.leader, Ack(top)))  # type: ignore[arg-type]
         elif self.role == LEADING:
-            if not self.established:
+            if not self.lead.established:
                 out += self._maybe_epoch_quorum(now) + self._try_establish(now)
             else:
                 out += self._try_commit(now)
@@ -318,22 +355,24 @@ class ZabReplica:
         """The zxid the next ``propose`` assigns (prep writes it into the txn header)."""
         if not self.is_leader:
             raise NotLeader(f"server {self.id} is not an established leader")
-        return make_zxid(self.epoch, self.counter + 1)
+        return make_zxid(self.lead.epoch, self.lead.counter + 1)
 
     def propose(self, now: int, payload: bytes) -> list[Action]:
         """Leader only: assign the next zxid to ``payload`` and broadcast it."""
         self.now = now
         if not self.is_leader:
             raise NotLeader(f"server {self.id} is not an established leader")
-        self.counter += 1
-        zxid = make_zxid(self.epoch, self.counter)
+        self.lead.counter += 1
+        zxid = make_zxid(self.lead.epoch, self.lead.counter)
         self._append(zxid, payload)
         out: list[Action] = [
-            self._trace("broadcast", epoch=self.epoch, zxid=zxid, txn=txn_hash(payload))
+            self._trace("broadcast", epoch=self.lead.epoch, zxid=zxid, txn=txn_hash(payload))
         ]
         msg = Proposal(zxid, payload)
-        out += [Send(p, msg) for p, ln in self.learners.items() if ln.phase >= SYNCING]
-        if self.cfg.bug("ack-before-fsync") or self.cfg.bug("commit-without-quorum"):
+        out += [
+            Send(p, msg) for p, ln in self.lead.learners.items() if ln.phase >= LearnerPhase.SYNCING
+        ]
+        if self.bugs.ack_before_fsync or self.bugs.commit_without_quorum:
             out += self._try_commit(now)
         return out + self._flush()
 
@@ -342,8 +381,8 @@ class ZabReplica:
         self.now = now
         if self.is_leader:
             return [ForwardedRequest(self.id, request)]
-        if self.serving and self.leader is not None:
-            return [Send(self.leader, Request(self.id, request))]
+        if self.serving and self.follow.leader is not None:
+            return [Send(self.follow.leader, Request(self.id, request))]
         raise NotServing(f"server {self.id} is not serving (role {self.role})")
 
     def sync(self, now: int, token: int) -> list[Action]:
@@ -352,8 +391,8 @@ class ZabReplica:
         self.now = now
         if self.is_leader:
             return self._leader_sync(None, token)
-        if self.serving and self.leader is not None:
-            return [Send(self.leader, SyncRequest(token))]
+        if self.serving and self.follow.leader is not None:
+            return [Send(self.follow.leader, SyncRequest(token))]
         raise NotServing(f"server {self.id} is not serving (role {self.role})")
 
     def touch(self, data: bytes) -> None:
@@ -391,14 +430,14 @@ class ZabReplica:
     def _go_looking(self, now: int, why: str = "") -> list[Action]:
         out: list[Action] = []
         if self.role == LEADING:
-            out += [Close(p) for p in self.learners]
-        elif self.role == FOLLOWING and self.leader is not None:
-            out.append(Close(self.leader))
+            out += [Close(p) for p in self.lead.learners]
+        elif self.role == FOLLOWING and self.follow.leader is not None:
+            out.append(Close(self.follow.leader))
         if self.role != LOOKING or why:
             out.append(RoleChange(LOOKING, self.current_epoch, None))
         self.role = LOOKING
-        self._reset_leader_state()
-        self._reset_follower_state()
+        self.lead = Leading()
+        self.follow = Following()
         self.round += 1
         self.election = Election(
             self.id,
@@ -407,7 +446,7 @@ class ZabReplica:
             Vote(self.id, self.last_zxid, self.current_epoch),
             finalize_wait_ms=self.cfg.finalize_wait_ms,
             max_notify_interval_ms=self.cfg.max_notify_interval_ms,
-            ignore_zxid=self.cfg.bug("election-ignores-zxid"),
+            ignore_zxid=self.bugs.election_ignores_zxid,
         )
         out += [Send(to, n) for to, n in self.election.start(now)]
         if len(self.members) == 1:
@@ -449,106 +488,105 @@ class ZabReplica:
 
     # == leader ==============================================================================
 
-    def _reset_leader_state(self) -> None:
-        self.established = False
-        self.pending_syncs = []
-        self.learners = {}
-        self.connecting = {}
-        self.epoch_acks = set()
-        self.newleader_acks = set()
-        self.epoch_decided = False
-        self.epoch_acked = False
-
     def _become_leader(self, now: int) -> list[Action]:
         self.role = LEADING
-        self.leader = self.id
-        self.lead_since = now
-        self.summary = (self.current_epoch, self.last_zxid)
-        self.initial_last = self.last_zxid
-        self.connecting = {self.id: self.accepted_epoch}
+        self.lead = Leading(
+            lead_since=now,
+            summary=(self.current_epoch, self.last_zxid),
+            initial_last=self.last_zxid,
+            connecting={self.id: self.accepted_epoch},
+        )
         return self._maybe_decide_epoch(now) + self._flush()
 
     def _maybe_decide_epoch(self, now: int) -> list[Action]:
-        if self.epoch_decided or len(self.connecting) < self.quorum:
+        if self.lead.epoch_decided or len(self.lead.connecting) < self.quorum:
             return []
-        self.epoch = max(self.connecting.values()) + 1
-        self.epoch_decided = True
-        self.accepted_epoch = self.epoch
-        self.storage.state("acceptedEpoch").write(self.epoch)
-        self.epoch_acks = {self.id}
+        self.lead.epoch = max(self.lead.connecting.values()) + 1
+        self.lead.epoch_decided = True
+        self.accepted_epoch = self.lead.epoch
+        self.storage.state("acceptedEpoch").write(self.lead.epoch)
+        self.lead.epoch_acks = {self.id}
         out: list[Action] = []
-        for p, ln in self.learners.items():
-            if ln.phase == INFO:
-                ln.phase = EPOCH
-                out.append(Send(p, LeaderInfo(self.epoch)))
+        for p, ln in self.lead.learners.items():
+            if ln.phase == LearnerPhase.INFO:
+                ln.phase = LearnerPhase.EPOCH
+                out.append(Send(p, LeaderInfo(self.lead.epoch)))
         return out + self._maybe_epoch_quorum(now)
 
     def _maybe_epoch_quorum(self, now: int) -> list[Action]:
-        if self.epoch_acked or len(self.epoch_acks) < self.quorum:
+        if self.lead.epoch_acked or len(self.lead.epoch_acks) < self.quorum:
             return []
-        if self.durable_zxid() < self.initial_last and not self.cfg.bug("ack-before-fsync"):
+        if self.durable_zxid() < self.lead.initial_last and not self.bugs.ack_before_fsync:
             return []  # our own history must be on disk before currentEpoch says we hold it
-        self.epoch_acked = True
-        self.current_epoch = self.epoch
-        self.storage.state("currentEpoch").write(self.epoch)
-        self.newleader_acks = set()
+        self.lead.epoch_acked = True
+        self.current_epoch = self.lead.epoch
+        self.storage.state("currentEpoch").write(self.lead.epoch)
+        self.lead.newleader_acks = set()
         out: list[Action] = []
-        for p, ln in self.learners.items():
-            if ln.phase == ACKED:
+        for p, ln in self.lead.learners.items():
+            if ln.phase == LearnerPhase.ACKED:
                 out += self._sync_learner(p, ln)
         return out + self._try_establish(now)
 
     def _leader_message(self, now: int, frm: int, msg: Message) -> list[Action]:
         if isinstance(msg, FollowerInfo):
-            if self.epoch_decided and msg.accepted_epoch > self.epoch:
+            if self.lead.epoch_decided and msg.accepted_epoch > self.lead.epoch:
                 # It promised a newer (failed) leader and will refuse our epoch for good, as
                 # ZooKeeper's learners do. Unlike ZooKeeper we step down, so that the next
                 # election picks an epoch above its promise instead of leaving it out forever.
                 return self._go_looking(now, f"server {frm} accepted epoch {msg.accepted_epoch}")
-            ln = Learner(INFO, msg.accepted_epoch, now, last_zxid=msg.last_zxid)
-            self.learners[frm] = ln
-            if not self.epoch_decided:
-                self.connecting[frm] = msg.accepted_epoch
+            ln = Learner(LearnerPhase.INFO, msg.accepted_epoch, now, last_zxid=msg.last_zxid)
+            self.lead.learners[frm] = ln
+            if not self.lead.epoch_decided:
+                self.lead.connecting[frm] = msg.accepted_epoch
                 return self._maybe_decide_epoch(now)
-            ln.phase = EPOCH
-            return [Send(frm, LeaderInfo(self.epoch))]
-        ln_or_none = self.learners.get(frm)
+            ln.phase = LearnerPhase.EPOCH
+            return [Send(frm, LeaderInfo(self.lead.epoch))]
+        ln_or_none = self.lead.learners.get(frm)
         if ln_or_none is None:
             return []
         ln = ln_or_none
         ln.last_heard = now
         if isinstance(msg, AckEpoch):
-            if ln.phase != EPOCH:
-                del self.learners[frm]
+            if ln.phase != LearnerPhase.EPOCH:
+                del self.lead.learners[frm]
                 return [Close(frm)]
-            ln.phase, ln.current_epoch, ln.last_zxid = ACKED, msg.current_epoch, msg.last_zxid
-            if self.epoch_acked:
+            ln.phase, ln.current_epoch, ln.last_zxid = (
+                LearnerPhase.ACKED,
+                msg.current_epoch,
+                msg.last_zxid,
+            )
+            if self.lead.epoch_acked:
                 return self._sync_learner(frm, ln)
-            ahead = (msg.current_epoch, msg.last_zxid) > self.summary
-            if ahead and not self.cfg.bug("election-ignores-zxid"):
+            ahead = (msg.current_epoch, msg.last_zxid) > self.lead.summary
+            if ahead and not self.bugs.election_ignores_zxid:
                 return self._go_looking(now, f"follower {frm} is ahead of the leader")
-            self.epoch_acks.add(frm)
+            self.lead.epoch_acks.add(frm)
             return self._maybe_epoch_quorum(now)
         if isinstance(msg, Ack):
-            if msg.zxid == make_zxid(self.epoch, 0):
-                if ln.phase != SYNCING:
+            if msg.zxid == make_zxid(self.lead.epoch, 0):
+                if ln.phase != LearnerPhase.SYNCING:
                     return []
-                ln.phase = SYNCED
+                ln.phase = LearnerPhase.SYNCED
                 ln.acked = max(ln.acked, ln.newleader_upto)
-                if not self.established:
-                    self.newleader_acks.add(frm)
+                if not self.lead.established:
+                    self.lead.newleader_acks.add(frm)
                     return self._try_establish(now)
-                ln.phase = UPTODATE
+                ln.phase = LearnerPhase.UPTODATE
                 return [Send(frm, UpToDate(self.committed_zxid))] + self._try_commit(now)
-            if ln.phase >= SYNCED:
+            if ln.phase >= LearnerPhase.SYNCED:
                 ln.acked = max(ln.acked, msg.zxid)
                 return self._try_commit(now)
             return []
         if isinstance(msg, Request):
-            if self.established:
+            if self.lead.established:
                 return [ForwardedRequest(msg.origin, msg.request)]
             return []
-        if isinstance(msg, SyncRequest) and self.established and ln.phase >= SYNCING:
+        if (
+            isinstance(msg, SyncRequest)
+            and self.lead.established
+            and ln.phase >= LearnerPhase.SYNCING
+        ):
             return self._leader_sync(frm, msg.token)
         if isinstance(msg, Ping) and msg.data:
             return [Touched(frm, msg.data)]
@@ -557,16 +595,16 @@ class ZabReplica:
     def _leader_sync(self, peer: int | None, token: int) -> list[Action]:
         if self.committed_zxid >= self.last_zxid:
             return [Synced(token) if peer is None else Send(peer, SyncReply(token))]
-        self.pending_syncs.append((self.last_zxid, peer, token))
+        self.lead.pending_syncs.append((self.last_zxid, peer, token))
         return []
 
     def _release_syncs(self) -> list[Action]:
         out: list[Action] = []
-        while self.pending_syncs and self.pending_syncs[0][0] <= self.committed_zxid:
-            _, peer, token = self.pending_syncs.pop(0)
+        while self.lead.pending_syncs and self.lead.pending_syncs[0][0] <= self.committed_zxid:
+            _, peer, token = self.lead.pending_syncs.pop(0)
             if peer is None:
                 out.append(Synced(token))
-            elif peer in self.learners:
+            elif peer in self.lead.learners:
                 out.append(Send(peer, SyncReply(token)))
         return out
 
@@ -587,7 +625,7 @@ class ZabReplica:
         elif peer_last >= floor:
             i = bisect.bisect_right(self.zxids, peer_last)  # entries <= peer_last
             known = peer_last == self.prev_zxid or (i > 0 and self.zxids[i - 1] == peer_last)
-            if known or self.cfg.bug("diff-without-trunc"):
+            if known or self.bugs.diff_without_trunc:
                 out.append(Send(peer, Diff(last)))
             else:
                 # The follower holds a txn we never had: cut it back to our predecessor first.
@@ -606,39 +644,44 @@ class ZabReplica:
             out.append(Send(peer, Proposal(self.zxids[j], self.payloads[j])))
         if start < self.delivered:
             out.append(Send(peer, Commit(self.committed_zxid)))
-        out.append(Send(peer, NewLeader(make_zxid(self.epoch, 0))))
-        ln.phase = SYNCING
+        out.append(Send(peer, NewLeader(make_zxid(self.lead.epoch, 0))))
+        ln.phase = LearnerPhase.SYNCING
         ln.newleader_upto = last
         return out
 
     def _try_establish(self, now: int) -> list[Action]:
-        if self.established or not self.epoch_acked:
+        if self.lead.established or not self.lead.epoch_acked:
             return []
-        if self.durable_zxid() >= self.initial_last or self.cfg.bug("ack-before-fsync"):
-            self.newleader_acks.add(self.id)
-        if len(self.newleader_acks) < self.quorum:
+        if self.durable_zxid() >= self.lead.initial_last or self.bugs.ack_before_fsync:
+            self.lead.newleader_acks.add(self.id)
+        if len(self.lead.newleader_acks) < self.quorum:
             return []
-        self.established = True
-        self.counter = 0
-        self.vote = self._epoch_vote(self.id, self.epoch)
-        out: list[Action] = [self._trace("elected", epoch=self.epoch)]
-        out += self._commit_to(self.initial_last)
-        out.append(RoleChange(LEADING, self.epoch, self.id))
-        for p, ln in self.learners.items():
-            if ln.phase == SYNCED:
-                ln.phase = UPTODATE
+        self.lead.established = True
+        self.lead.counter = 0
+        self.vote = self._epoch_vote(self.id, self.lead.epoch)
+        out: list[Action] = [self._trace("elected", epoch=self.lead.epoch)]
+        out += self._commit_to(self.lead.initial_last)
+        out.append(RoleChange(LEADING, self.lead.epoch, self.id))
+        for p, ln in self.lead.learners.items():
+            if ln.phase == LearnerPhase.SYNCED:
+                ln.phase = LearnerPhase.UPTODATE
                 out.append(Send(p, UpToDate(self.committed_zxid)))
         return out
 
     def _try_commit(self, now: int) -> list[Action]:
-        if not self.established or self.delivered == len(self.zxids):
+        if not self.lead.established or self.delivered == len(self.zxids):
             return []
-        mine = self.last_zxid if self.cfg.bug("ack-before-fsync") else self.durable_zxid()
-        if self.cfg.bug("commit-without-quorum"):
+        mine = self.last_zxid if self.bugs.ack_before_fsync else self.durable_zxid()
+        if self.bugs.commit_without_quorum:
             point = mine
         else:
             acks = sorted(
-                [mine] + [ln.acked for ln in self.learners.values() if ln.phase >= SYNCED],
+                [mine]
+                + [
+                    ln.acked
+                    for ln in self.lead.learners.values()
+                    if ln.phase >= LearnerPhase.SYNCED
+                ],
                 reverse=True,
             )
             if len(acks) < self.quorum:
@@ -648,34 +691,28 @@ class ZabReplica:
             return []
         out = self._commit_to(point)
         msg = Commit(self.committed_zxid)
-        out += [Send(p, msg) for p, ln in self.learners.items() if ln.phase >= SYNCING]
+        out += [
+            Send(p, msg) for p, ln in self.lead.learners.items() if ln.phase >= LearnerPhase.SYNCING
+        ]
         return out + self._release_syncs()
 
     # == follower ============================================================================
 
-    def _reset_follower_state(self) -> None:
-        self.leader = None
-        self.fphase = ""
-        self.newleader_upto = -1
-        self.acked_upto = 0
-
     def _become_follower(self, now: int, leader: int) -> list[Action]:
         self.role = FOLLOWING
-        self.leader = leader
-        self.fphase = "info"
-        self.leader_heard = now
+        self.follow = Following(leader=leader, phase=FollowerPhase.INFO, leader_heard=now)
         return [Send(leader, FollowerInfo(self.accepted_epoch, self.last_zxid))]
 
     def _follower_message(self, now: int, msg: Message) -> list[Action]:
-        leader = self.leader
+        leader = self.follow.leader
         assert leader is not None
-        ph = self.fphase
+        ph = self.follow.phase
         if isinstance(msg, Ping):
             data, self.touches = self.touches, b""
             return [Send(leader, Ping(data))]
-        if isinstance(msg, SyncReply) and ph == "serving":
+        if isinstance(msg, SyncReply) and ph is FollowerPhase.SERVING:
             return [Synced(msg.token)]
-        if isinstance(msg, LeaderInfo) and ph == "info":
+        if isinstance(msg, LeaderInfo) and ph is FollowerPhase.INFO:
             if msg.epoch < self.accepted_epoch:
                 raise ProtocolError(
                     f"leader's epoch {msg.epoch} is below our accepted epoch {self.accepted_epoch}"
@@ -683,50 +720,50 @@ class ZabReplica:
             if msg.epoch > self.accepted_epoch:
                 self.accepted_epoch = msg.epoch
                 self.storage.state("acceptedEpoch").write(msg.epoch)
-            self.sync_epoch = msg.epoch
-            self.fphase = "epoch"
+            self.follow.sync_epoch = msg.epoch
+            self.follow.phase = FollowerPhase.EPOCH
             return [Send(leader, AckEpoch(self.current_epoch, self.last_zxid))]
-        if isinstance(msg, Diff | Trunc | Snap) and ph == "epoch":
-            self.fphase = "sync"
+        if isinstance(msg, Diff | Trunc | Snap) and ph is FollowerPhase.EPOCH:
+            self.follow.phase = FollowerPhase.SYNC
             return self._on_sync(leader, msg)
-        if isinstance(msg, Proposal) and ph in ("sync", "newleader", "serving"):
+        if isinstance(msg, Proposal) and ph in _RECEIVING:
             if msg.zxid <= self.last_zxid:
                 raise ProtocolError(f"proposal 0x{msg.zxid:x} does not follow 0x{self.last_zxid:x}")
             self._append(msg.zxid, msg.payload)
-            if ph == "sync":
+            if ph is FollowerPhase.SYNC:
                 return []
-            if self.cfg.bug("ack-before-fsync"):
-                self.acked_upto = msg.zxid
+            if self.bugs.ack_before_fsync:
+                self.follow.acked_upto = msg.zxid
                 return [Send(leader, Ack(msg.zxid))]
             return self._flush()
-        if isinstance(msg, Commit) and ph in ("sync", "newleader", "serving"):
+        if isinstance(msg, Commit) and ph in _RECEIVING:
             return self._commit_to(min(msg.zxid, self.last_zxid))
-        if isinstance(msg, NewLeader) and ph == "sync":
-            if epoch_of(msg.zxid) != self.sync_epoch:
+        if isinstance(msg, NewLeader) and ph is FollowerPhase.SYNC:
+            if epoch_of(msg.zxid) != self.follow.sync_epoch:
                 raise ProtocolError("NEWLEADER for another epoch")
-            self.fphase = "newleader"
-            self.newleader_zxid = msg.zxid
-            if self.cfg.bug("ack-before-fsync") or self.durable_zxid() >= self.last_zxid:
+            self.follow.phase = FollowerPhase.NEWLEADER
+            self.follow.newleader_zxid = msg.zxid
+            if self.bugs.ack_before_fsync or self.durable_zxid() >= self.last_zxid:
                 return self._ack_newleader(leader)
-            self.newleader_upto = self.last_zxid
+            self.follow.newleader_upto = self.last_zxid
             return self._flush()
-        if isinstance(msg, UpToDate) and ph == "newleader":
-            self.fphase = "serving"
-            self.vote = self._epoch_vote(leader, self.sync_epoch)
+        if isinstance(msg, UpToDate) and ph is FollowerPhase.NEWLEADER:
+            self.follow.phase = FollowerPhase.SERVING
+            self.vote = self._epoch_vote(leader, self.follow.sync_epoch)
             out = self._commit_to(min(msg.committed, self.last_zxid))
-            out.append(self._trace("follow", epoch=self.sync_epoch, leader=leader))
-            out.append(RoleChange(FOLLOWING, self.sync_epoch, leader))
+            out.append(self._trace("follow", epoch=self.follow.sync_epoch, leader=leader))
+            out.append(RoleChange(FOLLOWING, self.follow.sync_epoch, leader))
             return out
-        raise ProtocolError(f"unexpected {type(msg).__name__} in phase {ph!r}")
+        raise ProtocolError(f"unexpected {type(msg).__name__} in phase {ph.value!r}")
 
     def _ack_newleader(self, leader: int) -> list[Action]:
         """currentEpoch only once the leader's history is on our disk: a server whose
         currentEpoch is e must hold all of leader e's initial history, or its vote could beat
         servers that hold committed txns it lost in a crash (cf. ZOOKEEPER-4646)."""
-        self.current_epoch = self.sync_epoch
-        self.storage.state("currentEpoch").write(self.sync_epoch)
-        self.acked_upto = self.last_zxid
-        return [Send(leader, Ack(self.newleader_zxid))]
+        self.current_epoch = self.follow.sync_epoch
+        self.storage.state("currentEpoch").write(self.follow.sync_epoch)
+        self.follow.acked_upto = self.last_zxid
+        return [Send(leader, Ack(self.follow.newleader_zxid))]
 
     def _on_sync(self, leader: int, msg: Diff | Trunc | Snap) -> list[Action]:
         before = self.last_zxid

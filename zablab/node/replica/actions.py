@@ -1,17 +1,19 @@
-"""What a replica asks its driver to do; the driver performs them in list order."""
+"""What a replica asks its driver to do; the driver performs them in list order.
+
+The drivers dispatch on ``Action`` with ``match`` and ``assert_never``, so a new action that a
+driver does not handle is a type error, not a silently dropped request.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from .messages import Message
-
 
 @dataclass(frozen=True)
 class Send:
     to: int
-    msg: Message
+    msg: Any  # a record of the replica protocol's message table (its codec frames it)
 
 
 @dataclass(frozen=True)

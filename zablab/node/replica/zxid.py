@@ -3,6 +3,8 @@ its proposals, so comparing zxids compares (epoch, counter)."""
 
 from __future__ import annotations
 
+import hashlib
+
 
 def make_zxid(epoch: int, counter: int) -> int:
     return (epoch << 32) | counter
@@ -19,3 +21,8 @@ def counter_of(zxid: int) -> int:
 def fmt(zxid: int) -> str:
     """Human form used in logs and traces: ``0x<epoch>:<counter>``."""
     return f"0x{epoch_of(zxid):x}:{counter_of(zxid)}"
+
+
+def txn_hash(payload: bytes) -> str:
+    """The short content hash a trace carries (``txn``), so agreement is checked on content."""
+    return hashlib.blake2b(payload, digest_size=8).hexdigest()

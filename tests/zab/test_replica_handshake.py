@@ -2,7 +2,7 @@
 
 import pytest
 
-from zablab.node.zab.handshake import Handshake, HandshakeError
+from zablab.node.replica.handshake import Handshake, HandshakeError
 
 SECRET = b"ensemble secret"
 MEMBERS = {1, 2, 3}

@@ -1,9 +1,9 @@
-"""The Replicator seam over a ZAB replica: how a ServerCore runs in a replicated ensemble.
+"""The Replicator seam over a replica (ZAB): how a ServerCore runs in a replicated ensemble.
 
 Sans-IO like both sides: client events go to the core, the core's writes and syncs go to the
 replica, and the replica's actions come back through `handle`. Actions that touch the outside
 world (Send, Close, Flush, SetTimer, Trace) are left in `io` for the driver (asyncio runtime or
-simulator); the rest are performed here against the core:
+a test's in-memory network); the rest are performed here against the core:
 
 - Deliver -> core.deliver (the server holding the session answers its client),
 - InstallSnapshot -> core.install_tree (SNAP sync),
@@ -12,41 +12,51 @@ simulator); the rest are performed here against the core:
 - Synced -> the client's sync is answered in its turn,
 - RoleChange -> clients are disconnected (they reconnect and resume their sessions), only a
   leader expires sessions, and a server that is not serving refuses clients.
+
+It types against the protocol-neutral ``Replica``; only the name says which protocol the node
+runs today (a Multi-Paxos replica produces the same actions).
 """
 
 from __future__ import annotations
 
 import struct
+from typing import assert_never
 
 from .datatree import DataTree
 from .prep import WriteRequest
-from .server import ServerCore
-from .txn import Txn
-from .zab import (
+from .replica import (
     Action,
+    Close,
     Deliver,
+    Flush,
     ForwardedRequest,
     InstallSnapshot,
+    NotLeader,
+    NotServing,
+    Replica,
     RoleChange,
+    Send,
+    SetTimer,
     Synced,
     Touched,
+    Trace,
 )
-from .zab.replica import NotLeader, NotServing, ZabReplica
+from .server import ServerCore
+from .txn import Txn
 
 _SID = struct.Struct(">q")
 
+IoAction = Send | Close | Flush | SetTimer | Trace
+"""The actions the replicator leaves for its driver (network, disk, timers, trace)."""
+
 
 class ZabReplicator:
-    def __init__(self, core: ServerCore, replica: ZabReplica) -> None:
+    def __init__(self, core: ServerCore, replica: Replica) -> None:
         self.core = core
         self.replica = replica
-        self.io: list[Action] = []
+        self.io: list[IoAction] = []
         self.role = "LOOKING"
-        core.replicator = self
-        core.sync_barrier = self._sync
-        core.expire_sessions = False
-        core.serving = False
-        core.record_touches = True
+        core.attach(self, sync=self._sync)
 
     # ---- core -> replica --------------------------------------------------------------------
 
@@ -73,21 +83,24 @@ class ZabReplicator:
     def handle(self, actions: list[Action]) -> None:
         core = self.core
         for a in actions:
-            if isinstance(a, Deliver):
-                core.deliver(Txn.decode(a.payload), a.payload)
-            elif isinstance(a, ForwardedRequest):
-                self._propose(WriteRequest.decode(a.request))
-            elif isinstance(a, Touched):
-                for (sid,) in _SID.iter_unpack(a.data[: len(a.data) // 8 * 8]):
-                    core.tracker.touch(sid, core.now)
-            elif isinstance(a, Synced):
-                core.synced(a.token)
-            elif isinstance(a, InstallSnapshot):
-                core.install_tree(DataTree.deserialize(a.data))
-            elif isinstance(a, RoleChange):
-                self._role(a)
-            else:
-                self.io.append(a)
+            match a:
+                case Deliver():
+                    core.deliver(Txn.decode(a.payload), a.payload)
+                case ForwardedRequest():
+                    self._propose(WriteRequest.decode(a.request))
+                case Touched():
+                    for (sid,) in _SID.iter_unpack(a.data[: len(a.data) // 8 * 8]):
+                        core.tracker.touch(sid, core.now)
+                case Synced():
+                    core.synced(a.token)
+                case InstallSnapshot():
+                    core.install_tree(DataTree.deserialize(a.data))
+                case RoleChange():
+                    self._role(a)
+                case Send() | Close() | Flush() | SetTimer() | Trace():
+                    self.io.append(a)
+                case _:
+                    assert_never(a)
 
     def _propose(self, req: WriteRequest) -> None:
         replica = self.replica
@@ -103,9 +116,7 @@ class ZabReplicator:
         if a.role != self.role or a.role == "LOOKING":
             core.drop_clients(f"{a.role.lower()} (epoch {a.epoch}, leader {a.leader})")
         self.role = a.role
-        core.serving = a.role in ("LEADING", "FOLLOWING")
-        core.prep.reset()
-        core.expire_sessions = a.role == "LEADING"
+        core.set_role(serving=a.role in ("LEADING", "FOLLOWING"), primary=a.role == "LEADING")
         if a.role == "LEADING":
             # a new leader gives every session a full timeout, as ZooKeeper's does
             for sid in list(core.tracker.sessions):

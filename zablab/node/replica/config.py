@@ -1,0 +1,34 @@
+"""What every replica is built from: its protocol's name, timing, and seeded-bug names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from zablab.errors import UserError
+
+# The replication protocols a replica can run; zoo.cfg `zablab.protocol` and the simulator's
+# --protocol choose one (factory.make_replica builds it).
+PROTOCOLS = ("zab",)
+
+
+def parse_protocol(name: str) -> str:
+    """A protocol name checked against PROTOCOLS (one UserError line otherwise)."""
+    if name not in PROTOCOLS:
+        raise UserError(
+            f"unknown replication protocol {name!r}; known protocols: {', '.join(PROTOCOLS)}."
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class ReplicaConfig:
+    """Timing in ZooKeeper's terms (ticks), the election's waits, and the seeded bugs by name
+    (the replica turns them into its layer's typed switches, zablab.bugs)."""
+
+    tick_ms: int = 2000
+    init_limit: int = 10  # ticks for discovery + sync
+    sync_limit: int = 5  # ticks without hearing the leader / a quorum
+    finalize_wait_ms: int = 200  # election: wait for a better vote once a quorum agrees
+    max_notify_interval_ms: int = 60000
+    committed_log_size: int = 500  # how much history a leader keeps to catch followers up
+    bugs: frozenset[str] = field(default_factory=frozenset)

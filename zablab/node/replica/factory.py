@@ -1,0 +1,25 @@
+"""The one place a replica is constructed: by protocol name, so drivers never name a class."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from zablab.node.storage import Storage
+from zablab.node.zab.replica import ZabReplica
+
+from .config import ReplicaConfig, parse_protocol
+from .interface import Application, Replica
+
+
+def make_replica(
+    protocol: str,
+    my_id: int,
+    members: Sequence[int],
+    config: ReplicaConfig,
+    storage: Storage,
+    app: Application,
+) -> Replica:
+    match parse_protocol(protocol):
+        case "zab":
+            return ZabReplica(my_id, members, config, storage, app)
+    raise AssertionError(f"PROTOCOLS lists {protocol!r} but make_replica cannot build it")
