@@ -8,6 +8,7 @@ from typing import Any
 
 from zablab.apache.classpath import cli_command
 from zablab.harness import leftovers
+from zablab.harness.backends import cleanup_runs
 from zablab.harness.backends.base import Node
 from zablab.harness.backends.local import LocalBackend
 from zablab.harness.db import get_db
@@ -56,8 +57,8 @@ def up(db_name: str, count: int, ready_timeout: float = 90.0) -> dict[str, Any]:
 
 
 def down() -> list[str]:
-    notes = leftovers.cleanup(("cluster",), include_live=True)
-    notes += leftovers.cleanup(("test",))
+    notes = cleanup_runs(("cluster",), include_live=True)
+    notes += cleanup_runs(("test",))
     return notes or ["nothing to clean up."]
 
 

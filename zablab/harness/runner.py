@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from zablab.checkers.result import Result, compose
+from zablab.checkers.zab import check_zab_trace, load_zab_trace
 from zablab.errors import UserError
 from zablab.harness import leftovers, store
-from zablab.harness.backends import get_backend
+from zablab.harness.backends import cleanup_runs, get_backend
 from zablab.harness.backends.base import Node
 from zablab.harness.clients.procs import WorkerProcesses, auto_procs
 from zablab.harness.clients.workers import BUGS, WorkerConfig, open_client, run_op, run_worker
@@ -161,7 +162,7 @@ class Runner:
 
     def run(self) -> RunOutcome:
         started = time.monotonic()
-        for note in leftovers.cleanup(("test",)):
+        for note in cleanup_runs(("test",)):
             log.warning("%s", note)
         self.run_dir = store.new_run_dir(self.opts.store, self.opts.test_name)
         handler = logging.FileHandler(self.run_dir / "zablab.log")
@@ -468,10 +469,7 @@ def check_run(run_dir: Path, ops: list[Any], workload: Workload, db: str) -> Res
             str(p) for p in (run_dir / "nodes").glob("*/trace.jsonl") if p.stat().st_size > 0
         )
         if traces:
-            with contextlib.suppress(ImportError):
-                from zablab.checkers.zab import check_zab_trace, load_zab_trace
-
-                results.append(check_zab_trace(load_zab_trace(*traces)))
+            results.append(check_zab_trace(load_zab_trace(*traces)))
     result = compose("zablab test", results)
     data = result.to_dict()
     data["stats"] = stats(ops)

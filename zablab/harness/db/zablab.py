@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
 import shlex
 import sys
 
 from zablab.harness.backends.base import Node
 from zablab.harness.db.base import DB
-
-
-def _node_takes_trace() -> bool:
-    """Whether this zablab's `node` command has --trace (added with ZAB replication)."""
-    try:
-        from zablab.node import command
-
-        return '"--trace"' in inspect.getsource(command)
-    except (ImportError, OSError):
-        return False
 
 
 class ZablabDB(DB):
@@ -29,9 +18,10 @@ class ZablabDB(DB):
 
     def command(self, node: Node) -> str:
         python = str(node.meta.get("python") or sys.executable)
-        cmd = f"{shlex.quote(python)} -m zablab node --config {shlex.quote(self.config_path(node))}"
-        if _node_takes_trace():
-            cmd += f" --trace {shlex.quote(self.trace_path(node))}"
+        cmd = (
+            f"{shlex.quote(python)} -m zablab node --config {shlex.quote(self.config_path(node))}"
+            f" --trace {shlex.quote(self.trace_path(node))}"
+        )
         if self.args:
             cmd += f" {self.args}"
         return cmd
