@@ -12,6 +12,7 @@ from zablab.harness.backends import cleanup_runs
 from zablab.harness.backends.base import Node
 from zablab.harness.backends.local import LocalBackend
 from zablab.harness.db import get_db
+from zablab.harness.db.zablab import ZablabDB
 
 
 def up(db_name: str, count: int, ready_timeout: float = 90.0) -> dict[str, Any]:
@@ -35,6 +36,8 @@ def up(db_name: str, count: int, ready_timeout: float = 90.0) -> dict[str, Any]:
         state.info = {
             "db": db_name,
             "connect": connect,
+            # a node joining this ensemble needs it in ZABLAB_ENSEMBLE_SECRET
+            **({"secret": db.secret} if isinstance(db, ZablabDB) else {}),
             "nodes": [
                 {"name": n.name, "host": n.host, "client_port": n.client_port} for n in nodes
             ],
@@ -45,6 +48,7 @@ def up(db_name: str, count: int, ready_timeout: float = 90.0) -> dict[str, Any]:
             "connect": connect,
             "leader": ", ".join(db.primaries(nodes)),
             "zkcli": " ".join(cli_command(nodes[0].client_address)),
+            "state": state.path,
         }
     finally:
         if not ok:

@@ -56,7 +56,8 @@ class RunState:
 
     def save(self) -> None:
         tmp = self.path + ".tmp"
-        with open(tmp, "w") as fh:
+        # owner-only: a cluster's file holds its ensemble secret
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
             json.dump(asdict(self), fh)
         os.replace(tmp, self.path)
 

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import secrets
 import shlex
 import sys
+from typing import Any
 
 from zablab.harness.backends.base import Node
 from zablab.harness.db.base import DB
+from zablab.node.ensemble import SECRET_ENV
 
 
 class ZablabDB(DB):
+    """Every cluster gets its own ensemble secret (fresh unless given), so no node of another
+    cluster, or anyone else who reaches its quorum ports, can join it on the built-in one."""
+
     name = "zablab"
     log_name = "zablab-node.log"
+
+    def __init__(self, *args: Any, secret: str | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.secret = secret or secrets.token_hex(32)
+        node_env = self.env
+        self.env = lambda n: {**node_env(n), SECRET_ENV: self.secret}
 
     def trace_path(self, node: Node) -> str:
         return f"{node.workdir}/trace.jsonl"
