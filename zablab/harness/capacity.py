@@ -90,17 +90,17 @@ def check(backend: str, nodes: int, concurrency: int, client_procs: int) -> None
     d = demand(backend, nodes, concurrency, client_procs)
     limit = raise_fd_limit(max(d.fds, d.worker_fds))
     per_node = concurrency / nodes
-    if d.proxy_ports > _proxy_port_room():
-        most = max_nodes(backend, per_node, client_procs, 1 << 30)
-        raise UserError(
-            f"--nodes {nodes} on the local backend needs {d.proxy_ports:,} fault-proxy ports, "
-            f"more than half the ephemeral port range holds; use at most {most} nodes, or "
-            "--backend netns or docker (no proxy)."
-        )
     if max(d.fds, d.worker_fds) > limit:
         most = max_nodes(backend, per_node, client_procs, limit)
         need = max(d.fds, d.worker_fds)
         raise UserError(
             f"--nodes {nodes} on the {backend} backend needs about {need:,} open files but "
             f"the limit is {limit:,}; raise it (`ulimit -n {need}`) or use at most {most} nodes."
+        )
+    if d.proxy_ports > _proxy_port_room():
+        most = max_nodes(backend, per_node, client_procs, 1 << 30)
+        raise UserError(
+            f"--nodes {nodes} on the local backend needs {d.proxy_ports:,} fault-proxy ports, "
+            f"more than half the ephemeral port range holds; use at most {most} nodes, or "
+            "--backend netns or docker (no proxy)."
         )
