@@ -33,9 +33,11 @@ def _kind(source: str, exc: BaseException | None, msg: str) -> tuple[str, str]:
 class ErrorTally(logging.Handler):
     """Install with `with ErrorTally(log_file_handler) as tally:`; read `tally.summary()`."""
 
-    def __init__(self, first_sink: logging.Handler | None = None):
+    def __init__(self, first_sink: logging.Handler | None = None, own_in_sink: bool = True):
+        """`own_in_sink`: zablab's loggers write to `first_sink` themselves (the run's log)."""
         super().__init__(logging.WARNING)
         self.first_sink = first_sink
+        self.own_in_sink = own_in_sink
         self.counts: Counter[tuple[str, str]] = Counter()
         self.examples: dict[tuple[str, str], str] = {}
         self._mu = threading.Lock()
@@ -45,7 +47,7 @@ class ErrorTally(logging.Handler):
         exc = record.exc_info[1] if record.exc_info else None
         key = _kind(record.name, exc, record.getMessage())
         if self._count(key, record.getMessage()) and self.first_sink is not None:
-            if not record.name.startswith("zablab"):  # zablab's own records reach it already
+            if not (self.own_in_sink and record.name.startswith("zablab")):
                 self.first_sink.handle(record)
 
     def _count(self, key: tuple[str, str], example: str) -> bool:
