@@ -26,9 +26,11 @@ class H:
             t += step
         return self
 
-    def fault(self, start: float, end: float, f: str = "kill", stop: str = "restart") -> H:
+    def fault(
+        self, start: float, end: float, f: str = "kill", stop: str = "restart", value=None
+    ) -> H:
         self._add(start, "invoke", "nemesis", f)
-        self._add(start + 0.01, "info", "nemesis", f, ["n1"])
+        self._add(start + 0.01, "info", "nemesis", f, value or ["n1"])
         self._add(end, "invoke", "nemesis", stop)
         self._add(end + 0.01, "info", "nemesis", stop, ["n1"])
         return self
@@ -78,9 +80,12 @@ def test_never_recovering_until_the_end_is_flagged():
 
 def test_unavailable_during_a_fault_is_allowed():
     # a partition with no majority side: nothing succeeds until it heals, then all is well
-    ops = H().oks(0, 5).fault(5, 30, "start-partition", "stop-partition").failing(5, 30)
-    ops = ops.oks(31, 40).history()
-    assert check_availability(ops, session_timeout=10).valid is True
+    no_quorum = {"shape": "halves", "quorum": False}  # as the nemesis describes it
+    h = H().oks(0, 5).fault(5, 30, "start-partition", "stop-partition", no_quorum)
+    ops = h.failing(5, 30).oks(31, 40).history()
+    r = check_availability(ops, session_timeout=10)
+    assert r.valid is True
+    assert "no node reached a majority" in r.details["faults"][0]["note"]
 
 
 def test_max_unavailable_changes_the_bound():

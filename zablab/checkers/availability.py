@@ -105,6 +105,19 @@ def _recovery(
     return out
 
 
+def _quorumless(ops: Sequence[Op]) -> list[int]:
+    """When the nemesis reported a partition in which no quorum could form (its value says
+    `"quorum": false`, from the grudge's graph)."""
+    return [
+        op.time
+        for op in ops
+        if op.process == "nemesis"
+        and op.type != "invoke"
+        and isinstance(op.value, dict)
+        and op.value.get("quorum") is False
+    ]
+
+
 def check_availability(
     ops: Sequence[Op], *, bound: float | None = None, session_timeout: float = 10.0
 ) -> Result:
@@ -127,6 +140,10 @@ def check_availability(
         "seconds": round(longest.seconds, 2),
     }
     faults = [_recovery(i, oks, end, intervals) for i in intervals if i.end <= end]
+    stalls = _quorumless(ops)
+    for i, f in zip([i for i in intervals if i.end <= end], faults, strict=True):
+        if any(i.start <= t <= i.end for t in stalls):
+            f["note"] = "no node reached a majority: writes could not commit until it healed"
     details["faults"] = faults
     late = [g for g in gaps if g.unexcused > limit]
     slow = [f for f in faults if (f["recovered-after"] or f.get("unrecovered-for", 0.0)) > limit]
