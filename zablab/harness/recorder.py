@@ -39,6 +39,11 @@ class Recorder:
         self._closed = False
         self.counts: Counter[str] = Counter()  # completed client ops by type, for progress
 
+    def outcomes(self) -> dict[str, int]:
+        """Completed client ops by type so far (for the progress display, from any thread)."""
+        with self._lock:
+            return dict(self.counts)
+
     def now(self) -> int:
         return time.monotonic_ns() - self.t0
 

@@ -259,11 +259,11 @@ class Runner:
         self.progress(phase, frac)
 
     def completed_ops(self) -> int:
-        return sum(self.rec.counts.values()) if self.rec else 0
+        return sum(self.rec.outcomes().values()) if self.rec else 0
 
     def snapshot(self) -> dict[str, Any]:
         """What the progress display shows: ops completed by outcome, and the fault in force."""
-        counts = dict(self.rec.counts) if self.rec else {}
+        counts = self.rec.outcomes() if self.rec else {}
         return {
             "phase": self.phase,
             "ops": sum(counts.values()),

@@ -44,11 +44,14 @@ class ErrorTally(logging.Handler):
         self._old_hook: Any = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        exc = record.exc_info[1] if record.exc_info else None
-        key = _kind(record.name, exc, record.getMessage())
-        if self._count(key, record.getMessage()) and self.first_sink is not None:
-            if not (self.own_in_sink and record.name.startswith("zablab")):
-                self.first_sink.handle(record)
+        try:
+            exc = record.exc_info[1] if record.exc_info else None
+            msg = record.getMessage()
+            if self._count(_kind(record.name, exc, msg), msg) and self.first_sink is not None:
+                if not (self.own_in_sink and record.name.startswith("zablab")):
+                    self.first_sink.handle(record)
+        except Exception:
+            self.handleError(record)
 
     def _count(self, key: tuple[str, str], example: str) -> bool:
         """Count one; True when it is the first of its kind."""
