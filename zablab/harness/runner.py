@@ -602,7 +602,7 @@ def _evidence(ops: list[Any], status: str, reason: str) -> Result | None:
         why = "no client operation completed, so nothing was checked"
     else:
         return None
-    return Result("run", "unknown", {"reason": why})
+    return Result("evidence", "unknown", {"reason": why})
 
 
 def unknown_reason(result: Result) -> str:
