@@ -38,7 +38,7 @@ def _with_bar(runner: Any, out: IO[str]) -> Any:
 
     with Progress(
         TextColumn("{task.description:<12}"),
-        BarColumn(bar_width=24),
+        BarColumn(bar_width=16),
         TimeElapsedColumn(),
         TextColumn("{task.fields[status]}"),
         console=Console(file=out),
