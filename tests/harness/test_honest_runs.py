@@ -33,7 +33,7 @@ def test_analyze_of_a_crashed_run_with_no_operations_is_unknown(tmp_path, capsys
     rc, out = _analyze(run, capsys)
     assert rc == 2, out
     first = out.splitlines()[0]
-    assert "unknown: " in first and "no client operation completed" in first
+    assert "unknown: " in first and "no client operation succeeded" in first
     assert json.loads((run / "results.json").read_text())["valid"] == "unknown"
 
 

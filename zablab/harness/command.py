@@ -156,13 +156,20 @@ def test(
         )
         if max_unavailable is not None and max_unavailable <= 0:
             raise UserError("--max-unavailable must be positive (seconds).")
+        runner = Runner(opts)
         try:
-            outcome = run_with_progress(Runner(opts), quiet)
-        except (UserError, KeyboardInterrupt):
+            outcome = run_with_progress(runner, quiet)
+        except KeyboardInterrupt:
+            raise
+        except UserError:
+            if runner.run_dir is not None:
+                _print_errors(runner.errors, runner.run_dir)
             raise
         except Exception as exc:  # a harness bug: exit 255 (not 1, which means "invalid")
             import sys
 
+            if runner.run_dir is not None:
+                _print_errors(runner.errors, runner.run_dir)
             print(
                 f"zablab: harness error: {type(exc).__name__}: {exc} (traceback in the run's "
                 "zablab.log)",

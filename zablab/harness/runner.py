@@ -174,7 +174,6 @@ class Runner:
         self.status = "running"
         self.cleaned: list[str] = []
         self.errors: list[str] = []
-        self._procs: WorkerProcesses | None = None
 
     # -- public -----------------------------------------------------------------------------
 
@@ -232,7 +231,7 @@ class Runner:
             return outcome(result)
         except KeyboardInterrupt:
             log.warning("interrupted during %s; torn down", self.phase)
-            return outcome(self._unfinished("interrupted", f"interrupted during {self.phase}"))
+            return outcome(self._unfinished("interrupted", f"during {self.phase}"))
         except UserError as exc:
             self._unfinished("failed", str(exc))
             raise UserError(f"{exc} Logs: {run_dir / 'nodes'}") from None
@@ -248,7 +247,7 @@ class Runner:
         self.status = status
         with contextlib.suppress(Exception):
             self._write_test_json(reason=why)
-        result = Result("zablab test", "unknown", {"reason": f"the run {status} ({why})"})
+        result = Result("zablab test", "unknown", {"reason": _unfinished_reason(status, why)})
         data = {**result.to_dict(), "status": status}
         with contextlib.suppress(Exception):
             store.write_json(self.run_dir / "results.json", data)
@@ -368,7 +367,6 @@ class Runner:
                 o.rate,
                 on_spawn=lambda name, pid: state.add_proc(name, pid) if state else None,
             )
-            self._procs = procs
         schedule = Schedule(o.time_limit, o.rate, seed=self.seed)
         self.nemesis = Nemesis(
             self.kinds,
@@ -597,12 +595,17 @@ def _evidence(ops: list[Any], status: str, reason: str) -> Result | None:
     if status == "running":
         why = "the run never finished: its harness stopped before the end"
     elif status != "complete":
-        why = f"the run {status}" + (f" ({reason})" if reason else "") + "; its history is partial"
+        why = _unfinished_reason(status, reason) + "; its history is partial"
     elif not any(op.is_client and op.type == "ok" for op in ops):
-        why = "no client operation completed, so nothing was checked"
+        why = "no client operation succeeded, so nothing was checked"
     else:
         return None
     return Result("evidence", "unknown", {"reason": why})
+
+
+def _unfinished_reason(status: str, why: str) -> str:
+    verb = {"interrupted": "was interrupted"}.get(status, status)
+    return f"the run {verb}" + (f" ({why})" if why else "")
 
 
 def unknown_reason(result: Result) -> str:
