@@ -20,6 +20,7 @@ restarts every session's timer once more.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -93,7 +94,8 @@ def _recovery(
     i: Interval, oks: list[int], end: int, intervals: Sequence[Interval]
 ) -> dict[str, Any]:
     healed = _healed(i, intervals)
-    after = next((t for t in oks if t >= healed), None)
+    k = bisect.bisect_left(oks, healed)
+    after = oks[k] if k < len(oks) else None
     out: dict[str, Any] = {
         "fault": i.name,
         "start": _s(i.start),

@@ -24,9 +24,10 @@ Nemeses: partition (a random shape each time), partition-one, partition-minority
 partition-halves, partition-majorities-ring, partition-bridge, partition-leader, loss, delay,
 kill, pause, clock; combine with commas, or none.
 
-Exit status: 0 valid, 1 invalid, 2 unknown (also: a run that recorded nothing, or where ops
-stopped succeeding for longer than --max-unavailable), 130 interrupted (Ctrl-C: the partial
-run is kept, marked interrupted), 255 harness error (bad option, cluster down)."""
+Exit status: 0 valid, 1 invalid, 2 unknown (nothing checked, the run did
+not finish, or no op succeeded for longer than --max-unavailable),
+130 interrupted (Ctrl-C; the partial run is kept, marked interrupted),
+255 harness error (bad option, cluster down)."""
 
 
 # ssh-backend options, shared by `zablab test` and `zablab cluster up`
