@@ -5,15 +5,18 @@ itself: the holder's session outlived its worker, and every other acquire timed 
 from __future__ import annotations
 
 import random
+import threading
 import time
 
 import pytest
 
 from zablab.harness.backends.local import LocalBackend
 from zablab.harness.clients.client import Client
-from zablab.harness.clients.workers import drop_session, reclaim
+from zablab.harness.clients.workers import WorkerConfig, drop_session, reclaim, run_worker
 from zablab.harness.db import get_db
 from zablab.harness.faults.proxy import FaultProxy
+from zablab.harness.generator import Schedule
+from zablab.harness.recorder import Recorder
 from zablab.harness.workloads import get_workload
 
 SESSION = 30.0  # long: a session left behind would hold the lock far past the test's patience
@@ -86,3 +89,48 @@ def test_a_fresh_session_removes_the_lock_node_of_an_unreachable_old_one(server)
     finally:
         fresh.close()
     assert _other_acquires(node, workload, 3.0), "the abandoned session still holds the lock"
+
+
+@pytest.mark.slow
+def test_workers_acquire_again_after_the_holders_connection_is_cut(server):
+    """The whole worker loop: worker 0 reaches the server through the proxy, worker 1 directly.
+    Worker 0 is cut off while it holds the lock, so its op ends info; once the cut heals,
+    worker 1 must acquire again within a few seconds, not after the session timeout."""
+    node, via_proxy, proxy = server
+    cfg = WorkerConfig(
+        nodes=[("n1", via_proxy), ("n1", node.client_address)],
+        workload="lock",
+        seed=1,
+        concurrency=2,
+        op_timeout=1.0,
+        session_timeout=SESSION,
+    )
+    workload = cfg.make_workload()
+    setup = Client("n1", node.client_address, 2.0, SESSION).open()
+    workload.setup(setup)
+    setup.close()
+    rec = Recorder(None)
+    schedule = Schedule(12.0)
+    threads = [
+        threading.Thread(target=run_worker, args=(cfg, workload, i, schedule, rec.record))
+        for i in range(2)
+    ]
+    for t in threads:
+        t.start()
+    try:
+        deadline = time.monotonic() + 5
+        while 0 not in workload._held and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert 0 in workload._held, "worker 0 never held the lock"
+        proxy.set_blocked({("holder", "n1")})
+        time.sleep(2.0)
+        proxy.heal()
+        healed = rec.now()
+    finally:
+        for t in threads:
+            t.join(20)
+    assert any(o.process == 0 and o.type == "info" for o in rec.ops), (
+        "worker 0's op did not end info"
+    )
+    again = [o.time for o in rec.ops if o.f == "acquire" and o.type == "ok" and o.time > healed]
+    assert again and (again[0] - healed) / 1e9 < 5, "no acquire within 5 s of the heal"
