@@ -47,14 +47,11 @@ def _sim(ctx: typer.Context) -> None:
 
 def _register() -> None:
     from zablab.checkers import command as check_cmd
+    from zablab.harness import command as harness_cmd
     from zablab.node import command as node_cmd
 
     node_cmd.register(app)
     check_cmd.register(app)
-    try:
-        from zablab.harness import command as harness_cmd
-    except ImportError:  # harness not built yet
-        return
     harness_cmd.register(app)
 
 

@@ -18,17 +18,19 @@ _lock = threading.Lock()
 _rng = random.SystemRandom()
 
 
-def _ephemeral_low() -> int:
+def ephemeral_range() -> tuple[int, int]:
+    """The kernel's range for bind(0) and outgoing connections (Linux's default elsewhere)."""
     try:
         with open("/proc/sys/net/ipv4/ip_local_port_range") as fh:
-            return int(fh.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
+            low, high = fh.read().split()[:2]
+            return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
 
 
 def free_ports(n: int, host: str = "127.0.0.1") -> list[int]:
     """n distinct ports that were free a moment ago and lie outside the ephemeral range."""
-    high = _ephemeral_low()
+    high = ephemeral_range()[0]
     below = high - LOW >= 1000  # else an unusual range setting: take the kernel's choice
     out: list[int] = []
     with _lock:

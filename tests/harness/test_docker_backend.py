@@ -134,18 +134,6 @@ def test_kill_and_pause_by_signal_are_reaped(cluster):
         time.sleep(0.05)
 
 
-def test_docker_pause_freezes_the_whole_node(cluster):
-    backend, nodes = cluster
-    backend.pause_node("n3")
-    try:
-        assert CLIENT.containers.get(nodes[2].meta["container"]).status == "paused"
-    finally:
-        backend.resume_node("n3")
-    assert CLIENT.containers.get(nodes[2].meta["container"]).status == "running"
-    nodes[2].remote.close()
-    assert nodes[2].remote.exec("echo ok").out.strip() == "ok"
-
-
 def test_clock_bump_reaches_processes_started_with_its_env(cluster):
     backend, nodes = cluster
     clock = backend.clock()

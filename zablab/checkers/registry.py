@@ -3,7 +3,8 @@
 Each entry takes the history and an options mapping and returns a Result. Options used:
 `initial`, `keyed` (zookeeper); `linearizable` (set, counter); `exclusive` (fencing);
 `dir` (perf, timeline: where files go); `trace` (zab: trace file(s) or directory), `quiesced`
-(zab); `model`, `timeout` (linearizable).
+(zab); `model`, `timeout` (linearizable);
+`max_unavailable`, `session_timeout` (availability, seconds).
 """
 
 from __future__ import annotations
@@ -62,6 +63,17 @@ def _fencing(ops: Sequence[Op], o: Mapping[str, Any]) -> Result:
     from zablab.checkers.fencing import check_fencing
 
     return check_fencing(ops, exclusive=bool(o.get("exclusive", False)))
+
+
+def _availability(ops: Sequence[Op], o: Mapping[str, Any]) -> Result:
+    from zablab.checkers.availability import check_availability
+
+    bound = o.get("max_unavailable")
+    return check_availability(
+        ops,
+        bound=None if bound is None else float(bound),
+        session_timeout=float(o.get("session_timeout", 10.0)),
+    )
 
 
 def _stats(ops: Sequence[Op], o: Mapping[str, Any]) -> Result:
@@ -126,6 +138,9 @@ CHECKERS: dict[str, Entry] = {
     "unique-ids": Entry(_unique_ids, "unique ids: no id generated twice"),
     "queue": Entry(_queue, "queue: lost, duplicated, unexpected elements"),
     "fencing": Entry(_fencing, "lock with fencing tokens"),
+    "availability": Entry(
+        _availability, "time to recover after each fault; stretches with no successful op"
+    ),
     "stats": Entry(_stats, "ok/fail/info counts per f; fails if some f never succeeded"),
     "errors": Entry(_errors, "errors grouped by kind; fails on unhandled exceptions"),
     "perf": Entry(_perf, "latency and throughput plots (PNG) with fault periods shaded"),

@@ -50,6 +50,8 @@ EXPLAIN: dict[str, str] = {
     "unique-ids": "No id is handed out twice.",
     "queue": "Every acknowledged enqueue is dequeued or drained exactly once, and nothing is "
     "dequeued that was never enqueued.",
+    "availability": "Ops succeed again within a bound after each fault heals, and no stretch "
+    "without a successful op outlasts it: a liveness check, so a breach is unknown, not invalid.",
     "fencing": "No write is accepted with a fencing token older than one already accepted, "
     "and no token is handed to two lock holders.",
     "session": "An ephemeral znode lives exactly as long as its session: visible while the "
@@ -314,6 +316,23 @@ def _fencing(d: Mapping[str, Any], cx: Context) -> str:
     )
 
 
+def _availability(d: Mapping[str, Any], cx: Context) -> str:
+    longest = d.get("longest-stretch") or {}
+    faults = d.get("faults") or []
+    took = [f["recovered-after"] for f in faults if f.get("recovered-after") is not None]
+    parts = [f"{n(d.get('ok-ops'), 'op')} succeeded"]
+    if longest:
+        parts.append(
+            f"the longest stretch without one was {longest.get('seconds', 0):.1f} s "
+            f"(from {longest.get('from')} s)"
+        )
+    if took:
+        parts.append(
+            f"after each of {n(len(took), 'fault')} ops succeeded again within {max(took):.1f} s"
+        )
+    return "; ".join(parts)
+
+
 def _session(d: Mapping[str, Any], cx: Context) -> str:
     if d.get("valid") is False:
         kinds: dict[str, int] = {}
@@ -472,6 +491,7 @@ SUMMARIES: dict[str, Summary] = {
     "unique-ids": _unique_ids,
     "queue": _queue,
     "fencing": _fencing,
+    "availability": _availability,
     "session": _session,
     "zookeeper": _zookeeper,
     "linearizable": _linearizable,

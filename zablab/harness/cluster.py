@@ -8,9 +8,11 @@ from typing import Any
 
 from zablab.apache.classpath import cli_command
 from zablab.harness import leftovers
+from zablab.harness.backends import cleanup_runs
 from zablab.harness.backends.base import Node
 from zablab.harness.backends.local import LocalBackend
 from zablab.harness.db import get_db
+from zablab.harness.db.zablab import ZablabDB
 
 
 def up(db_name: str, count: int, ready_timeout: float = 90.0) -> dict[str, Any]:
@@ -34,6 +36,8 @@ def up(db_name: str, count: int, ready_timeout: float = 90.0) -> dict[str, Any]:
         state.info = {
             "db": db_name,
             "connect": connect,
+            # a node joining this ensemble needs it in ZABLAB_ENSEMBLE_SECRET
+            **({"secret": db.secret} if isinstance(db, ZablabDB) else {}),
             "nodes": [
                 {"name": n.name, "host": n.host, "client_port": n.client_port} for n in nodes
             ],
@@ -44,6 +48,7 @@ def up(db_name: str, count: int, ready_timeout: float = 90.0) -> dict[str, Any]:
             "connect": connect,
             "leader": ", ".join(db.primaries(nodes)),
             "zkcli": " ".join(cli_command(nodes[0].client_address)),
+            "state": state.path,
         }
     finally:
         if not ok:
@@ -56,8 +61,8 @@ def up(db_name: str, count: int, ready_timeout: float = 90.0) -> dict[str, Any]:
 
 
 def down() -> list[str]:
-    notes = leftovers.cleanup(("cluster",), include_live=True)
-    notes += leftovers.cleanup(("test",))
+    notes = cleanup_runs(("cluster",), include_live=True)
+    notes += cleanup_runs(("test",))
     return notes or ["nothing to clean up."]
 
 

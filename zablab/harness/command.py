@@ -6,6 +6,7 @@ Heavy imports (kazoo, matplotlib) stay inside the functions so `zablab --help` s
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -23,7 +24,10 @@ Nemeses: partition (a random shape each time), partition-one, partition-minority
 partition-halves, partition-majorities-ring, partition-bridge, partition-leader, loss, delay,
 kill, pause, clock; combine with commas, or none.
 
-Exit status: 0 valid, 1 invalid, 2 unknown, 255 harness error (bad option, cluster down)."""
+Exit status: 0 valid, 1 invalid, 2 unknown (nothing checked, the run did
+not finish, or no op succeeded for longer than --max-unavailable),
+130 interrupted (Ctrl-C; the partial run is kept, marked interrupted),
+255 harness error (bad option, cluster down)."""
 
 
 # ssh-backend options, shared by `zablab test` and `zablab cluster up`
@@ -88,6 +92,13 @@ def test(
     op_timeout: float = typer.Option(
         3.0, "--op-timeout", help="Seconds before an op counts as unknown (info)."
     ),
+    max_unavailable: float | None = typer.Option(
+        None,
+        "--max-unavailable",
+        show_default=False,
+        help="Seconds ops may go without success after a fault heals before the verdict is "
+        "unknown (default: two session timeouts).",
+    ),
     client_bug: str = typer.Option(
         "none", "--client-bug", hidden=True, help="none | lost-write | stale-read."
     ),
@@ -106,6 +117,7 @@ def test(
     import random
 
     from zablab.errors import UserError
+    from zablab.harness.progress import run_with_progress
     from zablab.harness.runner import Runner, TestOptions
 
     if test_count < 1:
@@ -138,27 +150,40 @@ def test(
             store=store_dir,
             name=name,
             op_timeout=op_timeout,
+            max_unavailable=max_unavailable,
             client_bug=client_bug,
             db_args=db_args,
             extra={"ssh": ssh} if ssh else {},
         )
+        if max_unavailable is not None and max_unavailable <= 0:
+            raise UserError("--max-unavailable must be positive (seconds).")
+        runner = Runner(opts)
         try:
-            outcome = _run_with_progress(Runner(opts), quiet)
-        except (UserError, KeyboardInterrupt):
+            outcome = run_with_progress(runner, quiet)
+        except KeyboardInterrupt:
+            raise
+        except UserError:
+            if runner.run_dir is not None:
+                _print_errors(runner.errors, runner.run_dir)
             raise
         except Exception as exc:  # a harness bug: exit 255 (not 1, which means "invalid")
             import sys
 
+            if runner.run_dir is not None:
+                _print_errors(runner.errors, runner.run_dir)
             print(
                 f"zablab: harness error: {type(exc).__name__}: {exc} (traceback in the run's "
                 "zablab.log)",
                 file=sys.stderr,
             )
             raise SystemExit(255) from None
-        verdict = {True: "valid", False: "INVALID", "unknown": "unknown"}[outcome.result.valid]
+        _print_errors(outcome.errors, outcome.run_dir)
+        if outcome.interrupted:
+            _print_interrupted(outcome)
+            raise SystemExit(outcome.exit_code)
         print(
-            f"{outcome.run_dir}: {verdict} ({outcome.ops} history events, {outcome.seconds:.0f} s, "
-            f"seed {opts.seed})"
+            f"{outcome.run_dir}: {_verdict_line(outcome.result)} ({outcome.ops:,} ops, "
+            f"{outcome.seconds:.0f} s, seed {opts.seed})"
         )
         for c in outcome.result.children:
             _print_result(c, "  ")
@@ -210,28 +235,56 @@ def _worse(a: int, b: int) -> int:
     return a if rank.get(a, 3) >= rank.get(b, 3) else b
 
 
+VERDICTS = {True: "valid", False: "INVALID", "unknown": "unknown"}
+
+
+def _verdict_line(result: Any) -> str:
+    """`valid`, `INVALID`, or `unknown: <the first reason>` in one line."""
+    from zablab.harness.runner import unknown_reason
+
+    why = unknown_reason(result)
+    return f"unknown: {why}" if why else VERDICTS[result.valid]
+
+
 def _print_result(r, indent: str) -> None:  # type: ignore[no-untyped-def]
-    verdict = {True: "valid", False: "INVALID", "unknown": "unknown"}[r.valid]
-    print(f"{indent}{r.checker}: {verdict}" + (f" — {r.summary}" if r.summary else ""))
+    line = f"{indent}{r.checker}: {VERDICTS[r.valid]}"
+    if r.summary:
+        line += f" — {r.summary}"
+    elif r.valid == "unknown" and r.details.get("reason"):
+        line += f" ({r.details['reason']})"
+    print(line)
     for c in r.children:
         _print_result(c, indent + "  ")
 
 
-def _run_with_progress(runner, quiet: bool):  # type: ignore[no-untyped-def]
-    if quiet:
-        return runner.run()
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+def _print_errors(errors: list[str], run_dir: Path, most: int = 10) -> None:
+    import sys
 
-    with Progress(
-        TextColumn("{task.description:<12}"), BarColumn(), TimeElapsedColumn(), transient=True
-    ) as progress:
-        task = progress.add_task("setup", total=1.0)
+    if not errors:
+        return
+    print(
+        f"warnings and errors during the run, by kind (the first of each in "
+        f"{run_dir / 'zablab.log'}):",
+        file=sys.stderr,
+    )
+    for line in errors[:most]:
+        print(f"  {line}", file=sys.stderr)
+    if len(errors) > most:
+        print(f"  ... and {len(errors) - most} kinds more", file=sys.stderr)
 
-        def update(phase: str, frac: float) -> None:
-            progress.update(task, description=phase, completed=frac)
 
-        runner.progress = update
-        return runner.run()
+def _print_interrupted(outcome: Any) -> None:
+    import sys
+
+    print("zablab: interrupted; cleaned up:", file=sys.stderr)
+    for note in outcome.cleaned or ["nothing had started yet"]:
+        print(f"  {note}", file=sys.stderr)
+    print(
+        f"partial run ({outcome.ops:,} ops): {outcome.run_dir}, marked interrupted "
+        f"(`zablab analyze {outcome.run_dir}` re-checks what it recorded; the verdict stays "
+        "unknown)",
+        file=sys.stderr,
+    )
 
 
 def analyze(
@@ -246,8 +299,7 @@ def analyze(
     d = store.resolve_run(store_dir, run)
     result = analyze_run(d)
     write_report(d)
-    verdict = {True: "valid", False: "INVALID", "unknown": "unknown"}[result.valid]
-    print(f"{d}: {verdict}")
+    print(f"{d}: {_verdict_line(result)}")
     for c in result.children:
         _print_result(c, "  ")
     print(f"  report: {d / 'report.html'}")
@@ -314,6 +366,11 @@ def cluster_up(
     print(f"connect: {info['connect']}")
     print(f"kazoo:   KazooClient(hosts={info['connect']!r})")
     print(f"zkCli:   {info['zkcli']}")
+    if db == "zablab" and info.get("state"):
+        print(
+            f'secret:  this ensemble\'s secret is in {info["state"]} ("secret"); a node you add '
+            "needs it in ZABLAB_ENSEMBLE_SECRET"
+        )
 
 
 @cluster_app.command("down")
@@ -346,6 +403,7 @@ def _remote_cluster_up(
         {"db": db_name, "nodes_file": nodes_file, "ssh": ssh, "persistent": True},
     )
     ok = False
+    state = ""
     try:
         nodes = backend.setup(count)
         db = get_db(db_name)
@@ -358,12 +416,17 @@ def _remote_cluster_up(
 
             st = leftovers.RunState.create(DOCKER_CLUSTER, "docker")
             st.info = {"run": backend.run_id, "db": db_name}
+            secret = getattr(db, "secret", None)
+            if secret:
+                st.info["secret"] = secret
             st.save()
+            state = st.path
         ok = True
         return {
             "connect": db.connection_string(nodes),
             "leader": ", ".join(db.primaries(nodes)),
             "zkcli": " ".join(cli_command(nodes[0].client_address)),
+            "state": state,
         }
     finally:
         if not ok:

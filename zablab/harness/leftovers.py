@@ -15,6 +15,7 @@ import shutil
 import signal
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,8 @@ class RunState:
 
     def save(self) -> None:
         tmp = self.path + ".tmp"
-        with open(tmp, "w") as fh:
+        # owner-only: a cluster's file holds its ensemble secret
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
             json.dump(asdict(self), fh)
         os.replace(tmp, self.path)
 
@@ -119,8 +121,16 @@ def kill_procs(st: RunState) -> int:
     return n
 
 
-def cleanup(kinds: tuple[str, ...] = ("test",), include_live: bool = False) -> list[str]:
-    """Undo runs whose owner died (or all of the given kinds with include_live); returns notes."""
+def cleanup(
+    kinds: tuple[str, ...] = ("test",),
+    include_live: bool = False,
+    undo: Callable[[RunState], None] | None = None,
+) -> list[str]:
+    """Undo runs whose owner died (or all of the given kinds with include_live); returns notes.
+
+    `undo` removes what a backend keeps beyond processes and dirs (rules, containers): the
+    backends pass it in, so this module needs none of them.
+    """
     notes = []
     for st in load_all():
         if st.kind not in kinds:
@@ -130,19 +140,11 @@ def cleanup(kinds: tuple[str, ...] = ("test",), include_live: bool = False) -> l
         n = kill_procs(st)
         for d in st.dirs:
             shutil.rmtree(d, ignore_errors=True)
-        _extra_cleanup(st)
+        if undo is not None:
+            with contextlib.suppress(Exception):
+                undo(st)
         st.remove()
         notes.append(
             f"cleaned {st.kind} run {Path(st.path).name}: {n} processes, {len(st.dirs)} dirs"
         )
     return notes
-
-
-def _extra_cleanup(st: RunState) -> None:
-    """Backends other than local keep their own leftovers; give them a chance to undo them."""
-    if st.backend == "local":
-        return
-    with contextlib.suppress(Exception):
-        from zablab.harness.backends import get_backend
-
-        get_backend(st.backend, {}).cleanup_leftovers()

@@ -15,6 +15,7 @@ import heapq
 import itertools
 import threading
 import time
+from collections import Counter
 from typing import Any
 
 from zablab.history.jsonl import HistoryWriter, Op
@@ -36,6 +37,12 @@ class Recorder:
         self._sources: dict[Any, int] = {}  # live worker process -> its watermark
         self._ended: set[Any] = set()  # sources whose events are all in (or given up on)
         self._closed = False
+        self.counts: Counter[str] = Counter()  # completed client ops by type, for progress
+
+    def outcomes(self) -> dict[str, int]:
+        """Completed client ops by type so far (for the progress display, from any thread)."""
+        with self._lock:
+            return dict(self.counts)
 
     def now(self) -> int:
         return time.monotonic_ns() - self.t0
@@ -90,6 +97,8 @@ class Recorder:
         for op in ops:
             op.index = len(self.ops)
             self.ops.append(op)
+            if op.type != "invoke" and op.process != "nemesis":
+                self.counts[op.type] += 1
         if self._writer is not None:
             self._writer.append_many(ops)
 

@@ -23,11 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from zablab.bugs import ClientBugs, bugs_in_args
+from zablab.checkers.availability import check_availability
 from zablab.checkers.result import Result, compose
 from zablab.checkers.summary import annotate
+from zablab.checkers.zab import check_zab_trace, load_zab_trace
 from zablab.errors import UserError
-from zablab.harness import leftovers, store
-from zablab.harness.backends import get_backend
+from zablab.harness import capacity, leftovers, store
+from zablab.harness.backends import cleanup_runs, get_backend
 from zablab.harness.backends.base import Node
 from zablab.harness.clients.procs import WorkerProcesses, auto_procs
 from zablab.harness.clients.workers import WorkerConfig, open_client, run_op, run_worker
@@ -36,6 +38,7 @@ from zablab.harness.db.base import DB
 from zablab.harness.faults.nemesis import Nemesis, parse_nemesis
 from zablab.harness.generator import Schedule, parse_concurrency
 from zablab.harness.recorder import Recorder
+from zablab.harness.tally import ErrorTally
 from zablab.harness.workloads import get_workload
 from zablab.harness.workloads.base import Workload
 from zablab.history.jsonl import HistoryWriter
@@ -70,6 +73,7 @@ class TestOptions:
     client_bug: str = "none"  # a deliberately broken client, to show the checkers catch it
     client_procs: int = 0  # processes the workers are spread over; 0: two per core
     db_args: str = ""  # extra flags for each zablab node, e.g. a seeded server bug
+    max_unavailable: float | None = None  # seconds; None: two session timeouts
     report: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -78,17 +82,26 @@ class TestOptions:
         return self.name or f"{self.db}-{self.workload}"
 
 
+INTERRUPTED_EXIT = 130  # Ctrl-C or SIGTERM: the partial run is kept, marked interrupted
+
+
 @dataclass
 class RunOutcome:
     run_dir: Path
     result: Result
-    ops: int
+    ops: int  # client operations completed (ok, fail or info)
     seconds: float
-    interrupted: bool = False
+    status: str = "complete"  # or interrupted
+    cleaned: list[str] = field(default_factory=list)  # what teardown undid
+    errors: list[str] = field(default_factory=list)  # warnings and errors, one line per kind
+
+    @property
+    def interrupted(self) -> bool:
+        return self.status == "interrupted"
 
     @property
     def exit_code(self) -> int:
-        return self.result.exit_code
+        return INTERRUPTED_EXIT if self.interrupted else self.result.exit_code
 
 
 Progress = Callable[[str, float], None]
@@ -159,12 +172,17 @@ class Runner:
         if opts.client_procs < 0:
             raise UserError("--client-procs must be 0 (two per core) or more.")
         self.client_procs = min(opts.client_procs or auto_procs(self.concurrency), self.concurrency)
+        capacity.check(opts.backend, opts.nodes, self.concurrency, self.client_procs)
+        self.phase = "setup"
+        self.status = "running"
+        self.cleaned: list[str] = []
+        self.errors: list[str] = []
 
     # -- public -----------------------------------------------------------------------------
 
     def run(self) -> RunOutcome:
         started = time.monotonic()
-        for note in leftovers.cleanup(("test",)):
+        for note in cleanup_runs(("test",)):
             log.warning("%s", note)
         self.run_dir = store.new_run_dir(self.opts.store, self.opts.test_name)
         handler = logging.FileHandler(self.run_dir / "zablab.log")
@@ -175,38 +193,87 @@ class Runner:
         old_term = None
         if threading.current_thread() is threading.main_thread():
             old_term = signal.signal(signal.SIGTERM, _raise_interrupt)
-        interrupted = False
+        tally = ErrorTally(handler)
         try:
-            self._write_test_json(started=True)
-            store.set_latest(self.opts.store, self.run_dir)
-            try:
-                self._run_cluster()
-            except UserError as exc:
-                raise UserError(f"{exc} Logs: {self.run_dir / 'nodes'}") from None
-            except KeyboardInterrupt:
-                interrupted = True
-                log.warning("interrupted; tearing down")
-            except Exception:
-                log.exception("harness error")
-                raise
-            if interrupted:
-                raise KeyboardInterrupt
-            self.progress("checking", 0.0)
-            result = self.check()
-            self.progress("report", 0.0)
-            if self.opts.report:
-                self.write_report()
-            return RunOutcome(
-                self.run_dir,
-                result,
-                len(self.rec.ops) if self.rec else 0,
-                time.monotonic() - started,
-            )
+            with tally:
+                out = self._run(started)
+            out.errors = tally.summary()
+            return out
         finally:
+            self.errors = tally.summary()
             if old_term is not None:
                 signal.signal(signal.SIGTERM, old_term)
             root.removeHandler(handler)
             handler.close()
+
+    def _run(self, started: float) -> RunOutcome:
+        assert self.run_dir is not None
+        run_dir = self.run_dir
+
+        def outcome(result: Result) -> RunOutcome:
+            return RunOutcome(
+                run_dir,
+                result,
+                self.completed_ops(),
+                time.monotonic() - started,
+                self.status,
+                self.cleaned,
+            )
+
+        try:
+            self._write_test_json()
+            store.set_latest(self.opts.store, run_dir)
+            self._run_cluster()
+            self._set_phase("checking")
+            result = self.check()
+            self._set_phase("report")
+            if self.opts.report:
+                self.write_report()
+            self.status = "complete"
+            self._write_test_json()
+            return outcome(result)
+        except KeyboardInterrupt:
+            log.warning("interrupted during %s; torn down", self.phase)
+            return outcome(self._unfinished("interrupted", f"during {self.phase}"))
+        except UserError as exc:
+            self._unfinished("failed", str(exc))
+            raise UserError(f"{exc} Logs: {run_dir / 'nodes'}") from None
+        except Exception as exc:
+            log.exception("harness error")
+            self._unfinished("crashed", f"harness error: {type(exc).__name__}: {exc}")
+            raise
+
+    def _unfinished(self, status: str, why: str) -> Result:
+        """Mark the run as not finished in test.json and results.json: whatever its partial
+        history shows, its verdict is unknown."""
+        assert self.run_dir is not None
+        self.status = status
+        with contextlib.suppress(Exception):
+            self._write_test_json(reason=why)
+        result = Result("zablab test", "unknown", {"reason": _unfinished_reason(status, why)})
+        data = {**result.to_dict(), "status": status}
+        with contextlib.suppress(Exception):
+            store.write_json(self.run_dir / "results.json", data)
+        return result
+
+    def _set_phase(self, phase: str, frac: float = 0.0) -> None:
+        self.phase = phase
+        self.progress(phase, frac)
+
+    def completed_ops(self) -> int:
+        return sum(self.rec.outcomes().values()) if self.rec else 0
+
+    def snapshot(self) -> dict[str, Any]:
+        """What the progress display shows: ops completed by outcome, and the fault in force."""
+        counts = self.rec.outcomes() if self.rec else {}
+        return {
+            "phase": self.phase,
+            "ops": sum(counts.values()),
+            "ok": counts.get("ok", 0),
+            "fail": counts.get("fail", 0),
+            "info": counts.get("info", 0),
+            "fault": (self.nemesis.current if self.nemesis else None) or "none",
+        }
 
     # -- phases -----------------------------------------------------------------------------
 
@@ -216,7 +283,7 @@ class Runner:
         self.state = leftovers.RunState.create("test", o.backend)
         self.rec = Recorder(HistoryWriter.open(self.run_dir / "history.jsonl"))
         try:
-            self.progress("setup", 0.0)
+            self._set_phase("setup")
             self.backend = get_backend(
                 o.backend,
                 {
@@ -246,9 +313,9 @@ class Runner:
                 fsync=o.fsync,
                 args=o.db_args,
             )
-            self._write_test_json(started=True)
+            self._write_test_json()
             self.db.setup(self.nodes)
-            self.progress("starting", 0.0)
+            self._set_phase("starting")
             t = time.monotonic()
             for n in self.nodes:
                 self.db.start(n)
@@ -290,6 +357,7 @@ class Runner:
         o = self.opts
         assert self.db is not None and self.rec is not None and self.run_dir is not None
         self.worker_cfg.nodes = [(n.name, n.client_address) for n in self.nodes]
+        self._set_phase("running")
         procs: WorkerProcesses | None = None
         threads: list[threading.Thread] = []
         if self.client_procs > 1:
@@ -352,16 +420,18 @@ class Runner:
             if procs is not None:
                 # a cas waits up to three op timeouts; sessions then get 3 s to close
                 procs.join(3 * o.op_timeout + 12)
-            self.progress("healing", 0.0)
+            if procs is not None:
+                self.cleaned.append(f"stopped {len(procs.procs)} client worker processes")
+            self._set_phase("healing")
             log.info("main phase over: %d history events; healing", len(self.rec.ops))
-            self.nemesis.heal_all()
+            self._note_healed(self.nemesis.heal_all())
 
     def _final_phase(self) -> None:
         assert self.db is not None and self.rec is not None
         finals = self.workload.final_ops()
         if not finals:
             return
-        self.progress("final reads", 0.0)
+        self._set_phase("final reads")
         log.info("final phase: %s", finals)
         try:
             self.db.await_ready(self.nodes, self.opts.ready_timeout)
@@ -397,14 +467,19 @@ class Runner:
             finally:
                 client.close()
 
+    def _note_healed(self, steps: list[str]) -> None:
+        if steps:
+            self.cleaned.append(f"healed the faults in force ({', '.join(steps)})")
+
     def _teardown(self) -> None:
         """Undo everything; each step runs even if an earlier one fails."""
-        self.progress("teardown", 0.0)
+        self._set_phase("teardown")
         log.info("teardown")
         if self.nemesis is not None:
             with contextlib.suppress(Exception):
-                self.nemesis.heal_all()
+                self._note_healed(self.nemesis.heal_all())
         if self.db is not None and self.run_dir is not None:
+            running = [n.name for n in self.nodes if _quietly(self.db.running, n)]
             for n in self.nodes:
                 with contextlib.suppress(Exception):
                     self.db.kill(n)
@@ -415,20 +490,38 @@ class Runner:
             for n in self.nodes:
                 with contextlib.suppress(Exception):
                     self.db.teardown(n)
+            if running:
+                self.cleaned.append(
+                    f"killed {len(running)} node processes ({', '.join(running)}) and kept "
+                    f"their logs in {self.run_dir / 'nodes'}"
+                )
         if self.backend is not None:
             with contextlib.suppress(Exception):
                 self.backend.teardown()
+            where = getattr(self.backend, "base_dir", "") or ""
+            self.cleaned.append(
+                f"tore down the {self.opts.backend} backend" + (f" ({where})" if where else "")
+            )
         if self.rec is not None:
             self.rec.close()
         if self.state is not None:
-            leftovers.kill_procs(self.state)
+            left = leftovers.kill_procs(self.state)
             self.state.remove()
+            if left:
+                self.cleaned.append(f"killed {left} leftover processes")
 
     # -- results ----------------------------------------------------------------------------
 
     def check(self) -> Result:
         assert self.rec is not None and self.run_dir is not None
-        return check_run(self.run_dir, self.rec.ops, self.workload, self.opts.db)
+        return check_run(
+            self.run_dir,
+            self.rec.ops,
+            self.workload,
+            self.opts.db,
+            bound=self.opts.max_unavailable,
+            session_timeout=self.opts.session_timeout,
+        )
 
     def write_report(self) -> None:
         from zablab.harness.report import write_report
@@ -436,10 +529,12 @@ class Runner:
         assert self.run_dir is not None
         write_report(self.run_dir)
 
-    def _write_test_json(self, started: bool) -> None:
+    def _write_test_json(self, reason: str = "") -> None:
         assert self.run_dir is not None
         data = {
             "name": self.opts.test_name,
+            "status": self.status,  # running, complete, interrupted, failed or crashed
+            **({"reason": reason} if reason else {}),
             "options": asdict(self.opts),
             "seed": self.seed,
             "concurrency": self.concurrency,
@@ -463,23 +558,77 @@ class Runner:
         store.write_json(self.run_dir / "test.json", data)
 
 
-def check_run(run_dir: Path, ops: list[Any], workload: Workload, db: str) -> Result:
-    """Run the workload's checkers (and the ZAB trace checker for zablab) and save results.json."""
-    results = [workload.check(ops)]
+def check_run(
+    run_dir: Path,
+    ops: list[Any],
+    workload: Workload,
+    db: str,
+    status: str = "complete",
+    reason: str = "",
+    bound: float | None = None,
+    session_timeout: float = 10.0,
+) -> Result:
+    """Run the workload's checkers, the availability checker (and the ZAB trace checker for
+    zablab) and save results.json. A run that did not finish, or in which no client op
+    completed, is unknown whatever the checkers say: they judged a partial history, or none."""
+    results = []
+    evidence = _evidence(ops, status, reason)
+    if evidence is not None:
+        results.append(evidence)
+    results.append(workload.check(ops))
+    results.append(check_availability(ops, bound=bound, session_timeout=session_timeout))
     if db == "zablab":
         traces = sorted(
             str(p) for p in (run_dir / "nodes").glob("*/trace.jsonl") if p.stat().st_size > 0
         )
         if traces:
-            with contextlib.suppress(ImportError):
-                from zablab.checkers.zab import check_zab_trace, load_zab_trace
-
-                results.append(check_zab_trace(load_zab_trace(*traces)))
+            results.append(check_zab_trace(load_zab_trace(*traces)))
     result = annotate(compose("zablab test", results), ops)
     data = result.to_dict()
+    data["status"] = status
+    why = unknown_reason(result)
+    if why:
+        data["reason"] = why
     data["stats"] = stats(ops)
     store.write_json(run_dir / "results.json", data)
     return result
+
+
+def _evidence(ops: list[Any], status: str, reason: str) -> Result | None:
+    if status == "running":
+        why = "the run never finished: its harness stopped before the end"
+    elif status != "complete":
+        why = _unfinished_reason(status, reason) + "; its history is partial"
+    elif not any(op.is_client and op.type == "ok" for op in ops):
+        why = "no client operation succeeded, so nothing was checked"
+    else:
+        return None
+    return Result("evidence", "unknown", {"reason": why})
+
+
+def _unfinished_reason(status: str, why: str) -> str:
+    verb = {"interrupted": "was interrupted"}.get(status, status)
+    return f"the run {verb}" + (f" ({why})" if why else "")
+
+
+def unknown_reason(result: Result) -> str:
+    """The first reason an unknown result gives, searching its children depth-first."""
+    if result.valid != "unknown":
+        return ""
+    if result.details.get("reason"):
+        return str(result.details["reason"])
+    for c in result.children:
+        why = unknown_reason(c)
+        if why:
+            return f"{c.checker}: {why}" if not why.startswith(c.checker) else why
+    return ""
+
+
+def _quietly(fn: Callable[[Node], bool], node: Node) -> bool:
+    try:
+        return fn(node)
+    except Exception:
+        return False
 
 
 def stats(ops: list[Any]) -> dict[str, Any]:
@@ -513,4 +662,13 @@ def analyze(run_dir: Path) -> Result:
         session_timeout=o.get("session_timeout", 10),
     )
     ops = read_jsonl(run_dir / "history.jsonl")
-    return check_run(run_dir, ops, workload, o.get("db", "zablab"))
+    return check_run(
+        run_dir,
+        ops,
+        workload,
+        o.get("db", "zablab"),
+        status=str(test.get("status", "complete")),
+        reason=str(test.get("reason", "")),
+        bound=o.get("max_unavailable"),
+        session_timeout=o.get("session_timeout", 10),
+    )

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from zablab.errors import UserError
+from zablab.harness import leftovers
 
 BACKENDS = ("local", "netns", "docker", "ssh")
 
@@ -75,3 +76,13 @@ def get_backend(name: str, options: dict[str, Any]) -> Any:
         ssh = dict(options.get("ssh") or {})
         return SshBackend(options.get("nodes_file"), db=options.get("db", "zablab"), **ssh)
     raise UserError(f"unknown --backend {name!r}; choose one of: {', '.join(BACKENDS)}.")
+
+
+def cleanup_runs(kinds: tuple[str, ...] = ("test",), include_live: bool = False) -> list[str]:
+    """Undo what crashed runs left: their processes and dirs, and their backend's leftovers."""
+    return leftovers.cleanup(kinds, include_live, undo=_undo_backend)
+
+
+def _undo_backend(st: leftovers.RunState) -> None:
+    if st.backend != "local":  # local runs leave nothing beyond processes and dirs
+        get_backend(st.backend, {}).cleanup_leftovers()

@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import functools
 import glob
-import importlib.metadata
-import importlib.util
 import io
 import os
 import secrets
@@ -34,8 +31,10 @@ import psutil
 
 from zablab.errors import UserError
 from zablab.harness.backends.base import Clock, Net, Node, close_remotes
+from zablab.harness.backends.bundle import python_bundle
 from zablab.harness.backends.docker_image import docker_client, ensure_image, flavor_for_db
 from zablab.harness.control.ssh import SshRemote, SshTarget
+from zablab.harness.faults.clock import NodeClock
 
 LABEL_RUN = "zablab.run"
 LABEL_OWNER = "zablab.owner"
@@ -45,8 +44,6 @@ NODE_OPT = "/opt/zablab"  # the zablab code, bind-mounted read-only from the run
 NODE_LIB = f"{NODE_OPT}/lib"
 NODE_WORKDIR = "/var/lib/zablab"
 NODE_PYTHON = f"{NODE_OPT}/python"
-# `python -m zablab node` goes through the CLI, so the node needs typer and what it requires
-CLI_DISTRIBUTIONS = ("typer",)
 
 
 def _stderr(msg: str) -> None:
@@ -82,68 +79,6 @@ def make_keypair(directory: str) -> tuple[str, str]:
     key = paramiko.RSAKey.generate(2048)
     key.write_private_key_file(path)
     return path, f"{key.get_name()} {key.get_base64()} zablab"
-
-
-@functools.cache
-def python_bundle() -> bytes:
-    """A tar of this zablab and the CLI's pure-Python dependencies, as the containers need it.
-
-    The image stays independent of the zablab version (no rebuild per commit): the code goes in
-    at setup, through the Docker API, like the netns backend's shared file system.
-    """
-    paths = [_module_path("zablab")]
-    for dist in _requirement_closure(CLI_DISTRIBUTIONS):
-        paths += _top_level_paths(dist)
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=1) as tar:
-        for path in sorted(set(paths)):
-            tar.add(
-                path,
-                arcname=os.path.basename(path),
-                filter=lambda ti: None if "__pycache__" in ti.name else ti,
-            )
-    return buf.getvalue()
-
-
-def _module_path(mod: str) -> str:
-    spec = importlib.util.find_spec(mod)
-    if spec is None or spec.origin is None:
-        raise UserError(f"cannot find the Python module {mod} to copy into the containers.")
-    path = spec.origin
-    return os.path.dirname(path) if os.path.basename(path) == "__init__.py" else path
-
-
-def _requirement_closure(names: tuple[str, ...]) -> list[importlib.metadata.Distribution]:
-    """Installed distributions `names` need at run time (extras left out)."""
-    from packaging.requirements import Requirement
-
-    seen: dict[str, importlib.metadata.Distribution] = {}
-    todo = [Requirement(n) for n in names]
-    while todo:
-        req = todo.pop()
-        name = req.name.lower().replace("_", "-")
-        if name in seen or (req.marker is not None and not req.marker.evaluate({"extra": ""})):
-            continue
-        try:
-            dist = importlib.metadata.distribution(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-        seen[name] = dist
-        todo += [Requirement(r) for r in dist.requires or []]
-    return list(seen.values())
-
-
-def _top_level_paths(dist: importlib.metadata.Distribution) -> list[str]:
-    tops = set()
-    for f in dist.files or []:
-        parts = f.parts
-        if not parts or parts[0] in ("..", "__pycache__") or parts[0].endswith(".dist-info"):
-            continue
-        if len(parts) == 1 and not parts[0].endswith(".py"):
-            continue
-        tops.add(parts[0])
-    paths = [str(dist.locate_file(t)) for t in tops]
-    return [p for p in paths if os.path.exists(p)]
 
 
 def _wrap_tar(name: str, data: bytes, mode: int = 0o644) -> bytes:
@@ -366,20 +301,10 @@ class DockerBackend:
 
     def clock(self) -> Clock:
         if self._clock is None:
-            from zablab.harness.backends.ssh import NodeClock
-
             self._clock = NodeClock(
                 {n.name: n.remote for n in self.nodes}, {n.name: n.workdir for n in self.nodes}
             )
         return self._clock
-
-    # -- extras the nemesis may use ----------------------------------------------------------
-    def pause_node(self, node: str) -> None:
-        """Freeze the whole container (cgroup freezer): DB, sshd and all; SSH to it hangs."""
-        self.client.containers.get(self.container_name(node)).pause()
-
-    def resume_node(self, node: str) -> None:
-        self.client.containers.get(self.container_name(node)).unpause()
 
     # -- teardown -----------------------------------------------------------------------------
     def teardown(self) -> None:
@@ -434,15 +359,3 @@ def cleanup_orphans(client: Any, include_persistent: bool = False) -> list[str]:
     for run in dead:
         remove_run(client, run)
     return dead
-
-
-def docker_startup_seconds(n: int, db: str = "zablab") -> float:
-    """Seconds from nothing to n containers answering SSH (image already built; for bench/)."""
-    ensure_image(flavor_for_db(db))
-    backend = DockerBackend(db)
-    start = time.monotonic()
-    try:
-        backend.setup(n)
-        return time.monotonic() - start
-    finally:
-        backend.teardown()

@@ -386,16 +386,3 @@ def _build_dockerfile(
                 f"building the node image from the Dockerfile failed ({e}); without a registry, "
                 "build as root on Linux with debootstrap installed."
             ) from e
-
-
-def remove_stale_images(client: Any | None = None) -> list[str]:
-    """Delete zablab-node images of older recipes; returns the removed tags."""
-    client = client or docker_client()
-    keep = {image_tag(f) for f in FLAVORS}
-    removed = []
-    for image in client.images.list(name=REPOSITORY):
-        for tag in image.tags:
-            if tag.startswith(REPOSITORY + ":") and tag not in keep:
-                client.images.remove(tag)
-                removed.append(tag)
-    return removed

@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 
+from zablab.harness import leftovers
 from zablab.harness.backends.base import Grudge, Node
 from zablab.harness.control.local import LocalRemote
 from zablab.harness.faults.clock import FaketimeClock
@@ -160,6 +161,4 @@ class LocalBackend:
             shutil.rmtree(self.base_dir, ignore_errors=True)
 
     def cleanup_leftovers(self) -> None:
-        from zablab.harness import leftovers
-
         leftovers.cleanup(("test",))

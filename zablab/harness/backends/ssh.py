@@ -23,8 +23,9 @@ import paramiko
 
 from zablab.errors import UserError
 from zablab.harness.backends.base import Node, close_remotes
+from zablab.harness.backends.bundle import python_bundle
 from zablab.harness.control.ssh import SshRemote, SshTarget
-from zablab.harness.faults.clock import FaketimeClock
+from zablab.harness.faults.clock import NodeClock
 from zablab.harness.faults.iptables import IptablesNet
 
 DEFAULT_WORKDIR = "/var/lib/zablab"
@@ -39,19 +40,6 @@ PRESENT = {
     "default-jre-headless": "command -v java",
     "zookeeper": "test -f /usr/share/java/zookeeper.jar",
 }
-
-
-class NodeClock(FaketimeClock):
-    """libfaketime without its pthread_cond_timedwait "monotonic fix".
-
-    With the fix on (libfaketime 0.9.10's default), Apache ZooKeeper's JVM starts 5-30 times
-    slower (measured: 0.7 s plain, 4-10 s with the fix, more under load); without it the JVM
-    still sees the skewed wall clock and sleeps correctly. Belongs in FaketimeClock.env; kept
-    here until it is there.
-    """
-
-    def env(self, node: str) -> dict[str, str]:
-        return {**super().env(node), "FAKETIME_FORCE_MONOTONIC_FIX": "0"}
 
 
 @dataclass
@@ -243,8 +231,6 @@ def address_of(host: str) -> str:
 
 def stage_python(node: Node) -> str:
     """Copy this zablab (and the CLI's pure-Python deps) to the node; returns its python."""
-    from zablab.harness.backends.docker import python_bundle
-
     lib = posixpath.join(node.workdir, "lib")
     wrapper = posixpath.join(node.workdir, "python")
     fd, tmp = tempfile.mkstemp(prefix="zablab-bundle-", suffix=".tar.gz")

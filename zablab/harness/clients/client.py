@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from typing import Any
 
 from kazoo.client import KazooClient
@@ -69,10 +70,19 @@ class Client:
         """Result of a kazoo async call, or KazooTimeoutError after the op timeout."""
         return async_result.get(timeout=self.timeout)
 
-    def close(self) -> None:
-        """Stop in the background: stopping a client whose server is gone can block a while."""
+    def close(self, linger: float = 0.0) -> None:
+        """Stop in the background: stopping a client whose server is gone can block a while.
+
+        A session is closed only by a closeSession the server receives; kazoo stopped while
+        disconnected just gives up, and the session (with its ephemerals: a lock, a candidacy)
+        lives on until it expires, which each leader change postpones. With `linger` the
+        client first waits that long for its own reconnection, so the close reaches the server.
+        """
 
         def stop() -> None:
+            deadline = time.monotonic() + linger
+            while not self.zk.connected and time.monotonic() < deadline:
+                time.sleep(0.1)
             with contextlib.suppress(Exception):
                 self.zk.stop()
             with contextlib.suppress(Exception):

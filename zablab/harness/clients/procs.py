@@ -33,6 +33,7 @@ from zablab.errors import UserError
 from zablab.harness.clients.workers import WorkerConfig, run_worker
 from zablab.harness.generator import Schedule
 from zablab.harness.recorder import Event, Recorder
+from zablab.harness.tally import ErrorTally
 
 log = logging.getLogger("zablab.clients")
 
@@ -229,7 +230,10 @@ def child_main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     out = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # stray prints must not corrupt the event stream
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    # the first error of each kind in full, then counts: a repeating failure is one line
+    sink = logging.StreamHandler(sys.stderr)
+    sink.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    tally = ErrorTally(sink, own_in_sink=False).__enter__()
     msg = json.loads(sys.stdin.readline())
     cfg = WorkerConfig(**msg["config"])
     cfg.nodes = [tuple(n) for n in cfg.nodes]  # type: ignore[misc]
@@ -277,6 +281,9 @@ def child_main() -> None:
     for t in threading.enumerate():
         if t.name == "kazoo-close":
             t.join(max(0.0, deadline - time.monotonic()))
+    for line in tally.summary():
+        print(f"errors by kind: {line}", file=sys.stderr)
+    sys.stderr.flush()
     os._exit(code)  # kazoo's background threads must not hold the exit up
 
 

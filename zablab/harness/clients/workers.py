@@ -115,6 +115,7 @@ def run_worker(
         invoker = BrokenClient(workload, bugs, random.Random(cfg.seed + index))
     process = index
     client: Client | None = None
+    held: list[Any] = []  # what abandoned sessions of this worker may still hold
     while schedule.running():
         if client is None:
             client = open_client(
@@ -127,14 +128,38 @@ def run_worker(
             if client is None:
                 continue
             client.process = process  # type: ignore[attr-defined]
+        if held and not reclaim(workload, client, held):
+            continue  # the servers are unreachable: nothing to do until they answer
         f, value = workload.next_op(rng, process)
         if not schedule.wait_turn():
             break
         if run_op(client, invoker, workload.reads, process, f, value, record) == "info":
-            workload.worker_done(client, process)
-            client.close()
+            held += drop_session(workload, client, process, cfg.session_timeout)
             client = None
             process += cfg.concurrency
     if client is not None:
         workload.worker_done(client, process)
         client.close()
+
+
+def drop_session(workload: Workload, client: Client, process: int, linger: float) -> list[Any]:
+    """After an op of unknown outcome: give the session up, as Jepsen reopens its client.
+
+    The close lingers until the client reconnects, so the server hears it and the session's
+    ephemerals go; what it may hold meanwhile is returned for `reclaim` on the next session.
+    """
+    held = workload.abandon(client, process)
+    client.close(linger=linger)
+    return [] if held is None else [held]
+
+
+def reclaim(workload: Workload, client: Client, held: list[Any]) -> bool:
+    """Remove what abandoned sessions held, on the fresh `client`; False if it could not."""
+    while held:
+        try:
+            workload.reclaim(client, held[0])
+        except Exception:
+            time.sleep(0.2)
+            return False
+        held.pop(0)
+    return True

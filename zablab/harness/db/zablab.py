@@ -2,36 +2,38 @@
 
 from __future__ import annotations
 
-import inspect
+import secrets
 import shlex
 import sys
+from typing import Any
 
 from zablab.harness.backends.base import Node
 from zablab.harness.db.base import DB
-
-
-def _node_takes_trace() -> bool:
-    """Whether this zablab's `node` command has --trace (added with ZAB replication)."""
-    try:
-        from zablab.node import command
-
-        return '"--trace"' in inspect.getsource(command)
-    except (ImportError, OSError):
-        return False
+from zablab.node.ensemble import SECRET_ENV
 
 
 class ZablabDB(DB):
+    """Every cluster gets its own ensemble secret (fresh unless given), so no node of another
+    cluster, or anyone else who reaches its quorum ports, can join it on the built-in one."""
+
     name = "zablab"
     log_name = "zablab-node.log"
+
+    def __init__(self, *args: Any, secret: str | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.secret = secret or secrets.token_hex(32)
+        node_env = self.env
+        self.env = lambda n: {**node_env(n), SECRET_ENV: self.secret}
 
     def trace_path(self, node: Node) -> str:
         return f"{node.workdir}/trace.jsonl"
 
     def command(self, node: Node) -> str:
         python = str(node.meta.get("python") or sys.executable)
-        cmd = f"{shlex.quote(python)} -m zablab node --config {shlex.quote(self.config_path(node))}"
-        if _node_takes_trace():
-            cmd += f" --trace {shlex.quote(self.trace_path(node))}"
+        cmd = (
+            f"{shlex.quote(python)} -m zablab node --config {shlex.quote(self.config_path(node))}"
+            f" --trace {shlex.quote(self.trace_path(node))}"
+        )
         if self.args:
             cmd += f" {self.args}"
         return cmd

@@ -104,3 +104,15 @@ class FaketimeClock:
         self._strobes.clear()
         for node in nodes if nodes is not None else list(self.files):
             self._write(node, 0)
+
+
+class NodeClock(FaketimeClock):
+    """libfaketime without its pthread_cond_timedwait "monotonic fix".
+
+    With the fix on (libfaketime 0.9.10's default), Apache ZooKeeper's JVM starts 5-30 times
+    slower (measured: 0.7 s plain, 4-10 s with the fix, more under load); without it the JVM
+    still sees the skewed wall clock and sleeps correctly.
+    """
+
+    def env(self, node: str) -> dict[str, str]:
+        return {**super().env(node), "FAKETIME_FORCE_MONOTONIC_FIX": "0"}

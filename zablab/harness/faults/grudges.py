@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+import networkx as nx
+
 from zablab.harness.backends.base import Grudge
 
 SHAPES = ("one", "minority", "halves", "majorities-ring", "bridge", "leader")
@@ -85,3 +87,37 @@ def build(
 
 def describe(g: Grudge) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in sorted(g.items()) if v}
+
+
+def links(g: Grudge, nodes: Sequence[str]) -> nx.Graph:
+    """The links that still carry traffic both ways (a TCP connection needs both)."""
+    graph = nx.Graph()
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from(
+        (a, b)
+        for i, a in enumerate(nodes)
+        for b in nodes[i + 1 :]
+        if b not in g.get(a, ()) and a not in g.get(b, ())
+    )
+    return graph
+
+
+def sides(g: Grudge, nodes: Sequence[str]) -> list[list[str]]:
+    """The groups of nodes that can still reach each other, largest first."""
+    comps = nx.connected_components(links(g, nodes))
+    return sorted((sorted(c) for c in comps), key=lambda c: (-len(c), c))
+
+
+def has_quorum(g: Grudge, nodes: Sequence[str]) -> bool:
+    """Whether some node hears, and is heard by, a majority (itself included): only then can a
+    leader gather a quorum, so only then may the cluster stay available during the partition.
+    A connected majority is not enough (a bridge's two halves reach each other only through
+    the bridge node, which is that leader)."""
+    graph = links(g, nodes)
+    return any(graph.degree(n) + 1 > len(nodes) // 2 for n in nodes)
+
+
+def summary(g: Grudge, nodes: Sequence[str]) -> str:
+    """`n1 n2 | n3 n4 n5`, and whether a quorum can form, for the progress line."""
+    text = " | ".join(" ".join(side) for side in sides(g, nodes))
+    return text if has_quorum(g, nodes) else f"{text} (no node reaches a majority)"

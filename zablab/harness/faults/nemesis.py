@@ -71,6 +71,7 @@ class Nemesis:
         self.partitioned = False
         self.lossy = False
         self.skewed = False
+        self.current: str | None = None  # the fault in force, for the progress display
         self._mu = threading.RLock()
 
     @property
@@ -102,6 +103,11 @@ class Nemesis:
             return None
         self.rec.record("info", "nemesis", f, value)
         log.info("nemesis %s: %s", f, value)
+        if f.startswith("start-") or f in ("kill", "pause"):
+            if not f.startswith("start-partition"):
+                self.current = f"{f.removeprefix('start-')} {_brief(value)}"
+        else:
+            self.current = None
         return value
 
     # -- faults ------------------------------------------------------------------------------
@@ -116,7 +122,13 @@ class Nemesis:
                     g = grudges.build(shape, self.names, self.rng, leader=self._leader())
                     self.backend.net().partition(g)
                     self.partitioned = True
-                    return {"shape": shape, "grudge": grudges.describe(g)}
+                    self.current = f"partition {shape}: {grudges.summary(g, self.names)}"
+                    return {
+                        "shape": shape,
+                        "grudge": grudges.describe(g),
+                        "sides": grudges.sides(g, self.names),
+                        "quorum": grudges.has_quorum(g, self.names),
+                    }
 
                 self._op("start-partition", part)
                 return "partition"
@@ -234,8 +246,9 @@ class Nemesis:
             stop.wait(self.interval)
             self.stop(what)
 
-    def heal_all(self) -> None:
-        """Undo every fault that may be in force; each step is attempted even if one fails."""
+    def heal_all(self) -> list[str]:
+        """Undo every fault that may be in force; each step is attempted even if one fails.
+        Returns the steps that had something to undo."""
         with self._mu:
             steps: list[tuple[str, Callable[[], Any]]] = []
             if self.partitioned or self.lossy:
@@ -257,3 +270,15 @@ class Nemesis:
             for n in self.nodes:
                 with contextlib.suppress(Exception):
                     self.db.resume(n)
+            return [f for f, _ in steps]
+
+
+def _brief(value: Any) -> str:
+    """A fault's value as a few words: `n1 n3`, `n2 p=0.2`."""
+    if isinstance(value, list):
+        return " ".join(map(str, value))
+    if isinstance(value, dict):
+        nodes = value.get("nodes", [])
+        rest = [f"{k}={v}" for k, v in value.items() if k != "nodes"]
+        return " ".join([*map(str, nodes), *rest])
+    return "" if value is None else str(value)

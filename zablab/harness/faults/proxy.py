@@ -233,9 +233,6 @@ class FaultProxy:
         with contextlib.suppress(Exception):
             self._loop.close()
 
-    def listening_ports(self) -> list[int]:
-        return [link.port for link in self._links.values()]
-
 
 async def _rewrite_initial(reader: asyncio.StreamReader, advertise: str) -> bytes:
     """Pass through anything but a ZooKeeper election InitialMessage, whose address is replaced."""

@@ -77,3 +77,15 @@ class Workload:
 
     def worker_done(self, client: Client, process: int) -> None:
         """Called when a worker stops or loses its session (release what it holds)."""
+
+    def abandon(self, client: Client, process: int) -> Any:
+        """The worker drops this session after an op of unknown outcome: return what the
+        session may still hold on the servers (a lock node, a queue item, a candidacy), for
+        `reclaim`, or None. The default holds nothing."""
+        self.worker_done(client, process)
+        return None
+
+    def reclaim(self, client: Client, held: Any) -> None:
+        """On the worker's fresh session: remove what `abandon` said the old one held, so a
+        session that outlives its worker cannot wedge the others (Jepsen reopens its client
+        for the same reason). Raises if the servers cannot be reached; the worker retries."""

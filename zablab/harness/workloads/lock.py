@@ -3,9 +3,12 @@ multi that checks its lock node still exists, so the resource's tokens must neve
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 from typing import Any
+
+from kazoo.exceptions import NoNodeError
 
 from zablab.checkers.result import Result
 from zablab.harness.clients.client import Client, Fail
@@ -23,6 +26,7 @@ class LockWorkload(Workload):
     def __init__(self, rng: random.Random, **opts: Any):
         super().__init__(rng, **opts)
         self._held: dict[int, Any] = {}  # process -> kazoo Lock
+        self._trying: dict[int, tuple[Any, int]] = {}  # process -> (Lock, session) mid-acquire
         self._phase: dict[int, str] = {}
         self._mu = threading.Lock()
 
@@ -48,6 +52,8 @@ class LockWorkload(Workload):
         process = getattr(client, "process", 0)
         if f == "acquire":
             lock = zk.Lock(self.path, identifier=str(process))
+            with self._mu:
+                self._trying[process] = (lock, zk.client_id[0] if zk.client_id else 0)
             if not lock.acquire(timeout=client.timeout):
                 raise Fail("timeout")
             with self._mu:
@@ -78,6 +84,29 @@ class LockWorkload(Workload):
         with self._mu:
             self._held.pop(process, None)
             self._phase.pop(process, None)
+            self._trying.pop(process, None)
+
+    def abandon(self, client: Client, process: int) -> Any:
+        """The old session's lock node, named by the Lock's unique prefix (its create may have
+        happened without the client learning the name) and its session id."""
+        with self._mu:
+            trying = self._trying.get(process)
+        self.worker_done(client, process)
+        if trying is None:
+            return None
+        lock, session = trying
+        return {"prefix": lock.prefix, "session": session}
+
+    def reclaim(self, client: Client, held: Any) -> None:
+        zk = client.zk
+        for child in client.wait(zk.get_children_async(self.path)):
+            if held["prefix"] not in child:
+                continue
+            path = f"{self.path}/{child}"
+            stat = client.wait(zk.exists_async(path))
+            if stat is not None and stat.ephemeralOwner == held["session"]:
+                with contextlib.suppress(NoNodeError):
+                    client.wait(zk.delete_async(path))
 
     def check(self, ops: list[Op]) -> Result:
         from zablab.checkers.fencing import check_fencing
