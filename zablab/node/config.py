@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 
 from zablab.errors import UserError
 
+from .options import ServerOptions
+
 IGNORED_KEYS = {
     "dataLogDir",
     "autopurge.snapRetainCount",
     "autopurge.purgeInterval",
-    "4lw.commands.whitelist",
     "admin.enableServer",
     "admin.serverPort",
     "admin.serverAddress",
@@ -32,7 +33,6 @@ IGNORED_KEYS = {
     "skipACL",
     "localSessionsEnabled",
     "localSessionsUpgradingEnabled",
-    "extendedTypesEnabled",
     "maxCnxns",
     "syncEnabled",
     "secureClientPort",
@@ -67,6 +67,7 @@ class NodeConfig:
     servers: dict[int, Peer] = field(default_factory=dict)
     trace: str = ""
     bugs: frozenset[str] = frozenset()  # seeded-bug switches of the ZAB replica (zab/config.py)
+    server: ServerOptions = field(default_factory=ServerOptions)
 
 
 def _int(key: str, value: str, where: str) -> int:
@@ -74,6 +75,13 @@ def _int(key: str, value: str, where: str) -> int:
         return int(value.strip())
     except ValueError:
         raise UserError(f"{where}: {key}={value!r} is not an integer; fix the value.") from None
+
+
+def _bool(key: str, value: str, where: str) -> bool:
+    v = value.strip().lower()
+    if v not in ("true", "false", "yes", "no"):
+        raise UserError(f"{where}: {key}={value!r} must be true or false; fix the value.")
+    return v in ("true", "yes")
 
 
 def _peer(sid: int, value: str, where: str) -> Peer:
@@ -139,6 +147,18 @@ def read_zoo_cfg(path: str, cfg: NodeConfig | None = None) -> NodeConfig:
                 raise UserError(f"{where}: {key} must be at least 1; fix the value.")
         elif key == "forceSync":
             cfg.fsync = value.lower() != "no"
+        elif key == "extendedTypesEnabled":
+            cfg.server.extended_types = _bool(key, value, where)
+        elif key == "znode.container.checkIntervalMs":  # a Java system property in ZooKeeper
+            cfg.server.container_check_ms = _int(key, value, where)
+            if cfg.server.container_check_ms < 1:
+                raise UserError(f"{where}: {key} must be at least 1; fix the value.")
+        elif key == "znode.container.maxNeverUsedIntervalMs":
+            cfg.server.container_max_never_used_ms = _int(key, value, where)
+        elif key == "4lw.commands.whitelist":
+            cfg.server.four_letter_whitelist = frozenset(
+                w.strip() for w in value.split(",") if w.strip()
+            )
         elif key == "zablab.bugs":
             cfg.bugs = cfg.bugs | parse_bugs(value.split(","))
         elif key.startswith("server."):

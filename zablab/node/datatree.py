@@ -19,6 +19,7 @@ from .protocol import (
     Err,
     Event,
     Op,
+    client_owner,
     read_acls,
     write_acl,
 )
@@ -88,8 +89,7 @@ class Node:
                 # see creates + deletes, as ZooKeeper's DataNode.copyStat computes it
                 self.cversion * 2 - len(self.children),
                 self.aversion,
-                # clients see 0 for containers, as ZooKeeper's getClientEphemeralOwner
-                0 if self.owner == CONTAINER_EPHEMERAL_OWNER else self.owner,
+                client_owner(self.owner),
                 len(self.data) if self.data else 0,
                 len(self.children),
                 self.pzxid,
@@ -120,6 +120,7 @@ class DataTree:
         self.ephemerals: dict[int, set[str]] = {}
         self.sessions: dict[int, int] = {}  # session id -> timeout (ms), agreed via txns
         self.containers: set[str] = set()  # container nodes, reaped when emptied
+        self.ttls: set[str] = set()  # TTL nodes, reaped once childless and older than their TTL
         self.last_zxid = 0
         root = Node(b"", OPEN_ACL_UNSAFE, 0, 0, 0)
         zk = Node(b"", OPEN_ACL_UNSAFE, 0, 0, 0)
@@ -242,11 +243,7 @@ class DataTree:
         parent._stat = None
         node = Node(t.data, tuple(t.acl), zxid, time, t.ephemeral_owner)
         self.nodes[path] = node
-        owner = t.ephemeral_owner
-        if owner == CONTAINER_EPHEMERAL_OWNER:
-            self.containers.add(path)
-        elif owner != 0 and (owner >> 56) != -1:
-            self.ephemerals.setdefault(owner, set()).add(path)
+        self._index(path, t.ephemeral_owner)
         trig.append((DATA, path, Event.NODE_CREATED))
         trig.append((CHILD, ppath, Event.NODE_CHILDREN_CHANGED))
         return node
@@ -261,6 +258,8 @@ class DataTree:
         node = self.nodes.pop(path)
         if node.owner == CONTAINER_EPHEMERAL_OWNER:
             self.containers.discard(path)
+        elif node.owner >> 56 == -1:
+            self.ttls.discard(path)
         elif node.owner:
             eph = self.ephemerals.get(node.owner)
             if eph is not None:
@@ -306,11 +305,17 @@ class DataTree:
             tree.nodes[path] = n
             if path != "/":
                 tree.nodes[parent_of(path)].children.add(path[path.rfind("/") + 1 :])
-            if n.owner == CONTAINER_EPHEMERAL_OWNER:
-                tree.containers.add(path)
-            elif n.owner and (n.owner >> 56) != -1:
-                tree.ephemerals.setdefault(n.owner, set()).add(path)
+            tree._index(path, n.owner)
         return tree
+
+    def _index(self, path: str, owner: int) -> None:
+        """File a node under the set its owner puts it in (container, TTL or a session's)."""
+        if owner == CONTAINER_EPHEMERAL_OWNER:
+            self.containers.add(path)
+        elif owner >> 56 == -1:
+            self.ttls.add(path)
+        elif owner:
+            self.ephemerals.setdefault(owner, set()).add(path)
 
 
 class _Exists(Exception):

@@ -10,12 +10,34 @@ import os
 import platform
 import socket
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from .server import ServerCore
+from zablab import __version__
 
-VERSION = "3.8.0-zablab-0.1.0, built on 2026-11-25 00:00 UTC"
+from .connection import Conn, Stats
+from .datatree import DataTree
+from .options import ServerOptions
+from .sessions import SessionTracker
+from .watches import Watches
+
+VERSION = f"3.8.0-zablab-{__version__}, built on 2026-11-25 00:00 UTC"
+
+
+class ServerCore(Protocol):
+    """What the four-letter words read of the server (ServerCore has it all)."""
+
+    tree: DataTree
+    watches: Watches
+    tracker: SessionTracker
+    stats: Stats
+    conns: dict[int, Conn]
+    options: ServerOptions
+    tick_ms: int
+    max_cnxns: int
+    min_timeout: int
+    max_timeout: int
+    info: Callable[[], dict[str, str]]
 
 FOUR_LETTER_WORDS = frozenset(
     w.encode()
@@ -43,9 +65,8 @@ FOUR_LETTER_WORDS = frozenset(
 
 
 def _lat(core: ServerCore) -> tuple[int, str, int]:
-    s = core.stats
-    avg = s.lat_total / s.lat_count if s.lat_count else 0.0
-    return s.lat_min, f"{avg:.4f}", s.lat_max
+    lat = core.stats.latency
+    return lat.min, f"{lat.avg:.4f}", lat.max
 
 
 def _srvr(core: ServerCore, clients: bool) -> str:
@@ -169,12 +190,11 @@ def four_letter(core: ServerCore, word: str) -> str:
     if word == "wchs":
         return _wchs(core)
     if word == "srst":
-        core.stats.reset_latency()
-        core.stats.received = core.stats.sent = 0
+        core.stats.reset()
         return "Server stats reset.\n"
     if word == "crst":
         for c in core.conns.values():
-            c.recv = c.sent = 0
+            c.reset_stats()
         return "Connection stats reset.\n"
     if word == "dirs":
         return "datadir_size: 0\nlogdir_size: 0\n"

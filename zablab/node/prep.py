@@ -16,8 +16,13 @@ from .datatree import SPECIAL_PATHS, DataTree, parent_of
 from .jute import Reader, Writer
 from .protocol import (
     ACL,
-    CONTAINER,
     CONTAINER_EPHEMERAL_OWNER,
+    EPHEMERAL,
+    EPHEMERAL_SEQUENTIAL,
+    MAX_TTL,
+    PERSISTENT_SEQUENTIAL,
+    PERSISTENT_SEQUENTIAL_WITH_TTL,
+    PERSISTENT_WITH_TTL,
     CheckVersionRequest,
     CreateRequest,
     DeleteRequest,
@@ -28,7 +33,10 @@ from .protocol import (
     Perm,
     SetACLRequest,
     SetDataRequest,
+    client_owner,
     decode_body,
+    ttl_of,
+    ttl_owner,
 )
 from .sessions import SessionTracker
 from .txn import (
@@ -161,10 +169,44 @@ def check_version(current: int, expected: int) -> int:
     return -2147483648 if current == 2147483647 else current + 1
 
 
+SEQUENTIAL_MODES = (PERSISTENT_SEQUENTIAL, EPHEMERAL_SEQUENTIAL, PERSISTENT_SEQUENTIAL_WITH_TTL)
+TTL_MODES = (PERSISTENT_WITH_TTL, PERSISTENT_SEQUENTIAL_WITH_TTL)
+
+
+def create_owner(typ: int, flags: int, ttl: int, session_id: int, extended: bool) -> int:
+    """The ephemeralOwner a create makes, or the KeeperError ZooKeeper 3.8 answers.
+
+    As ZooKeeper's PrepRequestProcessor: the opcode, not the flags, makes a container
+    (createContainer) or a TTL node (createTTL); create and create2 with the container flag
+    make a plain persistent node, since their CreateTxn has no field to say otherwise. The flags
+    must name a CreateMode; TTL modes need extendedTypesEnabled and a TTL in 1..MAX_TTL, other
+    modes no TTL. One deliberate difference: createTTL with a non-TTL mode and no TTL (-1)
+    crashes Apache ZooKeeper 3.8 when it applies the txn; zablab answers BadArguments.
+    """
+    if not 0 <= flags <= 6:
+        raise KeeperError(Err.BADARGUMENTS)
+    is_ttl = flags in TTL_MODES
+    if is_ttl and not extended:
+        raise KeeperError(Err.UNIMPLEMENTED)
+    if is_ttl:
+        if not 0 < ttl <= MAX_TTL:
+            raise KeeperError(Err.BADARGUMENTS)
+    elif ttl >= 0 or typ == Op.CREATE_TTL:
+        raise KeeperError(Err.BADARGUMENTS)
+    if typ == Op.CREATE_CONTAINER:
+        return CONTAINER_EPHEMERAL_OWNER
+    if typ == Op.CREATE_TTL:
+        return ttl_owner(ttl)
+    return session_id if flags in (EPHEMERAL, EPHEMERAL_SEQUENTIAL) else 0
+
+
 class Prep:
-    def __init__(self, tree: DataTree, tracker: SessionTracker) -> None:
+    def __init__(
+        self, tree: DataTree, tracker: SessionTracker, extended_types: bool = False
+    ) -> None:
         self.tree = tree
         self.tracker = tracker
+        self.extended_types = extended_types
         self.pending: dict[str, Change] = {}
         self.order: deque[Change] = deque()
 
@@ -299,10 +341,8 @@ class Prep:
         self, typ: int, body: CreateRequest, req: WriteRequest, zxid: int
     ) -> tuple[int, object]:
         flags = body.flags
-        if flags < 0 or flags > 6:
-            raise KeeperError(Err.BADARGUMENTS)
-        if typ == Op.CREATE_TTL or flags in (5, 6):
-            raise KeeperError(Err.UNIMPLEMENTED)  # TTL nodes need extendedTypesEnabled
+        ttl = body.ttl if typ == Op.CREATE_TTL else -1
+        owner = create_owner(typ, flags, ttl, req.session_id, self.extended_types)
         path = body.path
         i = path.rfind("/")
         if i == -1 or "\0" in path:
@@ -311,27 +351,21 @@ class Prep:
         new_acl = acls.fixup(body.acl, req.auth)
         parent = self.record(ppath)
         acls.check(parent.acl, Perm.CREATE, req.auth)
-        if flags in (2, 3):
+        if flags in SEQUENTIAL_MODES:
             path = f"{path}{parent.cversion:010d}"
         validate_path(path)
         c = self.pending.get(path)
         if (c is not None and c.exists) or (c is None and path in self.tree.nodes):
             raise KeeperError(Err.NODEEXISTS)
-        if parent.owner != 0 and parent.owner != CONTAINER_EPHEMERAL_OWNER:
+        if client_owner(parent.owner) != 0:  # a session's node: containers and TTLs show 0
             raise KeeperError(Err.NOCHILDRENFOREPHEMERALS)
         newcv = parent.cversion + 1
-        if flags == CONTAINER or typ == Op.CREATE_CONTAINER:
-            owner = CONTAINER_EPHEMERAL_OWNER
-            ttyp = Op.CREATE_CONTAINER
-        else:
-            owner = req.session_id if flags in (1, 3) else 0
-            ttyp = typ
         parent = parent.copy(zxid)
         parent.nchild += 1
         parent.cversion = newcv
         self._add(parent)
         self._add(Change(zxid, path, True, 0, 0, 0, owner, 0, tuple(new_acl)))
-        return ttyp, CreateTxn(path, body.data, new_acl, owner, newcv)
+        return typ, CreateTxn(path, body.data, new_acl, owner, newcv)
 
     def _delete_container(self, body: object, zxid: int) -> DeleteTxn:
         assert isinstance(body, DeleteRequest)
@@ -342,8 +376,8 @@ class Prep:
         rec = self.record(path)
         if rec.nchild > 0:
             raise KeeperError(Err.NOTEMPTY)
-        if rec.owner != CONTAINER_EPHEMERAL_OWNER:
-            raise KeeperError(Err.BADVERSION)
+        if rec.owner != CONTAINER_EPHEMERAL_OWNER and not ttl_of(rec.owner):
+            raise KeeperError(Err.BADVERSION)  # the reaper's deleteContainer spares other nodes
         parent = parent.copy(zxid)
         parent.nchild -= 1
         self._add(parent)

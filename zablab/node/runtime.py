@@ -116,6 +116,7 @@ class NodeRuntime:
             now=_mono(),
             wall=_wall(),
             info=self._info,
+            options=cfg.server,
         )
 
     def _info(self) -> dict[str, str]:
