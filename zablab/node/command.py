@@ -94,8 +94,10 @@ def run_node(
 ) -> None:
     import asyncio
     import logging
+    import os
 
     from .config import NodeConfig, parse_bugs, read_myid, read_zoo_cfg, validate
+    from .dirlock import lock_data_dir
     from .runtime import NodeRuntime
     from .storage import CorruptStorage
 
@@ -130,6 +132,8 @@ def run_node(
         cfg.bugs = cfg.bugs | parse_bugs(bugs)
     validate(cfg)
     try:
+        os.makedirs(cfg.data_dir, exist_ok=True)
+        lock_data_dir(cfg.data_dir)
         if len(cfg.servers) > 1:
             from .ensemble import EnsembleRuntime
 
