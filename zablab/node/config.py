@@ -68,6 +68,7 @@ class NodeConfig:
     trace: str = ""
     bugs: frozenset[str] = frozenset()  # seeded-bug switches of the ZAB replica (zab/config.py)
     server: ServerOptions = field(default_factory=ServerOptions)
+    secret_file: str = ""  # zablab.secretFile: the ensemble secret (secret.py)
 
 
 def _int(key: str, value: str, where: str) -> int:
@@ -159,6 +160,8 @@ def read_zoo_cfg(path: str, cfg: NodeConfig | None = None) -> NodeConfig:
             cfg.server.four_letter_whitelist = frozenset(
                 w.strip() for w in value.split(",") if w.strip()
             )
+        elif key == "zablab.secretFile":
+            cfg.secret_file = value
         elif key == "zablab.bugs":
             cfg.bugs = cfg.bugs | parse_bugs(value.split(","))
         elif key.startswith("server."):

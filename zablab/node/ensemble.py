@@ -20,6 +20,7 @@ from .datatree import DataTree
 from .peers import PeerNet
 from .quorum import ZabReplicator
 from .runtime import NodeRuntime, _mono
+from .secret import ensemble_secret
 from .storage import Storage
 from .txn import Txn
 from .zab import Close, Flush, Send, SetTimer, Trace
@@ -29,14 +30,12 @@ from .zab.replica import ZabReplica
 
 log = logging.getLogger("zablab.node")
 
-DEFAULT_SECRET = b"zablab-ensemble"
-SECRET_ENV = "ZABLAB_ENSEMBLE_SECRET"  # members authenticate each other with it (handshake.py)
 
 
 class EnsembleRuntime(NodeRuntime):
     def __init__(self, cfg: NodeConfig, secret: bytes | None = None) -> None:
         if secret is None:
-            secret = os.environ.get(SECRET_ENV, "").encode() or DEFAULT_SECRET
+            secret = ensemble_secret(cfg.secret_file)
         self.cfg = cfg
         os.makedirs(cfg.data_dir, exist_ok=True)
         self.storage = Storage(cfg.data_dir, fsync=cfg.fsync)
