@@ -156,6 +156,8 @@ def read_zoo_cfg(path: str, cfg: NodeConfig | None = None) -> NodeConfig:
                 raise UserError(f"{where}: {key} must be at least 1; fix the value.")
         elif key == "znode.container.maxNeverUsedIntervalMs":
             cfg.server.container_max_never_used_ms = _int(key, value, where)
+        elif key == "enforceQuota":  # zookeeper.enforceQuota, a system property in ZooKeeper
+            cfg.server.enforce_quota = _bool(key, value, where)
         elif key == "4lw.commands.whitelist":
             cfg.server.four_letter_whitelist = frozenset(
                 w.strip() for w in value.split(",") if w.strip()
@@ -218,6 +220,11 @@ def validate(cfg: NodeConfig) -> None:
         raise UserError(
             "seeded bugs (--bug, zablab.bugs) live in ZAB replication; "
             "configure an ensemble (server.N lines) to use them."
+        )
+    if cfg.server.extended_types and cfg.server_id > 254:
+        raise UserError(
+            f"server id {cfg.server_id} is above 254, which extendedTypesEnabled needs "
+            "(TTL nodes use the top byte of the owner); pick a smaller id."
         )
     if cfg.servers and cfg.server_id and cfg.server_id not in cfg.servers:
         raise UserError(

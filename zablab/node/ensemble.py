@@ -31,7 +31,6 @@ from .zab.replica import ZabReplica
 log = logging.getLogger("zablab.node")
 
 
-
 class EnsembleRuntime(NodeRuntime):
     def __init__(self, cfg: NodeConfig, secret: bytes | None = None) -> None:
         if secret is None:

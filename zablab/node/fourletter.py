@@ -39,6 +39,7 @@ class ServerCore(Protocol):
     max_timeout: int
     info: Callable[[], dict[str, str]]
 
+
 FOUR_LETTER_WORDS = frozenset(
     w.encode()
     for w in (

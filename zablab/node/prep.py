@@ -7,13 +7,16 @@ fsyncs and each is still checked against the state it will be applied to.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from dataclasses import dataclass, field
 
 from . import acl as acls
+from . import quota
 from .acl import KeeperError
 from .datatree import SPECIAL_PATHS, DataTree, parent_of
 from .jute import Reader, Writer
+from .options import ServerOptions
 from .protocol import (
     ACL,
     CONTAINER_EPHEMERAL_OWNER,
@@ -200,13 +203,18 @@ def create_owner(typ: int, flags: int, ttl: int, session_id: int, extended: bool
     return session_id if flags in (EPHEMERAL, EPHEMERAL_SEQUENTIAL) else 0
 
 
+log = logging.getLogger("zablab.node")
+
+
 class Prep:
     def __init__(
-        self, tree: DataTree, tracker: SessionTracker, extended_types: bool = False
+        self, tree: DataTree, tracker: SessionTracker, options: ServerOptions | None = None
     ) -> None:
         self.tree = tree
         self.tracker = tracker
-        self.extended_types = extended_types
+        self.options = options or ServerOptions()
+        self._quota_logged: dict[tuple[str, str], int] = {}  # (path, what) -> time logged
+        self._time = 0
         self.pending: dict[str, Change] = {}
         self.order: deque[Change] = deque()
 
@@ -246,6 +254,7 @@ class Prep:
     def prep(self, req: WriteRequest, zxid: int, time: int) -> Txn:
         """Turn a write request into the txn to log; failures become error txns."""
         typ = req.type
+        self._time = time
         try:
             if typ == Op.CREATE_SESSION:
                 assert isinstance(req.body, int)
@@ -264,6 +273,40 @@ class Prep:
             return Txn(req.session_id, req.cxid, zxid, time, t, body)
         except KeeperError as e:
             return Txn(req.session_id, req.cxid, zxid, time, Op.ERROR, ErrorTxn(e.code))
+
+    def _check_quota(self, path: str, count_diff: int, bytes_diff: int) -> None:
+        """ZooKeeperServer.checkQuota against the committed usage: a passed limit is logged
+        (at most once a minute per quota and kind), a hard one refuses the write when
+        enforceQuota is on."""
+        tree = self.tree
+        prefix = quota.quota_prefix(tree.quotas, path)
+        if prefix is None:
+            return
+        limits_node = tree.nodes.get(quota.limits_path(prefix))
+        stats_node = tree.nodes.get(quota.stats_path(prefix))
+        if limits_node is None or stats_node is None:
+            return
+        try:
+            limits, usage = quota.parse(limits_node.data), quota.parse(stats_node.data)
+        except ValueError:
+            return
+        refuse = False
+        for what, new, limit, hard in quota.exceeded(limits, usage, count_diff, bytes_diff):
+            key = (prefix, what)
+            if self._time - self._quota_logged.get(key, -60_000) >= 60_000:
+                self._quota_logged[key] = self._time
+                log.warning(
+                    "Quota exceeded: %s [current %s=%d, %s%sLimit=%d]",
+                    prefix,
+                    what,
+                    new,
+                    "hard" if hard else "soft",
+                    "Count" if what == "count" else "Byte",
+                    limit,
+                )
+            refuse = refuse or (hard and self.options.enforce_quota)
+        if refuse:
+            raise KeeperError(Err.QUOTAEXCEEDED)
 
     def _close_session(self, sid: int, zxid: int) -> None:
         es = set(self.tree.ephemerals.get(sid, ()))
@@ -311,6 +354,10 @@ class Prep:
             rec = self.record(body.path)
             acls.check(rec.acl, Perm.WRITE, req.auth)
             v = check_version(rec.version, body.version)
+            if self.tree.quotas:
+                old = self.tree.nodes.get(body.path)  # as ZooKeeper: the committed tree
+                grow = len(body.data or b"") - len(old.data or b"" if old else b"")
+                self._check_quota(body.path, 0, grow)
             rec = rec.copy(zxid)
             rec.version = v
             self._add(rec)
@@ -342,7 +389,7 @@ class Prep:
     ) -> tuple[int, object]:
         flags = body.flags
         ttl = body.ttl if typ == Op.CREATE_TTL else -1
-        owner = create_owner(typ, flags, ttl, req.session_id, self.extended_types)
+        owner = create_owner(typ, flags, ttl, req.session_id, self.options.extended_types)
         path = body.path
         i = path.rfind("/")
         if i == -1 or "\0" in path:
@@ -359,6 +406,8 @@ class Prep:
             raise KeeperError(Err.NODEEXISTS)
         if client_owner(parent.owner) != 0:  # a session's node: containers and TTLs show 0
             raise KeeperError(Err.NOCHILDRENFOREPHEMERALS)
+        if self.tree.quotas:
+            self._check_quota(path, 1, len(body.data or b""))
         newcv = parent.cversion + 1
         parent = parent.copy(zxid)
         parent.nchild += 1

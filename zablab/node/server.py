@@ -89,7 +89,7 @@ class ServerCore:
         self.tracker = SessionTracker(tick_ms, server_id, wall)
         for sid, timeout in self.tree.sessions.items():
             self.tracker.add(sid, timeout, now)
-        self.prep = Prep(self.tree, self.tracker, options.extended_types)
+        self.prep = Prep(self.tree, self.tracker, options)
         self.watches = Watches()
         self.conns: dict[int, Conn] = {}
         self.session_conn: dict[int, Conn] = {}
