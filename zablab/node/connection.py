@@ -8,9 +8,43 @@ from __future__ import annotations
 
 from collections import deque
 
-from .protocol import Id
+from .metrics import Summary
+from .protocol import Id, Op
 
 NEW, WAIT_SESSION, OPEN, CLOSED = range(4)
+
+# the request kinds ZooKeeper's cons prints as lop= (FinalRequestProcessor's lastOp)
+LAST_OP = {
+    Op.PING: "PING",
+    Op.CREATE_SESSION: "SESS",
+    Op.MULTI: "MULT",
+    Op.MULTI_READ: "MLTR",
+    Op.CREATE: "CREA",
+    Op.CREATE2: "CREA",
+    Op.CREATE_CONTAINER: "CREA",
+    Op.CREATE_TTL: "CREA",
+    Op.DELETE: "DELE",
+    Op.DELETE_CONTAINER: "DELE",
+    Op.SET_DATA: "SETD",
+    Op.RECONFIG: "RECO",
+    Op.SET_ACL: "SETA",
+    Op.CLOSE_SESSION: "CLOS",
+    Op.SYNC: "SYNC",
+    Op.CHECK: "CHEC",
+    Op.EXISTS: "EXIS",
+    Op.GET_DATA: "GETD",
+    Op.SET_WATCHES: "SETW",
+    Op.SET_WATCHES2: "STW2",
+    Op.ADD_WATCH: "ADDW",
+    Op.GET_ACL: "GETA",
+    Op.GET_CHILDREN: "GETC",
+    Op.GET_CHILDREN2: "GETC",
+    Op.GET_ALL_CHILDREN_NUMBER: "GETACN",
+    Op.CHECK_WATCHES: "CHKW",
+    Op.REMOVE_WATCHES: "REMW",
+    Op.WHO_AM_I: "HOMI",
+    Op.GET_EPHEMERALS: "GETE",
+}
 
 
 class Pending:
@@ -25,33 +59,6 @@ class Pending:
         self.write = write
         self.reply: bytes | None = None
         self.t0 = t0
-
-
-class Latency:
-    """min/avg/max of request latencies in ms, as ZooKeeper's stat and cons print them."""
-
-    __slots__ = ("min", "max", "total", "count")
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self.min = 0
-        self.max = 0
-        self.total = 0
-        self.count = 0
-
-    def add(self, ms: int) -> None:
-        if self.count == 0 or ms < self.min:
-            self.min = ms
-        if ms > self.max:
-            self.max = ms
-        self.total += ms
-        self.count += 1
-
-    @property
-    def avg(self) -> float:
-        return self.total / self.count if self.count else 0.0
 
 
 class Conn:
@@ -103,7 +110,7 @@ class Conn:
         self.last_zxid = -1
         self.last_response = 0
         self.last_latency = 0
-        self.latency = Latency()
+        self.latency = Summary("latency", "Request latency in ms")
 
     def reset_stats(self) -> None:
         self.recv = self.sent = 0
@@ -116,14 +123,34 @@ class Conn:
 class Stats:
     """Server-wide counters (ZooKeeper's ServerStats)."""
 
-    __slots__ = ("received", "sent", "latency", "started")
+    __slots__ = (
+        "received",
+        "sent",
+        "latency",
+        "started",
+        "auth_failed",
+        "last_response_size",
+        "min_response_size",
+        "max_response_size",
+    )
 
     def __init__(self) -> None:
-        self.received = 0
-        self.sent = 0
-        self.latency = Latency()
+        self.latency = Summary("latency", "Request latency in ms")
         self.started = 0
+        self.reset()
 
     def reset(self) -> None:
+        """srst: ZooKeeper's ServerStats.reset (latency, packets, response sizes, auth)."""
         self.received = self.sent = 0
         self.latency.reset()
+        self.auth_failed = 0
+        self.last_response_size = -1  # ZooKeeper's BufferStats before the first response
+        self.min_response_size = -1
+        self.max_response_size = -1
+
+    def response(self, size: int) -> None:
+        self.last_response_size = size
+        if self.min_response_size < 0 or size < self.min_response_size:
+            self.min_response_size = size
+        if size > self.max_response_size:
+            self.max_response_size = size

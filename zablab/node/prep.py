@@ -16,6 +16,7 @@ from . import quota
 from .acl import KeeperError
 from .datatree import SPECIAL_PATHS, DataTree, parent_of
 from .jute import Reader, Writer
+from .metrics import ServerMetrics
 from .options import ServerOptions
 from .protocol import (
     ACL,
@@ -208,11 +209,16 @@ log = logging.getLogger("zablab.node")
 
 class Prep:
     def __init__(
-        self, tree: DataTree, tracker: SessionTracker, options: ServerOptions | None = None
+        self,
+        tree: DataTree,
+        tracker: SessionTracker,
+        options: ServerOptions | None = None,
+        metrics: ServerMetrics | None = None,
     ) -> None:
         self.tree = tree
         self.tracker = tracker
         self.options = options or ServerOptions()
+        self.metrics = metrics or ServerMetrics()
         self._quota_logged: dict[tuple[str, str], int] = {}  # (path, what) -> time logged
         self._time = 0
         self.pending: dict[str, Change] = {}
@@ -236,12 +242,14 @@ class Prep:
     def _add(self, c: Change) -> None:
         self.pending[c.path] = c
         self.order.append(c)
+        self.metrics.outstanding_changes_queued.value += 1
 
     def committed(self, zxid: int) -> None:
         """Forget pending changes made by txns up to `zxid` (now visible in the tree)."""
         order = self.order
         while order and order[0].zxid <= zxid:
             c = order.popleft()
+            self.metrics.outstanding_changes_removed.value += 1
             if self.pending.get(c.path) is c:
                 del self.pending[c.path]
 

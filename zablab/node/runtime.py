@@ -106,7 +106,7 @@ class NodeRuntime:
     def _make_core(self, tree: DataTree) -> ServerCore:
         """The sans-IO server over `tree`, configured from zoo.cfg (standalone and ensemble)."""
         cfg = self.cfg
-        return ServerCore(
+        core = ServerCore(
             tree,
             tick_ms=cfg.tick_time,
             server_id=cfg.server_id,
@@ -118,6 +118,9 @@ class NodeRuntime:
             info=self._info,
             options=cfg.server,
         )
+        self.storage.log.on_sync = core.metrics.fsynced
+        self.storage.on_snapshot = core.metrics.snapshottime.add
+        return core
 
     def _info(self) -> dict[str, str]:
         return {

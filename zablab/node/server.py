@@ -15,10 +15,11 @@ from collections.abc import Callable
 
 from . import acl as acls
 from .acl import KeeperError
-from .connection import CLOSED, NEW, OPEN, WAIT_SESSION, Conn, Pending, Stats
+from .connection import CLOSED, LAST_OP, NEW, OPEN, WAIT_SESSION, Conn, Pending, Stats
 from .datatree import DataTree, Result
 from .fourletter import FOUR_LETTER_WORDS, four_letter
 from .jute import INT, MAX_BUFFER, REPLY_HEADER, JuteError, Reader, Writer
+from .metrics import ServerMetrics
 from .options import ServerOptions
 from .prep import Prep, WriteRequest
 from .protocol import (
@@ -26,6 +27,7 @@ from .protocol import (
     ConnectRequest,
     DeleteRequest,
     Err,
+    Event,
     Id,
     Op,
     PathRequest,
@@ -89,7 +91,6 @@ class ServerCore:
         self.tracker = SessionTracker(tick_ms, server_id, wall)
         for sid, timeout in self.tree.sessions.items():
             self.tracker.add(sid, timeout, now)
-        self.prep = Prep(self.tree, self.tracker, options)
         self.watches = Watches()
         self.conns: dict[int, Conn] = {}
         self.session_conn: dict[int, Conn] = {}
@@ -97,6 +98,9 @@ class ServerCore:
         self.dirty: dict[int, Conn] = {}
         self.to_close: list[int] = []
         self.stats = Stats()
+        self.stats.started = now
+        self.metrics = ServerMetrics()
+        self.prep = Prep(self.tree, self.tracker, options, self.metrics)
         self.replicator: Replicator | None = None
         self.info = info or (lambda: {})
         self.on_apply: Callable[[Txn], None] | None = None
@@ -157,6 +161,7 @@ class ServerCore:
         c = self.conns.get(cid)
         if c is None or c.closing:
             return
+        self.metrics.bytes_received_count.value += len(data)
         keep = c.buf
         if keep:
             keep += data
@@ -253,8 +258,29 @@ class ServerCore:
     def _send(self, c: Conn, data: bytes) -> None:
         c.out.append(data)
         c.sent += 1
-        self.stats.sent += 1
+        stats = self.stats
+        stats.sent += 1
+        n = len(data) - 4  # ZooKeeper's BufferStats count the frame without its length
+        self.metrics.response_bytes.value += n
+        stats.last_response_size = n
+        if n > stats.max_response_size:
+            stats.max_response_size = n
+        if n < stats.min_response_size or stats.min_response_size < 0:
+            stats.min_response_size = n
         self.dirty[c.id] = c
+
+    def _done(self, c: Conn, op: int, xid: int, t0: int, write: bool) -> None:
+        """A request was answered: the counters cons, stat and mntr report."""
+        now = self.now
+        lat = now - t0
+        c.last_op = LAST_OP.get(op, "NA")
+        c.last_cxid = xid
+        c.last_zxid = self.tree.last_zxid
+        c.last_response = now
+        c.last_latency = lat
+        c.latency.add(lat)
+        self.stats.latency.add(lat)
+        (self.metrics.updatelatency if write else self.metrics.readlatency).add(lat)
 
     def _reply(
         self, c: Conn, xid: int, err: int, body: bytes = b"", zxid: int | None = None
@@ -273,8 +299,10 @@ class ServerCore:
         self._close(c)
 
     def _four_letter(self, c: Conn, word: str) -> None:
-        text = four_letter(self, word)
-        self._send(c, text.encode("utf-8"))
+        c.recv += 1  # cons shows the asking connection with the word counted
+        text = four_letter(self, word, c.id)
+        c.out.append(text.encode("utf-8"))  # not a packet: no packet or response counters
+        self.dirty[c.id] = c
         self._close(c)
 
     def _frame(self, c: Conn, payload: bytes) -> None:
@@ -370,7 +398,7 @@ class ServerCore:
             if c.queue:
                 c.queue.append(Pending(xid, op, body, False, self.now))
             else:
-                self._read(c, xid, op, body)
+                self._read(c, xid, op, body, self.now)
         elif op in SUBMIT_OPS:
             body = decode_body(op, r)
             c.queue.append(Pending(xid, op, body, True, self.now))
@@ -393,6 +421,7 @@ class ServerCore:
         elif a.scheme == "ip":
             self._reply(c, xid, Err.OK, zxid=0)
         else:
+            self.stats.auth_failed += 1
             log.warning("Authentication failed for scheme: %s", a.scheme)
             self._reply(c, xid, Err.AUTHFAILED, zxid=0)
             self._close(c)
@@ -406,23 +435,24 @@ class ServerCore:
                     return
                 q.popleft()
                 self._send(c, p.reply)
-                self.stats.latency.add(self.now - p.t0)
+                self._done(c, p.op, p.xid, p.t0, p.op != Op.SYNC)
             else:
                 q.popleft()
-                self._read(c, p.xid, p.op, p.body)
+                self._read(c, p.xid, p.op, p.body, p.t0)
 
     # ---- reads ----------------------------------------------------------------------------------------
 
-    def _read(self, c: Conn, xid: int, op: int, body: object) -> None:
+    def _read(self, c: Conn, xid: int, op: int, body: object, t0: int) -> None:
         if op == Op.PING:
             self._reply(c, Xid.PING, Err.OK)
-            return
-        try:
-            out = READS[op](self, c, body)
-        except KeeperError as e:
-            self._reply(c, xid, e.code)
-            return
-        self._reply(c, xid, 0, out)
+        else:
+            try:
+                out = READS[op](self, c, body)
+            except KeeperError as e:
+                self._reply(c, xid, e.code)
+            else:
+                self._reply(c, xid, 0, out)
+        self._done(c, op, xid, t0, False)
 
     # ---- replication hooks ------------------------------------------------------------------------------
 
@@ -476,10 +506,13 @@ class ServerCore:
         rc = self.tree.apply(txn, trig)
         if trig:
             conns = self.conns
-            for w, ev, path in self.watches.trigger(trig):
+            fired = self.watches.trigger(trig)
+            for w, ev, path in fired:
                 wc = conns.get(w)  # type: ignore[call-overload]
                 if wc is not None and not wc.closing:
                     self._send(wc, encode_event(ev, path))
+            if fired:
+                self._count_fired(fired)
         if self.on_apply is not None:
             self.on_apply(txn)
         typ = txn.type
@@ -504,7 +537,7 @@ class ServerCore:
                     if p.write and p.reply is not None:
                         self._send(c, p.reply)
                     elif not p.write:
-                        self._read(c, p.xid, p.op, p.body)
+                        self._read(c, p.xid, p.op, p.body, p.t0)
                 if q:
                     q.clear()
                     self._reply(c, txn.cxid, 0)
@@ -519,6 +552,23 @@ class ServerCore:
         if head.write and head.xid == txn.cxid and head.reply is None:
             head.reply = self._write_reply(head, rc)
             self._drain(c)
+
+    def _count_fired(self, fired: list[tuple[object, int, str]]) -> None:
+        """Watchers per fired event, by type (ZooKeeper's node_*_watch_count summaries)."""
+        per: dict[tuple[int, str], int] = {}
+        for _w, ev, path in fired:
+            per[(ev, path)] = per.get((ev, path), 0) + 1
+        m = self.metrics
+        by_event = {
+            Event.NODE_CREATED: m.node_created_watch_count,
+            Event.NODE_DELETED: m.node_deleted_watch_count,
+            Event.NODE_DATA_CHANGED: m.node_changed_watch_count,
+            Event.NODE_CHILDREN_CHANGED: m.node_children_watch_count,
+        }
+        for (ev, _path), n in per.items():
+            summary = by_event.get(ev)
+            if summary is not None:
+                summary.add(n)
 
     def _write_reply(self, p: Pending, rc: Result) -> bytes:
         xid = p.xid
