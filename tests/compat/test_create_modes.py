@@ -86,13 +86,11 @@ def extended(request: pytest.FixtureRequest) -> bool:
 
 def zablab_answers(extended: bool) -> dict[str, object]:
     base = tempfile.mkdtemp(prefix="zablab-create-modes-")
-    cfg = os.path.join(base, "zoo.cfg")
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write(
-            f"extendedTypesEnabled={'true' if extended else 'false'}\n"
-            f"znode.container.checkIntervalMs={CHECK_MS}\n"
-        )
-    node = launch_node(os.path.join(base, "data"), fsync=False, extra_args=["--config", cfg])
+    cfg = (
+        f"extendedTypesEnabled={'true' if extended else 'false'}\n"
+        f"znode.container.checkIntervalMs={CHECK_MS}\n"
+    )
+    node = launch_node(os.path.join(base, "data"), fsync=False, zoo_cfg=cfg)
     try:
         return exercise(node.host, node.port)
     finally:

@@ -8,18 +8,15 @@ with a child ephemeral, a data watch and a child watch on it, an exists watch on
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import socket
-import tempfile
 from collections.abc import Iterator
 
 import pytest
 from kazoo.client import KazooClient
+from pair import zookeeper_and_zablab
 
 from zablab.apache import LocalZooKeeper
-from zablab.node.launcher import launch_node
 
 pytestmark = pytest.mark.zookeeper
 
@@ -90,16 +87,21 @@ def four(port: int, word: str) -> str:
     return out.decode()
 
 
+def make_state(zk: KazooClient) -> None:
+    """The client history both servers get before they are asked."""
+    zk.add_auth("digest", "alice:secret")
+    zk.create("/a", b"hello")
+    zk.create("/a/e", b"x", ephemeral=True)
+    zk.get("/a", watch=lambda e: None)
+    zk.get_children("/a", watch=lambda e: None)
+    zk.exists("/nope", watch=lambda e: None)
+
+
 def in_the_state(hosts: str, port: int) -> dict[str, str]:
     zk = KazooClient(hosts=hosts, timeout=10)
     zk.start(timeout=20)
     try:
-        zk.add_auth("digest", "alice:secret")
-        zk.create("/a", b"hello")
-        zk.create("/a/e", b"x", ephemeral=True)
-        zk.get("/a", watch=lambda e: None)
-        zk.get_children("/a", watch=lambda e: None)
-        zk.exists("/nope", watch=lambda e: None)
+        make_state(zk)
         return {w: four(port, w) for w in WORDS}
     finally:
         zk.stop()
@@ -108,20 +110,8 @@ def in_the_state(hosts: str, port: int) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def answers(zookeeper_installed: None) -> Iterator[tuple[dict[str, str], dict[str, str]]]:
-    zk = LocalZooKeeper(force_sync=False)
-    base = tempfile.mkdtemp(prefix="zablab-4lw-")
-    node = None
-    try:
-        zk.start()
-        theirs = in_the_state(zk.hosts, zk.port)
-        node = launch_node(os.path.join(base, "data"), fsync=False)
-        ours = in_the_state(node.address, node.port)
-        yield ours, theirs
-    finally:
-        zk.close()
-        if node is not None:
-            node.stop()
-        shutil.rmtree(base, ignore_errors=True)
+    with zookeeper_and_zablab(LocalZooKeeper(force_sync=False)) as (zk, node):
+        yield in_the_state(node.address, node.port), in_the_state(zk.hosts, zk.port)
 
 
 def labels(text: str) -> list[str]:
@@ -203,22 +193,11 @@ def test_mntr_keys_match_but_for_those_left_out_with_a_reason(answers):
 
 
 def test_a_word_off_the_whitelist_is_refused_as_zookeeper_refuses_it(zookeeper_installed):
+    listed = "4lw.commands.whitelist=srvr, mntr"
     zk = LocalZooKeeper(extra={"4lw.commands.whitelist": "srvr, mntr"}, force_sync=False)
-    base = tempfile.mkdtemp(prefix="zablab-4lw-")
-    cfg = os.path.join(base, "zoo.cfg")
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write("4lw.commands.whitelist=srvr, mntr\n")
-    node = None
-    try:
-        zk.start()
-        node = launch_node(os.path.join(base, "data"), fsync=False, extra_args=["--config", cfg])
+    with zookeeper_and_zablab(zk, listed) as (zk, node):
         for word in ("ruok", "cons", "envi"):
             refusal = f"{word} is not executed because it is not in the whitelist.\n"
             assert four(zk.port, word) == refusal
             assert four(node.port, word) == refusal
         assert four(node.port, "srvr").startswith("Zookeeper version:")
-    finally:
-        zk.close()
-        if node is not None:
-            node.stop()
-        shutil.rmtree(base, ignore_errors=True)

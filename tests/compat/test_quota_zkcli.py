@@ -69,10 +69,7 @@ def test_quota_commands_match_zookeeper(zookeeper_installed):
     finally:
         zk.close()
     base = tempfile.mkdtemp(prefix="zablab-quota-")
-    cfg = os.path.join(base, "zoo.cfg")
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write("enforceQuota=true\n")
-    node = launch_node(os.path.join(base, "data"), fsync=False, extra_args=["--config", cfg])
+    node = launch_node(os.path.join(base, "data"), fsync=False, zoo_cfg="enforceQuota=true")
     try:
         ours = transcript(node.address)
         log = open(node.log_path, encoding="utf-8").read()

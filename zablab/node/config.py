@@ -17,9 +17,6 @@ IGNORED_KEYS = {
     "dataLogDir",
     "autopurge.snapRetainCount",
     "autopurge.purgeInterval",
-    "admin.enableServer",
-    "admin.serverPort",
-    "admin.serverAddress",
     "standaloneEnabled",
     "reconfigEnabled",
     "preAllocSize",
@@ -27,8 +24,6 @@ IGNORED_KEYS = {
     "leaderServes",
     "electionAlg",
     "quorumListenOnAllIPs",
-    "metricsProvider.className",
-    "metricsProvider.httpPort",
     "jute.maxbuffer",
     "skipACL",
     "localSessionsEnabled",
@@ -76,6 +71,13 @@ def _int(key: str, value: str, where: str) -> int:
         return int(value.strip())
     except ValueError:
         raise UserError(f"{where}: {key}={value!r} is not an integer; fix the value.") from None
+
+
+def _port(key: str, value: str, where: str) -> int:
+    port = _int(key, value, where)
+    if not 0 <= port <= 65535:
+        raise UserError(f"{where}: {key}={port} is not a TCP port (0..65535); fix the value.")
+    return port
 
 
 def _bool(key: str, value: str, where: str) -> bool:
@@ -158,6 +160,26 @@ def read_zoo_cfg(path: str, cfg: NodeConfig | None = None) -> NodeConfig:
             cfg.server.container_max_never_used_ms = _int(key, value, where)
         elif key == "enforceQuota":  # zookeeper.enforceQuota, a system property in ZooKeeper
             cfg.server.enforce_quota = _bool(key, value, where)
+        elif key == "admin.enableServer":
+            cfg.server.admin_enabled = _bool(key, value, where)
+        elif key == "admin.serverAddress":
+            cfg.server.admin_address = value
+        elif key == "admin.serverPort":
+            cfg.server.admin_port = _port(key, value, where)
+        elif key == "admin.commandURL":
+            cfg.server.admin_command_url = "/" + value.strip("/")
+        elif key == "metricsProvider.className":
+            if value.endswith(".PrometheusMetricsProvider"):
+                cfg.server.metrics_enabled = True
+            elif not value.endswith(".DefaultMetricsProvider"):
+                raise UserError(
+                    f"{where}: metricsProvider.className={value} is not one zablab has; use "
+                    "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider."
+                )
+        elif key == "metricsProvider.httpHost":
+            cfg.server.metrics_host = value
+        elif key == "metricsProvider.httpPort":
+            cfg.server.metrics_port = _port(key, value, where)
         elif key == "4lw.commands.whitelist":
             cfg.server.four_letter_whitelist = frozenset(
                 w.strip() for w in value.split(",") if w.strip()

@@ -134,11 +134,18 @@ def launch_node(
     extra_args: list[str] | None = None,
     log_path: str | None = None,
     timeout: float = 20.0,
+    zoo_cfg: str = "",
 ) -> NodeProcess:
-    """Start a node and wait until it serves; the caller stops it (stop() or kill())."""
+    """Start a node and wait until it serves; the caller stops it (stop() or kill()).
+    `zoo_cfg` holds zoo.cfg lines (written beside the data directory) for what has no flag."""
     data_dir = data_dir or tempfile.mkdtemp(prefix="zablab-node-")
     os.makedirs(data_dir, exist_ok=True)
     args = ["--data-dir", data_dir, "--port", str(port), "--client-port-address", host]
+    if zoo_cfg:
+        cfg = os.path.join(os.path.dirname(os.path.abspath(data_dir)), "zoo.cfg")
+        with open(cfg, "w", encoding="utf-8") as f:
+            f.write(zoo_cfg.rstrip("\n") + "\n")
+        args += ["--config", cfg]
     if not fsync:
         args.append("--no-fsync")
     if tick_time:

@@ -60,15 +60,17 @@ class Summary:
     def avg(self) -> float:
         return self.total / self.count if self.count else 0.0
 
-    def quantiles(self) -> list[tuple[str, float, int]]:
-        """(mntr prefix, quantile, value) over the window; empty for a plain summary."""
+    def quantiles(
+        self, wanted: tuple[tuple[str, float], ...] = QUANTILES
+    ) -> list[tuple[str, float, int]]:
+        """(label, quantile, value) over the window; empty for a plain summary."""
         if self.window is None:
             return []
         ordered = sorted(self.window)
         out = []
-        for prefix, q in QUANTILES:
+        for label, q in wanted:
             v = ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0
-            out.append((prefix, q, v))
+            out.append((label, q, v))
         return out
 
     def rows(self) -> Iterator[tuple[str, object]]:

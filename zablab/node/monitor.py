@@ -105,6 +105,14 @@ def uptime(core: ServerView) -> int:
 
 def monitor(core: ServerView) -> dict[str, object]:
     """mntr's rows without the zk_ prefix, typed as the AdminServer's monitor answers them."""
+    out = gauges(core)
+    for name, value in core.metrics.rows():
+        out[name] = value
+    return out
+
+
+def gauges(core: ServerView) -> dict[str, object]:
+    """The server's state values (ZooKeeper registers them as gauges), version first."""
     st = core.stats
     lat = st.latency
     opened, most = file_descriptors()
@@ -136,8 +144,6 @@ def monitor(core: ServerView) -> dict[str, object]:
     for key in ("learners", "synced_followers", "pending_syncs"):  # a leader's
         if key in info:
             out[key] = int(info[key])
-    for name, value in core.metrics.rows():
-        out[name] = value
     return out
 
 
@@ -463,7 +469,8 @@ def digests(core: ServerView) -> list[dict[str, int]]:
     tree = core.tree
     if tree.last_zxid == 0:
         return []
-    return [{"zxid": tree.last_zxid, "digest": zlib.crc32(tree.serialize())}]
+    # digest_version 0: not one of ZooKeeper's digest versions (its current one is 2)
+    return [{"zxid": tree.last_zxid, "digest_version": 0, "digest": zlib.crc32(tree.serialize())}]
 
 
 def hash_text(core: ServerView) -> str:

@@ -23,3 +23,14 @@ class ServerOptions:
     enforce_quota: bool = False
     # 4lw.commands.whitelist; None (the key unset) serves every word, unlike ZooKeeper
     four_letter_whitelist: frozenset[str] | None = None
+    # ZooKeeper's AdminServer (admin.enableServer, admin.serverAddress, admin.serverPort,
+    # admin.commandURL); off unless enabled, unlike ZooKeeper: a lab runs many nodes on one
+    # machine and they cannot all have port 8080
+    admin_enabled: bool = False
+    admin_address: str = "0.0.0.0"
+    admin_port: int = 8080
+    admin_command_url: str = "/commands"
+    # metricsProvider.className=...PrometheusMetricsProvider, metricsProvider.httpHost/httpPort
+    metrics_enabled: bool = False
+    metrics_host: str = "0.0.0.0"
+    metrics_port: int = 7000

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .config import NodeConfig
 from .datatree import DataTree
+from .http import start_endpoints
 from .replication import StandaloneReplicator
 from .server import ServerCore
 from .storage import Storage
@@ -81,6 +82,7 @@ class NodeRuntime:
     # class defaults, so that a subclass with its own __init__ (EnsembleRuntime) has them too
     _disk_pending = False
     _snapping = False
+    _http: list[asyncio.Server] = []
 
     def __init__(self, cfg: NodeConfig) -> None:
         self.cfg = cfg
@@ -263,6 +265,7 @@ class NodeRuntime:
         )
         self.port = self._server.sockets[0].getsockname()[1]
         await self._start_replication()
+        self._http = await start_endpoints(self.core, self.cfg.server)
         self._tick()
         log.info(
             "serving clients on %s:%d (dataDir %s, fsync %s)",
@@ -286,6 +289,8 @@ class NodeRuntime:
                 pass
         await self._stopping.wait()
         await self.stop()
+        for srv in self._http:
+            srv.close()
 
     def request_stop(self) -> None:
         if self._stopping is not None:
