@@ -26,7 +26,7 @@ from .txn import Txn
 from .zab import Close, Flush, Send, SetTimer, Trace
 from .zab.config import ZabConfig
 from .zab.messages import Message
-from .zab.replica import ZabReplica
+from .zab.replica import SYNCED, ZabReplica
 
 log = logging.getLogger("zablab.node")
 
@@ -73,12 +73,21 @@ class EnsembleRuntime(NodeRuntime):
     def _info(self) -> dict[str, str]:
         r = self.replica
         mode = "leader" if r.is_leader else ("follower" if r.serving else "looking")
-        return {
+        info = {
             "mode": mode,
             "clientPort": str(self.port),
             "dataDir": self.cfg.data_dir,
             "serverId": str(self.cfg.server_id),
         }
+        leader = r.id if r.is_leader else (r.leader if r.serving else None)
+        info["leader"] = "" if leader is None else str(leader)
+        if leader is not None and leader in self.cfg.servers:
+            info["leaderHost"] = self.cfg.servers[leader].host
+        if r.is_leader:  # the leader's gauges in mntr (ZooKeeper's LeaderZooKeeperServer)
+            info["learners"] = str(len(r.learners))
+            info["synced_followers"] = str(sum(ln.phase >= SYNCED for ln in r.learners.values()))
+            info["pending_syncs"] = str(len(self.core._syncs))
+        return info
 
     # ---- events into the replica ------------------------------------------------------------
 
