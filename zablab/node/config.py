@@ -32,6 +32,14 @@ IGNORED_KEYS = {
     "syncEnabled",
     "secureClientPort",
     "dynamicConfigFile",
+    # AdminServer and metrics tuning that has no meaning for zablab's small HTTP endpoints
+    "admin.idleTimeout",
+    "admin.portUnification",
+    "admin.forceHttps",
+    "metricsProvider.exportJvmInfo",
+    "metricsProvider.numWorkerThreads",
+    "metricsProvider.maxQueueSize",
+    "metricsProvider.workerShutdownTimeoutMs",
 }
 
 
