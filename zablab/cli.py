@@ -21,16 +21,26 @@ app = typer.Typer(
 )
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
-) -> None:
-    """A Jepsen-style verification and teaching lab for ZooKeeper's ZAB protocol."""
-    if version:
+def _print_version(value: bool) -> None:
+    """Eager, so that `zablab --version` answers before typer asks for a command."""
+    if value:
         from zablab import __version__
 
         print(f"zablab {__version__}")
         raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        help="Print the version and exit.",
+        is_eager=True,
+        callback=_print_version,
+    ),
+) -> None:
+    """A Jepsen-style verification and teaching lab for ZooKeeper's ZAB protocol."""
 
 
 @app.command(

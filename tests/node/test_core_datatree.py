@@ -174,16 +174,16 @@ def test_null_data_stays_null():
 
 
 def test_emptied_containers_are_reaped_and_unused_ones_stay():
-    from zablab.node.protocol import CONTAINER, CONTAINER_EPHEMERAL_OWNER
+    from zablab.node.protocol import CONTAINER_EPHEMERAL_OWNER
 
     b, c = connected()
-    r = c.create("/box", flags=CONTAINER)
+    r = c.create("/box", op=Op.CREATE_CONTAINER)
     assert r.err == 0
     rd = r.reader()
     rd.ustring()
     assert r.stat(rd.pos)[OWNER] == 0  # clients see 0, as from ZooKeeper
     assert b.core.tree.nodes["/box"].owner == CONTAINER_EPHEMERAL_OWNER
-    c.create("/unused", flags=CONTAINER)
+    c.create("/unused", op=Op.CREATE_CONTAINER)
     c.create("/box/item")
     c.delete("/box/item")
     b.advance(59_000)  # (the client's session expires meanwhile: no matter)
@@ -194,3 +194,71 @@ def test_emptied_containers_are_reaped_and_unused_ones_stay():
     late = b.client()
     late.connect()
     assert late.create("/unused/kid").err == 0  # containers may hold children
+
+
+def test_container_flag_on_create_makes_a_persistent_node():
+    """create and create2 carry no container bit into their txn (ZooKeeper's CreateTxn has
+    none): flag 4 makes a persistent node, which the reaper must never delete."""
+    from zablab.node.protocol import CONTAINER
+
+    b, c = connected()
+    for op, path in ((Op.CREATE, "/one"), (Op.CREATE2, "/two")):
+        assert c.create(path, b"kept", flags=CONTAINER, op=op).err == 0
+        assert c.create(path + "/kid").err == 0
+        assert c.delete(path + "/kid").err == 0
+    b.advance(130_000)
+    assert b.core.tree.containers == set()
+    late = b.client()
+    late.connect()
+    for path in ("/one", "/two"):
+        g = late.get(path)
+        assert g.err == 0 and g.reader().buffer() == b"kept"
+        assert late.create(path + "/again").err == 0
+
+
+def test_create_modes_need_a_matching_opcode_as_in_zookeeper():
+    """The error codes ZooKeeper 3.8 answers for each create opcode and flag (measured; the
+    differential test in tests/compat compares them live)."""
+    from zablab.node.options import ServerOptions
+
+    for extended in (False, True):
+        b = Bench(options=ServerOptions(extended_types=extended))
+        c = b.client()
+        c.connect()
+        ttl_mode = Err.OK if extended else Err.UNIMPLEMENTED
+        bad_ttl = Err.BADARGUMENTS if extended else Err.UNIMPLEMENTED
+        for op in (Op.CREATE, Op.CREATE2, Op.CREATE_CONTAINER):
+            for flags, want in ((-1, -8), (0, 0), (4, 0), (5, bad_ttl), (6, bad_ttl), (7, -8)):
+                assert c.create(f"/n{op}-{flags}", flags=flags, op=op).err == want, (op, flags)
+        for flags in range(-1, 8):
+            for ttl in (-1, 0, 1000):
+                r = c.create(f"/t{flags}{ttl}", flags=flags, op=Op.CREATE_TTL, ttl=ttl)
+                want = Err.BADARGUMENTS
+                if flags in (5, 6):
+                    want = ttl_mode if ttl > 0 else bad_ttl
+                assert r.err == want, (flags, ttl, extended)
+
+
+def test_ttl_nodes_are_reaped_once_childless_and_older_than_their_ttl():
+    from zablab.node.options import ServerOptions
+    from zablab.node.protocol import PERSISTENT_SEQUENTIAL_WITH_TTL, PERSISTENT_WITH_TTL
+
+    b = Bench(options=ServerOptions(extended_types=True, container_check_ms=100))
+    cl = b.client()
+    cl.connect(timeout=40_000)
+    r = cl.create("/t", b"x", flags=PERSISTENT_WITH_TTL, op=Op.CREATE_TTL, ttl=1000)
+    assert r.err == 0
+    rd = r.reader()
+    rd.ustring()
+    assert r.stat(rd.pos)[OWNER] == 0  # clients see 0 for a TTL node, as from ZooKeeper
+    seq = cl.create("/s-", flags=PERSISTENT_SEQUENTIAL_WITH_TTL, op=Op.CREATE_TTL, ttl=3000)
+    assert seq.err == 0 and seq.reader().ustring() == "/s-0000000001"
+    assert cl.create("/t/kid").err == 0
+    b.advance(1500)
+    assert "/t" in b.core.tree.nodes  # has a child
+    assert cl.delete("/t/kid").err == 0
+    b.advance(200)
+    assert "/t" not in b.core.tree.nodes
+    assert "/s-0000000001" in b.core.tree.nodes
+    b.advance(1500)
+    assert "/s-0000000001" not in b.core.tree.nodes and b.core.tree.ttls == set()

@@ -263,3 +263,15 @@ def test_small_reads_ephemerals_children_number_whoami():
     assert eph == ["/p/e"]
     who = c.call(Op.WHO_AM_I).reader()
     assert who.int() == 1 and (who.ustring(), who.ustring()) == ("ip", "127.0.0.1")
+
+
+def test_whoami_names_the_digest_user_not_its_hash():
+    """As ZooKeeper's DigestAuthenticationProvider.getUserName: the user, never user:hash."""
+    b, c = connected()
+    auth = Writer().int(0).ustring("digest").buffer(b"alice:secret").bytes()
+    c.request(Op.AUTH, auth, xid=-4)
+    c.read()
+    who = c.call(Op.WHO_AM_I).reader()
+    assert who.int() == 2
+    ids = [(who.ustring(), who.ustring()), (who.ustring(), who.ustring())]
+    assert ids == [("ip", "127.0.0.1"), ("digest", "alice")]

@@ -149,3 +149,50 @@ def test_busy_peer_port_is_a_one_line_error(tmp_path):
     assert proc.returncode == 255
     err = proc.stderr.strip().splitlines()[-1]
     assert f"127.0.0.1:{busy} (zab port of server.1)" in err and "Traceback" not in proc.stderr
+
+
+def test_reads_the_server_feature_keys(tmp_path):
+    cfg = read_zoo_cfg(
+        write(
+            tmp_path,
+            "extendedTypesEnabled=true\nenforceQuota=true\n"
+            "znode.container.checkIntervalMs=250\nznode.container.maxNeverUsedIntervalMs=9000\n"
+            "4lw.commands.whitelist=srvr, mntr\n"
+            "admin.enableServer=true\nadmin.serverAddress=127.0.0.1\nadmin.serverPort=8181\n"
+            "admin.commandURL=/cmds/\n"
+            "metricsProvider.className="
+            "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider\n"
+            "metricsProvider.httpHost=127.0.0.1\nmetricsProvider.httpPort=7001\n"
+            "zablab.secretFile=/etc/zablab/secret\n",
+        )
+    )
+    s = cfg.server
+    assert (s.extended_types, s.enforce_quota) == (True, True)
+    assert (s.container_check_ms, s.container_max_never_used_ms) == (250, 9000)
+    assert s.four_letter_whitelist == frozenset({"srvr", "mntr"})
+    assert (s.admin_enabled, s.admin_address, s.admin_port) == (True, "127.0.0.1", 8181)
+    assert s.admin_command_url == "/cmds"
+    assert (s.metrics_enabled, s.metrics_host, s.metrics_port) == (True, "127.0.0.1", 7001)
+    assert cfg.secret_file == "/etc/zablab/secret"
+
+
+@pytest.mark.parametrize(
+    "line, words",
+    [
+        ("enforceQuota=maybe", "must be true or false"),
+        ("admin.serverPort=70000", "is not a TCP port"),
+        ("metricsProvider.className=com.example.Nope", "is not one zablab has"),
+        ("znode.container.checkIntervalMs=0", "must be at least 1"),
+    ],
+)
+def test_bad_feature_values_are_one_line_errors(tmp_path, line, words):
+    with pytest.raises(UserError, match=words) as e:
+        read_zoo_cfg(write(tmp_path, line + "\n"))
+    assert "\n" not in str(e.value) and "zoo.cfg:1" in str(e.value)
+
+
+def test_extended_types_need_a_server_id_below_255(tmp_path):
+    cfg = read_zoo_cfg(write(tmp_path, "extendedTypesEnabled=true\ndataDir=/x\n"))
+    cfg.server_id = 255
+    with pytest.raises(UserError, match="above 254"):
+        validate(cfg)

@@ -17,12 +17,19 @@ SERVER_MAIN = "org.apache.zookeeper.server.quorum.QuorumPeerMain"
 CLI_MAIN = "org.apache.zookeeper.ZooKeeperMain"
 CORE_JARS = ("zookeeper.jar", "zookeeper-jute.jar")
 LOG_BINDING = "slf4j-simple.jar"
+# the AdminServer's Jetty needs the servlet API, which zookeeper.jar's manifest does not name
+ADMIN_JARS = ("servlet-api.jar",)
 INSTALL_HINT = "install it with `apt-get install zookeeper` (Debian/Ubuntu)"
 
 
-def server_classpath(java_dir: str = JAVA_DIR, *, log_binding: str | None = LOG_BINDING) -> str:
+def server_classpath(
+    java_dir: str = JAVA_DIR,
+    *,
+    log_binding: str | None = LOG_BINDING,
+    extra_jars: Sequence[str] = (),
+) -> str:
     """The classpath string for a Debian-style jar directory (pure: no file system access)."""
-    jars = [*CORE_JARS, *([log_binding] if log_binding else [])]
+    jars = [*CORE_JARS, *([log_binding] if log_binding else []), *extra_jars]
     return ":".join(f"{java_dir.rstrip('/')}/{jar}" for jar in jars)
 
 
@@ -50,16 +57,26 @@ def server_command(
     java_dir: str = JAVA_DIR,
     heap_mb: int | None = 256,
     properties: Sequence[str] = (),
+    admin_port: int | None = None,
 ) -> list[str]:
-    """argv that runs QuorumPeerMain on a zoo.cfg (standalone when it has no server.N lines)."""
+    """argv that runs QuorumPeerMain on a zoo.cfg (standalone when it has no server.N lines);
+    the AdminServer is off unless `admin_port` is given (then it listens on 127.0.0.1)."""
     heap = [f"-Xmx{heap_mb}m"] if heap_mb else []
+    if admin_port is None:
+        admin = ["-Dzookeeper.admin.enableServer=false"]
+    else:
+        admin = [
+            "-Dzookeeper.admin.enableServer=true",
+            "-Dzookeeper.admin.serverAddress=127.0.0.1",
+            f"-Dzookeeper.admin.serverPort={admin_port}",
+        ]
     return [
         java,
         *heap,
-        "-Dzookeeper.admin.enableServer=false",
+        *admin,
         *properties,
         "-cp",
-        server_classpath(java_dir),
+        server_classpath(java_dir, extra_jars=ADMIN_JARS if admin_port is not None else ()),
         SERVER_MAIN,
         cfg_path,
     ]

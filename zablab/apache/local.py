@@ -37,6 +37,7 @@ class LocalZooKeeper:
         port: int = 0,
         server_id: int | None = None,
         members: tuple[Member, ...] = (),
+        admin_port: int | None = None,
     ) -> None:
         """Standalone by default; with `members` and `server_id`, one member of an ensemble
         (then `port` must be that member's client port, and `start()` does not wait: a member
@@ -51,6 +52,7 @@ class LocalZooKeeper:
         self.port = port
         self.server_id = server_id
         self.members = members
+        self.admin_port = admin_port  # the AdminServer's HTTP port on 127.0.0.1; None: off
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -89,11 +91,15 @@ class LocalZooKeeper:
                 tick_time=self.tick_time,
                 force_sync=self.force_sync,
                 members=self.members,
-                extra=self.extra,
+                extra={**self.extra, **self._admin_keys()},
             )
         )
         argv = server_command(
-            str(cfg), java=java, java_dir=self.java_dir, properties=self.properties
+            str(cfg),
+            java=java,
+            java_dir=self.java_dir,
+            properties=self.properties,
+            admin_port=self.admin_port,
         )
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
@@ -104,6 +110,16 @@ class LocalZooKeeper:
                 cwd=self.dir,
                 start_new_session=True,
             )
+
+    def _admin_keys(self) -> dict[str, str]:
+        """zoo.cfg keys win over -D properties in ZooKeeper, so the AdminServer is set here."""
+        if self.admin_port is None:
+            return {}
+        return {
+            "admin.enableServer": "true",
+            "admin.serverAddress": "127.0.0.1",
+            "admin.serverPort": str(self.admin_port),
+        }
 
     def _start_once(self, java: str) -> bool:
         self._spawn(java)

@@ -96,8 +96,10 @@ def run_node(
 ) -> None:
     import asyncio
     import logging
+    import os
 
     from .config import NodeConfig, read_myid, read_zoo_cfg, validate
+    from .dirlock import lock_data_dir
     from .runtime import NodeRuntime, ServerRuntime
     from .storage import CorruptStorage
 
@@ -132,6 +134,8 @@ def run_node(
         cfg.bugs = cfg.bugs | parse_bugs(bugs, NODE_LAYERS)
     validate(cfg)
     try:
+        os.makedirs(cfg.data_dir, exist_ok=True)
+        lock_data_dir(cfg.data_dir)
         if len(cfg.servers) > 1:
             from .ensemble import EnsembleRuntime
 

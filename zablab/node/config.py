@@ -12,16 +12,13 @@ from dataclasses import dataclass, field
 from zablab.bugs import NODE_LAYERS, parse_bugs
 from zablab.errors import UserError
 
+from .options import ServerOptions
 from .replica.config import parse_protocol
 
 IGNORED_KEYS = {
     "dataLogDir",
     "autopurge.snapRetainCount",
     "autopurge.purgeInterval",
-    "4lw.commands.whitelist",
-    "admin.enableServer",
-    "admin.serverPort",
-    "admin.serverAddress",
     "standaloneEnabled",
     "reconfigEnabled",
     "preAllocSize",
@@ -29,17 +26,22 @@ IGNORED_KEYS = {
     "leaderServes",
     "electionAlg",
     "quorumListenOnAllIPs",
-    "metricsProvider.className",
-    "metricsProvider.httpPort",
     "jute.maxbuffer",
     "skipACL",
     "localSessionsEnabled",
     "localSessionsUpgradingEnabled",
-    "extendedTypesEnabled",
     "maxCnxns",
     "syncEnabled",
     "secureClientPort",
     "dynamicConfigFile",
+    # AdminServer and metrics tuning that has no meaning for zablab's small HTTP endpoints
+    "admin.idleTimeout",
+    "admin.portUnification",
+    "admin.forceHttps",
+    "metricsProvider.exportJvmInfo",
+    "metricsProvider.numWorkerThreads",
+    "metricsProvider.maxQueueSize",
+    "metricsProvider.workerShutdownTimeoutMs",
 }
 
 
@@ -71,6 +73,8 @@ class NodeConfig:
     trace: str = ""
     bugs: frozenset[str] = frozenset()  # seeded bugs by name (zablab/bugs.py)
     protocol: str = "zab"  # the replica's protocol (zablab.protocol)
+    server: ServerOptions = field(default_factory=ServerOptions)
+    secret_file: str = ""  # zablab.secretFile: the ensemble secret (secret.py)
 
 
 def _int(key: str, value: str, where: str) -> int:
@@ -78,6 +82,20 @@ def _int(key: str, value: str, where: str) -> int:
         return int(value.strip())
     except ValueError:
         raise UserError(f"{where}: {key}={value!r} is not an integer; fix the value.") from None
+
+
+def _port(key: str, value: str, where: str) -> int:
+    port = _int(key, value, where)
+    if not 0 <= port <= 65535:
+        raise UserError(f"{where}: {key}={port} is not a TCP port (0..65535); fix the value.")
+    return port
+
+
+def _bool(key: str, value: str, where: str) -> bool:
+    v = value.strip().lower()
+    if v not in ("true", "false", "yes", "no"):
+        raise UserError(f"{where}: {key}={value!r} must be true or false; fix the value.")
+    return v in ("true", "yes")
 
 
 def _peer(sid: int, value: str, where: str) -> Peer:
@@ -143,6 +161,42 @@ def read_zoo_cfg(path: str, cfg: NodeConfig | None = None) -> NodeConfig:
                 raise UserError(f"{where}: {key} must be at least 1; fix the value.")
         elif key == "forceSync":
             cfg.fsync = value.lower() != "no"
+        elif key == "extendedTypesEnabled":
+            cfg.server.extended_types = _bool(key, value, where)
+        elif key == "znode.container.checkIntervalMs":  # a Java system property in ZooKeeper
+            cfg.server.container_check_ms = _int(key, value, where)
+            if cfg.server.container_check_ms < 1:
+                raise UserError(f"{where}: {key} must be at least 1; fix the value.")
+        elif key == "znode.container.maxNeverUsedIntervalMs":
+            cfg.server.container_max_never_used_ms = _int(key, value, where)
+        elif key == "enforceQuota":  # zookeeper.enforceQuota, a system property in ZooKeeper
+            cfg.server.enforce_quota = _bool(key, value, where)
+        elif key == "admin.enableServer":
+            cfg.server.admin_enabled = _bool(key, value, where)
+        elif key == "admin.serverAddress":
+            cfg.server.admin_address = value
+        elif key == "admin.serverPort":
+            cfg.server.admin_port = _port(key, value, where)
+        elif key == "admin.commandURL":
+            cfg.server.admin_command_url = "/" + value.strip("/")
+        elif key == "metricsProvider.className":
+            if value.endswith(".PrometheusMetricsProvider"):
+                cfg.server.metrics_enabled = True
+            elif not value.endswith(".DefaultMetricsProvider"):
+                raise UserError(
+                    f"{where}: metricsProvider.className={value} is not one zablab has; use "
+                    "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider."
+                )
+        elif key == "metricsProvider.httpHost":
+            cfg.server.metrics_host = value
+        elif key == "metricsProvider.httpPort":
+            cfg.server.metrics_port = _port(key, value, where)
+        elif key == "4lw.commands.whitelist":
+            cfg.server.four_letter_whitelist = frozenset(
+                w.strip() for w in value.split(",") if w.strip()
+            )
+        elif key == "zablab.secretFile":
+            cfg.secret_file = value
         elif key == "zablab.bugs":
             try:
                 cfg.bugs = cfg.bugs | parse_bugs(value.split(","), NODE_LAYERS)
@@ -194,6 +248,11 @@ def validate(cfg: NodeConfig) -> None:
         raise UserError(
             "seeded bugs (--bug, zablab.bugs) live in ZAB replication; "
             "configure an ensemble (server.N lines) to use them."
+        )
+    if cfg.server.extended_types and cfg.server_id > 254:
+        raise UserError(
+            f"server id {cfg.server_id} is above 254, which extendedTypesEnabled needs "
+            "(TTL nodes use the top byte of the owner); pick a smaller id."
         )
     if cfg.servers and cfg.server_id and cfg.server_id not in cfg.servers:
         raise UserError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import quota
 from .jute import Reader, Writer
 from .protocol import (
     ACL,
@@ -19,6 +20,7 @@ from .protocol import (
     Err,
     Event,
     Op,
+    client_owner,
     read_acls,
     write_acl,
 )
@@ -88,8 +90,7 @@ class Node:
                 # see creates + deletes, as ZooKeeper's DataNode.copyStat computes it
                 self.cversion * 2 - len(self.children),
                 self.aversion,
-                # clients see 0 for containers, as ZooKeeper's getClientEphemeralOwner
-                0 if self.owner == CONTAINER_EPHEMERAL_OWNER else self.owner,
+                client_owner(self.owner),
                 len(self.data) if self.data else 0,
                 len(self.children),
                 self.pzxid,
@@ -120,6 +121,8 @@ class DataTree:
         self.ephemerals: dict[int, set[str]] = {}
         self.sessions: dict[int, int] = {}  # session id -> timeout (ms), agreed via txns
         self.containers: set[str] = set()  # container nodes, reaped when emptied
+        self.ttls: set[str] = set()  # TTL nodes, reaped once childless and older than their TTL
+        self.quotas: set[str] = set()  # paths with a zookeeper_limits node (quota.py)
         self.last_zxid = 0
         root = Node(b"", OPEN_ACL_UNSAFE, 0, 0, 0)
         zk = Node(b"", OPEN_ACL_UNSAFE, 0, 0, 0)
@@ -162,6 +165,8 @@ class DataTree:
                 assert isinstance(body, SetDataTxn)
                 rc.path = body.path
                 n = self._node(body.path)
+                if self.quotas:
+                    self._count(body.path, 0, _size(body.data) - _size(n.data))
                 n.data = body.data
                 n.mtime = time
                 n.mzxid = zxid
@@ -242,11 +247,14 @@ class DataTree:
         parent._stat = None
         node = Node(t.data, tuple(t.acl), zxid, time, t.ephemeral_owner)
         self.nodes[path] = node
-        owner = t.ephemeral_owner
-        if owner == CONTAINER_EPHEMERAL_OWNER:
-            self.containers.add(path)
-        elif owner != 0 and (owner >> 56) != -1:
-            self.ephemerals.setdefault(owner, set()).add(path)
+        self._index(path, t.ephemeral_owner)
+        if ppath.startswith(quota.QUOTA_ROOT):
+            if name == quota.LIMITS:
+                self.quotas.add(ppath[len(quota.QUOTA_ROOT) :])
+            elif name == quota.STATS:
+                self._recount(ppath[len(quota.QUOTA_ROOT) :])
+        if self.quotas:
+            self._count(path, 1, _size(t.data))
         trig.append((DATA, path, Event.NODE_CREATED))
         trig.append((CHILD, ppath, Event.NODE_CHILDREN_CHANGED))
         return node
@@ -259,8 +267,14 @@ class DataTree:
             parent.pzxid = zxid
         parent._stat = None
         node = self.nodes.pop(path)
+        if ppath.startswith(quota.QUOTA_ROOT) and path.endswith("/" + quota.LIMITS):
+            self.quotas.discard(ppath[len(quota.QUOTA_ROOT) :])
+        if self.quotas:
+            self._count(path, -1, -_size(node.data))
         if node.owner == CONTAINER_EPHEMERAL_OWNER:
             self.containers.discard(path)
+        elif node.owner >> 56 == -1:
+            self.ttls.discard(path)
         elif node.owner:
             eph = self.ephemerals.get(node.owner)
             if eph is not None:
@@ -306,11 +320,71 @@ class DataTree:
             tree.nodes[path] = n
             if path != "/":
                 tree.nodes[parent_of(path)].children.add(path[path.rfind("/") + 1 :])
-            if n.owner == CONTAINER_EPHEMERAL_OWNER:
-                tree.containers.add(path)
-            elif n.owner and (n.owner >> 56) != -1:
-                tree.ephemerals.setdefault(n.owner, set()).add(path)
+            tree._index(path, n.owner)
+        tree._setup_quotas()
         return tree
+
+    # ---- quotas -------------------------------------------------------------------------------
+
+    def _count(self, path: str, count_diff: int, bytes_diff: int) -> None:
+        """Add to the usage of the quota `path` falls under (DataTree.updateQuotaStat)."""
+        prefix = quota.quota_prefix(self.quotas, path)
+        if prefix is None:
+            return
+        node = self.nodes.get(quota.stats_path(prefix))
+        if node is None:
+            return  # setquota creates the limits before the stats node
+        try:
+            usage = quota.parse(node.data)
+        except ValueError:
+            return
+        usage["count"] = usage.get("count", -1) + count_diff
+        usage["bytes"] = usage.get("bytes", -1) + bytes_diff
+        node.data = quota.render(usage)
+        node._stat = None
+
+    def _recount(self, path: str) -> None:
+        """Write the count and bytes of the subtree at `path` to its stats node
+        (DataTree.updateQuotaForPath)."""
+        node = self.nodes.get(quota.stats_path(path))
+        if node is None:
+            return
+        count = size = 0
+        todo = [path]
+        while todo:
+            p = todo.pop()
+            n = self.nodes.get(p)
+            if n is None:
+                continue
+            count += 1
+            size += _size(n.data)
+            base = "" if p == "/" else p
+            todo.extend(f"{base}/{c}" for c in n.children)
+        node.data = quota.render({"count": count, "bytes": size})
+        node._stat = None
+
+    def _setup_quotas(self) -> None:
+        """After loading a snapshot: find the limits nodes and recount (DataTree.setupQuota)."""
+        root = quota.QUOTA_ROOT
+        suffix = "/" + quota.LIMITS
+        for p, n in self.nodes.items():
+            if p.startswith(root + "/") and p.endswith(suffix) and not n.children:
+                self.quotas.add(p[len(root) : -len(suffix)])
+        for p in self.quotas:
+            self._recount(p)
+
+    def _index(self, path: str, owner: int) -> None:
+        """File a node under the set its owner puts it in (container, TTL or a session's)."""
+        if owner == CONTAINER_EPHEMERAL_OWNER:
+            self.containers.add(path)
+        elif owner >> 56 == -1:
+            self.ttls.add(path)
+        elif owner:
+            self.ephemerals.setdefault(owner, set()).add(path)
+
+
+def _size(data: bytes | None) -> int:
+    return len(data) if data else 0
 
 
 class _Exists(Exception):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from typing import IO, Any, assert_never
 
 from .config import NodeConfig
@@ -21,19 +20,17 @@ from .peers import PeerNet
 from .replica import Close, Flush, ReplicaConfig, Send, SetTimer, Trace
 from .replica.factory import make_replica
 from .runtime import ServerRuntime, _mono
+from .secret import ensemble_secret
 from .txn import Txn
 from .zab_replicator import ZabReplicator
 
 log = logging.getLogger("zablab.node")
 
-DEFAULT_SECRET = b"zablab-ensemble"
-SECRET_ENV = "ZABLAB_ENSEMBLE_SECRET"  # members authenticate each other with it (handshake.py)
-
 
 class EnsembleRuntime(ServerRuntime):
     def __init__(self, cfg: NodeConfig, secret: bytes | None = None) -> None:
         if secret is None:
-            secret = os.environ.get(SECRET_ENV, "").encode() or DEFAULT_SECRET
+            secret = ensemble_secret(cfg.secret_file)
         super().__init__(cfg)
         rcfg = ReplicaConfig(
             tick_ms=cfg.tick_time,
@@ -61,6 +58,18 @@ class EnsembleRuntime(ServerRuntime):
     def _mode(self) -> str:
         r = self.replica
         return "leader" if r.is_leader else ("follower" if r.serving else "looking")
+
+    def _info(self) -> dict[str, str]:
+        info = super()._info()
+        gauges = self.replica.monitor()
+        leader = gauges.pop("leader", -1)
+        info["leader"] = "" if leader < 0 else str(leader)
+        if leader in self.cfg.servers:
+            info["leaderHost"] = self.cfg.servers[leader].host
+        if self.replica.is_leader:  # the leader's gauges in mntr (ZooKeeper's LeaderZooKeeperServer)
+            info.update({k: str(v) for k, v in gauges.items()})
+            info["pending_syncs"] = str(len(self.core._syncs))
+        return info
 
     # ---- events into the replica ------------------------------------------------------------
 

@@ -29,6 +29,7 @@ class NodeProcess:
     proc: subprocess.Popen[str] | None = None
     port: int = 0
     host: str = "127.0.0.1"
+    env: dict[str, str] | None = None  # extra environment variables for the node
     _log: object = field(default=None, repr=False)
 
     @property
@@ -46,6 +47,7 @@ class NodeProcess:
             stdin=subprocess.DEVNULL,
             text=True,
             start_new_session=True,
+            env={**os.environ, **self.env} if self.env else None,
         )
         assert self.proc.stdout is not None
         deadline = time.monotonic() + timeout
@@ -132,11 +134,18 @@ def launch_node(
     extra_args: list[str] | None = None,
     log_path: str | None = None,
     timeout: float = 20.0,
+    zoo_cfg: str = "",
 ) -> NodeProcess:
-    """Start a node and wait until it serves; the caller stops it (stop() or kill())."""
+    """Start a node and wait until it serves; the caller stops it (stop() or kill()).
+    `zoo_cfg` holds zoo.cfg lines (written beside the data directory) for what has no flag."""
     data_dir = data_dir or tempfile.mkdtemp(prefix="zablab-node-")
     os.makedirs(data_dir, exist_ok=True)
     args = ["--data-dir", data_dir, "--port", str(port), "--client-port-address", host]
+    if zoo_cfg:
+        cfg = os.path.join(os.path.dirname(os.path.abspath(data_dir)), "zoo.cfg")
+        with open(cfg, "w", encoding="utf-8") as f:
+            f.write(zoo_cfg.rstrip("\n") + "\n")
+        args += ["--config", cfg]
     if not fsync:
         args.append("--no-fsync")
     if tick_time:
@@ -155,9 +164,11 @@ def launch_ensemble(
     fsync: bool = True,
     timeout: float = 20.0,
     extra_config: str = "",
+    envs: list[dict[str, str]] | None = None,
 ) -> list[NodeProcess]:
     """Start n nodes replicated by ZAB (zoo.cfg + myid each, traces in their dirs);
-    `extra_config` holds further zoo.cfg lines (e.g. `snapCount=50`)."""
+    `extra_config` holds further zoo.cfg lines (e.g. `snapCount=50`), `envs` one environment
+    addition per node (e.g. its ZABLAB_ENSEMBLE_SECRET)."""
     ports = free_ports(3 * n, host)
     servers = "".join(
         f"server.{i + 1}={host}:{ports[3 * i]}:{ports[3 * i + 1]}\n" for i in range(n)
@@ -180,7 +191,8 @@ def launch_ensemble(
                     + servers
                 )
             args = ["--config", cfg, "--trace", os.path.join(d, "trace.jsonl")]
-            node = NodeProcess(data, os.path.join(d, "node.log"), args, host=host)
+            env = envs[i] if envs else None
+            node = NodeProcess(data, os.path.join(d, "node.log"), args, host=host, env=env)
             nodes.append(node.start(timeout))
     except BaseException:
         for node in nodes:

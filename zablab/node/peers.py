@@ -59,6 +59,14 @@ class PeerNet:
         self.out: dict[tuple[int, str], _Link] = {}
         self.inbound: dict[tuple[int, str], asyncio.StreamWriter] = {}
         self.servers: list[asyncio.Server] = []
+        # peers refused since their last good handshake: a refusal is logged once, not on
+        # every retry of the dialler
+        self.refused: set[object] = set()
+
+    def _refuse(self, who: object, text: str, *args: object) -> None:
+        level = logging.DEBUG if who in self.refused else logging.WARNING
+        self.refused.add(who)
+        log.log(level, text, *args)
 
     async def start(self, listen_host: str = "") -> None:
         me = self.peers[self.my_id]
@@ -138,10 +146,11 @@ class PeerNet:
             await _complete(hs, reader, writer)
         except (TimeoutError, OSError, HandshakeError) as exc:
             if isinstance(exc, HandshakeError):
-                log.warning("peer %d (%s:%d): %s", link.peer, p.host, port, exc)
+                self._refuse(link.peer, "refused peer %d (%s:%d): %s", link.peer, p.host, port, exc)
             writer.close()
             self._drop(link, notify=True)
             return
+        self.refused.discard(link.peer)
         if link.closed:
             writer.close()
             return
@@ -162,17 +171,30 @@ class PeerNet:
     async def _accept(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, channel: str
     ) -> None:
-        peer_addr = writer.get_extra_info("peername")
+        addr = writer.get_extra_info("peername")
+        peer_addr = f"{addr[0]}:{addr[1]}" if addr else "?"
         hs = Handshake(self.my_id, self.secret, self.members, os.urandom(16))
         try:
             await _complete(hs, reader, writer)
         except (TimeoutError, OSError, HandshakeError) as exc:
             if isinstance(exc, HandshakeError):
-                log.warning("rejected peer connection from %s: %s", peer_addr, exc)
+                self._refuse(
+                    addr and addr[0], "refused peer connection from %s: %s", peer_addr, exc
+                )
+            elif hs.peer_id is not None and not isinstance(exc, TimeoutError):
+                # it hung up after our challenge: it found our proof wrong
+                self._refuse(
+                    hs.peer_id,
+                    "refused by peer %d (%s): it rejected our proof of the shared secret; "
+                    "give every member the same ZABLAB_ENSEMBLE_SECRET",
+                    hs.peer_id,
+                    peer_addr,
+                )
             writer.close()
             return
         peer = hs.peer_id
         assert peer is not None
+        self.refused.discard(peer)
         old = self.inbound.get((peer, channel))
         if old is not None:
             old.close()

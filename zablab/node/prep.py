@@ -7,17 +7,26 @@ fsyncs and each is still checked against the state it will be applied to.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from dataclasses import dataclass, field
 
 from . import acl as acls
+from . import quota
 from .acl import KeeperError
 from .datatree import SPECIAL_PATHS, DataTree, parent_of
 from .jute import Reader, Writer
+from .metrics import ServerMetrics
+from .options import ServerOptions
 from .protocol import (
     ACL,
-    CONTAINER,
     CONTAINER_EPHEMERAL_OWNER,
+    EPHEMERAL,
+    EPHEMERAL_SEQUENTIAL,
+    MAX_TTL,
+    PERSISTENT_SEQUENTIAL,
+    PERSISTENT_SEQUENTIAL_WITH_TTL,
+    PERSISTENT_WITH_TTL,
     CheckVersionRequest,
     CreateRequest,
     DeleteRequest,
@@ -28,7 +37,10 @@ from .protocol import (
     Perm,
     SetACLRequest,
     SetDataRequest,
+    client_owner,
     decode_body,
+    ttl_of,
+    ttl_owner,
 )
 from .sessions import SessionTracker
 from .txn import (
@@ -161,10 +173,54 @@ def check_version(current: int, expected: int) -> int:
     return -2147483648 if current == 2147483647 else current + 1
 
 
+SEQUENTIAL_MODES = (PERSISTENT_SEQUENTIAL, EPHEMERAL_SEQUENTIAL, PERSISTENT_SEQUENTIAL_WITH_TTL)
+TTL_MODES = (PERSISTENT_WITH_TTL, PERSISTENT_SEQUENTIAL_WITH_TTL)
+
+
+def create_owner(typ: int, flags: int, ttl: int, session_id: int, extended: bool) -> int:
+    """The ephemeralOwner a create makes, or the KeeperError ZooKeeper 3.8 answers.
+
+    As ZooKeeper's PrepRequestProcessor: the opcode, not the flags, makes a container
+    (createContainer) or a TTL node (createTTL); create and create2 with the container flag
+    make a plain persistent node, since their CreateTxn has no field to say otherwise. The flags
+    must name a CreateMode; TTL modes need extendedTypesEnabled and a TTL in 1..MAX_TTL, other
+    modes no TTL. One deliberate difference: createTTL with a non-TTL mode and no TTL (-1)
+    crashes Apache ZooKeeper 3.8 when it applies the txn; zablab answers BadArguments.
+    """
+    if not 0 <= flags <= 6:
+        raise KeeperError(Err.BADARGUMENTS)
+    is_ttl = flags in TTL_MODES
+    if is_ttl and not extended:
+        raise KeeperError(Err.UNIMPLEMENTED)
+    if is_ttl:
+        if not 0 < ttl <= MAX_TTL:
+            raise KeeperError(Err.BADARGUMENTS)
+    elif ttl >= 0 or typ == Op.CREATE_TTL:
+        raise KeeperError(Err.BADARGUMENTS)
+    if typ == Op.CREATE_CONTAINER:
+        return CONTAINER_EPHEMERAL_OWNER
+    if typ == Op.CREATE_TTL:
+        return ttl_owner(ttl)
+    return session_id if flags in (EPHEMERAL, EPHEMERAL_SEQUENTIAL) else 0
+
+
+log = logging.getLogger("zablab.node")
+
+
 class Prep:
-    def __init__(self, tree: DataTree, tracker: SessionTracker) -> None:
+    def __init__(
+        self,
+        tree: DataTree,
+        tracker: SessionTracker,
+        options: ServerOptions | None = None,
+        metrics: ServerMetrics | None = None,
+    ) -> None:
         self.tree = tree
         self.tracker = tracker
+        self.options = options or ServerOptions()
+        self.metrics = metrics or ServerMetrics()
+        self._quota_logged: dict[tuple[str, str], int] = {}  # (path, what) -> time logged
+        self._time = 0
         self.pending: dict[str, Change] = {}
         self.order: deque[Change] = deque()
 
@@ -186,12 +242,14 @@ class Prep:
     def _add(self, c: Change) -> None:
         self.pending[c.path] = c
         self.order.append(c)
+        self.metrics.outstanding_changes_queued.value += 1
 
     def committed(self, zxid: int) -> None:
         """Forget pending changes made by txns up to `zxid` (now visible in the tree)."""
         order = self.order
         while order and order[0].zxid <= zxid:
             c = order.popleft()
+            self.metrics.outstanding_changes_removed.value += 1
             if self.pending.get(c.path) is c:
                 del self.pending[c.path]
 
@@ -204,6 +262,7 @@ class Prep:
     def prep(self, req: WriteRequest, zxid: int, time: int) -> Txn:
         """Turn a write request into the txn to log; failures become error txns."""
         typ = req.type
+        self._time = time
         try:
             if typ == Op.CREATE_SESSION:
                 assert isinstance(req.body, int)
@@ -222,6 +281,40 @@ class Prep:
             return Txn(req.session_id, req.cxid, zxid, time, t, body)
         except KeeperError as e:
             return Txn(req.session_id, req.cxid, zxid, time, Op.ERROR, ErrorTxn(e.code))
+
+    def _check_quota(self, path: str, count_diff: int, bytes_diff: int) -> None:
+        """ZooKeeperServer.checkQuota against the committed usage: a passed limit is logged
+        (at most once a minute per quota and kind), a hard one refuses the write when
+        enforceQuota is on."""
+        tree = self.tree
+        prefix = quota.quota_prefix(tree.quotas, path)
+        if prefix is None:
+            return
+        limits_node = tree.nodes.get(quota.limits_path(prefix))
+        stats_node = tree.nodes.get(quota.stats_path(prefix))
+        if limits_node is None or stats_node is None:
+            return
+        try:
+            limits, usage = quota.parse(limits_node.data), quota.parse(stats_node.data)
+        except ValueError:
+            return
+        refuse = False
+        for what, new, limit, hard in quota.exceeded(limits, usage, count_diff, bytes_diff):
+            key = (prefix, what)
+            if self._time - self._quota_logged.get(key, -60_000) >= 60_000:
+                self._quota_logged[key] = self._time
+                log.warning(
+                    "Quota exceeded: %s [current %s=%d, %s%sLimit=%d]",
+                    prefix,
+                    what,
+                    new,
+                    "hard" if hard else "soft",
+                    "Count" if what == "count" else "Byte",
+                    limit,
+                )
+            refuse = refuse or (hard and self.options.enforce_quota)
+        if refuse:
+            raise KeeperError(Err.QUOTAEXCEEDED)
 
     def _close_session(self, sid: int, zxid: int) -> None:
         es = set(self.tree.ephemerals.get(sid, ()))
@@ -269,6 +362,10 @@ class Prep:
             rec = self.record(body.path)
             acls.check(rec.acl, Perm.WRITE, req.auth)
             v = check_version(rec.version, body.version)
+            if self.tree.quotas:
+                old = self.tree.nodes.get(body.path)  # as ZooKeeper: the committed tree
+                grow = len(body.data or b"") - len(old.data or b"" if old else b"")
+                self._check_quota(body.path, 0, grow)
             rec = rec.copy(zxid)
             rec.version = v
             self._add(rec)
@@ -299,10 +396,8 @@ class Prep:
         self, typ: int, body: CreateRequest, req: WriteRequest, zxid: int
     ) -> tuple[int, object]:
         flags = body.flags
-        if flags < 0 or flags > 6:
-            raise KeeperError(Err.BADARGUMENTS)
-        if typ == Op.CREATE_TTL or flags in (5, 6):
-            raise KeeperError(Err.UNIMPLEMENTED)  # TTL nodes need extendedTypesEnabled
+        ttl = body.ttl if typ == Op.CREATE_TTL else -1
+        owner = create_owner(typ, flags, ttl, req.session_id, self.options.extended_types)
         path = body.path
         i = path.rfind("/")
         if i == -1 or "\0" in path:
@@ -311,27 +406,23 @@ class Prep:
         new_acl = acls.fixup(body.acl, req.auth)
         parent = self.record(ppath)
         acls.check(parent.acl, Perm.CREATE, req.auth)
-        if flags in (2, 3):
+        if flags in SEQUENTIAL_MODES:
             path = f"{path}{parent.cversion:010d}"
         validate_path(path)
         c = self.pending.get(path)
         if (c is not None and c.exists) or (c is None and path in self.tree.nodes):
             raise KeeperError(Err.NODEEXISTS)
-        if parent.owner != 0 and parent.owner != CONTAINER_EPHEMERAL_OWNER:
+        if client_owner(parent.owner) != 0:  # a session's node: containers and TTLs show 0
             raise KeeperError(Err.NOCHILDRENFOREPHEMERALS)
+        if self.tree.quotas:
+            self._check_quota(path, 1, len(body.data or b""))
         newcv = parent.cversion + 1
-        if flags == CONTAINER or typ == Op.CREATE_CONTAINER:
-            owner = CONTAINER_EPHEMERAL_OWNER
-            ttyp = Op.CREATE_CONTAINER
-        else:
-            owner = req.session_id if flags in (1, 3) else 0
-            ttyp = typ
         parent = parent.copy(zxid)
         parent.nchild += 1
         parent.cversion = newcv
         self._add(parent)
         self._add(Change(zxid, path, True, 0, 0, 0, owner, 0, tuple(new_acl)))
-        return ttyp, CreateTxn(path, body.data, new_acl, owner, newcv)
+        return typ, CreateTxn(path, body.data, new_acl, owner, newcv)
 
     def _delete_container(self, body: object, zxid: int) -> DeleteTxn:
         assert isinstance(body, DeleteRequest)
@@ -342,8 +433,8 @@ class Prep:
         rec = self.record(path)
         if rec.nchild > 0:
             raise KeeperError(Err.NOTEMPTY)
-        if rec.owner != CONTAINER_EPHEMERAL_OWNER:
-            raise KeeperError(Err.BADVERSION)
+        if rec.owner != CONTAINER_EPHEMERAL_OWNER and not ttl_of(rec.owner):
+            raise KeeperError(Err.BADVERSION)  # the reaper's deleteContainer spares other nodes
         parent = parent.copy(zxid)
         parent.nchild -= 1
         self._add(parent)

@@ -122,6 +122,25 @@ PERSISTENT_WITH_TTL = 5
 PERSISTENT_SEQUENTIAL_WITH_TTL = 6
 
 CONTAINER_EPHEMERAL_OWNER = -(1 << 63)  # Long.MIN_VALUE, as ZooKeeper marks containers
+# ZooKeeper's EphemeralType.TTL: the owner's top byte is 0xff and its low 40 bits hold the TTL
+TTL_OWNER_MARK = -(1 << 56)
+MAX_TTL = (1 << 40) - 1  # ms, about 34 years
+
+
+def ttl_owner(ttl: int) -> int:
+    """The ephemeralOwner that marks a TTL node (`ttl` in 1..MAX_TTL, checked by the caller)."""
+    return TTL_OWNER_MARK | ttl
+
+
+def ttl_of(owner: int) -> int:
+    """The TTL (ms) a TTL node's owner carries; 0 for any other owner."""
+    return owner & MAX_TTL if owner >> 56 == -1 else 0
+
+
+def client_owner(owner: int) -> int:
+    """The ephemeralOwner clients see: containers and TTL nodes show 0, as ZooKeeper's
+    DataNode.copyStat reports them."""
+    return 0 if owner == CONTAINER_EPHEMERAL_OWNER or owner >> 56 == -1 else owner
 
 
 class ProtocolError(Exception):

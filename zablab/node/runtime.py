@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .config import NodeConfig
 from .datatree import DataTree
+from .http import start_endpoints
 from .replication import StandaloneReplicator
 from .server import ServerCore
 from .storage import Storage
@@ -97,6 +98,7 @@ class ServerRuntime:
         self._server: asyncio.Server | None = None
         self._stopping: asyncio.Event | None = None
         self._tick_handle: asyncio.TimerHandle | None = None
+        self._http: list[asyncio.Server] = []
 
     def _initial_tree(self) -> DataTree:
         """The tree the core starts from (a replica recovers its own and installs it later)."""
@@ -105,7 +107,7 @@ class ServerRuntime:
     def _make_core(self, tree: DataTree) -> ServerCore:
         """The sans-IO server over `tree`, configured from zoo.cfg (standalone and ensemble)."""
         cfg = self.cfg
-        return ServerCore(
+        core = ServerCore(
             tree,
             tick_ms=cfg.tick_time,
             server_id=cfg.server_id,
@@ -115,7 +117,11 @@ class ServerRuntime:
             now=_mono(),
             wall=_wall(),
             info=self._info,
+            options=cfg.server,
         )
+        self.storage.log.on_sync = core.metrics.fsynced
+        self.storage.on_snapshot = core.metrics.snapshottime.add
+        return core
 
     def _mode(self) -> str:
         raise NotImplementedError
@@ -198,6 +204,7 @@ class ServerRuntime:
         )
         self.port = self._server.sockets[0].getsockname()[1]
         await self._start_replication()
+        self._http = await start_endpoints(self.core, self.cfg.server)
         self._tick()
         log.info(
             "serving clients on %s:%d (dataDir %s, fsync %s)",
@@ -221,6 +228,8 @@ class ServerRuntime:
                 pass
         await self._stopping.wait()
         await self.stop()
+        for srv in self._http:
+            srv.close()
 
     def request_stop(self) -> None:
         if self._stopping is not None:

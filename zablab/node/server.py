@@ -11,65 +11,40 @@ watch events a txn fires are queued before the reply of the write that made it.
 from __future__ import annotations
 
 import logging
-import struct
-from collections import deque
 from collections.abc import Callable
 
 from . import acl as acls
 from .acl import KeeperError
-from .datatree import DataTree, Node, Result
+from .connection import CLOSED, LAST_OP, NEW, OPEN, WAIT_SESSION, Conn, Pending, Stats
+from .datatree import DataTree, Result
 from .fourletter import FOUR_LETTER_WORDS, four_letter
 from .jute import INT, MAX_BUFFER, REPLY_HEADER, JuteError, Reader, Writer
+from .metrics import ServerMetrics
+from .options import ServerOptions
 from .prep import Prep, WriteRequest
 from .protocol import (
-    ACL,
-    AddWatchRequest,
     AuthPacket,
     ConnectRequest,
     DeleteRequest,
     Err,
     Event,
     Id,
-    MultiRequest,
     Op,
     PathRequest,
-    PathWatchRequest,
-    Perm,
-    RemoveWatchesRequest,
-    SetWatches,
     Xid,
     decode_body,
     encode_connect_response,
     encode_event,
-    write_acl,
+    ttl_of,
 )
+from .reads import MULTI_END, MULTI_HEADER, READS
 from .replication import Replicator
 from .sessions import SessionTracker, password_for
 from .txn import CreateSessionTxn, Txn
-from .watches import PERSISTENT, RECURSIVE, Watches
+from .watches import Watches
 
 log = logging.getLogger("zablab.node")
 
-READ_OPS = frozenset(
-    {
-        Op.EXISTS,
-        Op.GET_DATA,
-        Op.GET_CHILDREN,
-        Op.GET_CHILDREN2,
-        Op.GET_ACL,
-        Op.SYNC,
-        Op.PING,
-        Op.SET_WATCHES,
-        Op.SET_WATCHES2,
-        Op.MULTI_READ,
-        Op.CHECK_WATCHES,
-        Op.REMOVE_WATCHES,
-        Op.GET_ALL_CHILDREN_NUMBER,
-        Op.GET_EPHEMERALS,
-        Op.WHO_AM_I,
-        Op.ADD_WATCH,
-    }
-)
 SUBMIT_OPS = frozenset(
     {
         Op.CREATE,
@@ -86,85 +61,8 @@ SUBMIT_OPS = frozenset(
     }
 )
 
-NEW, WAIT_SESSION, OPEN, CLOSED = range(4)
-MULTI_HEADER = struct.Struct(">i?i")
-MULTI_END = MULTI_HEADER.pack(-1, True, -1)
-NULL_BUFFER = INT.pack(-1)
-
-
-class Pending:
-    """One request of a session waiting for its turn (reads) or its txn (writes)."""
-
-    __slots__ = ("xid", "op", "body", "write", "reply", "t0")
-
-    def __init__(self, xid: int, op: int, body: object, write: bool, t0: int) -> None:
-        self.xid = xid
-        self.op = op
-        self.body = body
-        self.write = write
-        self.reply: bytes | None = None
-        self.t0 = t0
-
-
-class Conn:
-    __slots__ = (
-        "id",
-        "peer",
-        "ip",
-        "buf",
-        "state",
-        "session_id",
-        "timeout",
-        "auth",
-        "queue",
-        "out",
-        "deferred",
-        "with_ro",
-        "recv",
-        "sent",
-        "closing",
-    )
-
-    def __init__(self, cid: int, peer: str, ip: str) -> None:
-        self.id = cid
-        self.peer = peer
-        self.ip = ip
-        self.buf = bytearray()
-        self.state = NEW
-        self.session_id = 0
-        self.timeout = 0
-        self.auth: list[Id] = [Id("ip", ip)]
-        self.queue: deque[Pending] = deque()
-        self.out: list[bytes] = []
-        self.deferred: list[bytes] = []
-        self.with_ro = True
-        self.recv = 0
-        self.sent = 0
-        self.closing = False
-
-
-class Stats:
-    __slots__ = ("received", "sent", "lat_min", "lat_max", "lat_total", "lat_count", "started")
-
-    def __init__(self) -> None:
-        self.received = 0
-        self.sent = 0
-        self.reset_latency()
-        self.started = 0
-
-    def reset_latency(self) -> None:
-        self.lat_min = 0
-        self.lat_max = 0
-        self.lat_total = 0
-        self.lat_count = 0
-
-    def latency(self, ms: int) -> None:
-        if self.lat_count == 0 or ms < self.lat_min:
-            self.lat_min = ms
-        if ms > self.lat_max:
-            self.lat_max = ms
-        self.lat_total += ms
-        self.lat_count += 1
+# PING answers with its own xid, and an ensemble's SYNC waits for the leader (see _request)
+READ_OPS = frozenset(READS) | {Op.PING}
 
 
 class ServerCore:
@@ -180,7 +78,9 @@ class ServerCore:
         now: int = 0,
         wall: int = 0,
         info: Callable[[], dict[str, str]] | None = None,
+        options: ServerOptions | None = None,
     ) -> None:
+        self.options = options = options or ServerOptions()
         self.tree = tree or DataTree()
         self.tick_ms = tick_ms
         self.min_timeout = min_session_timeout or 2 * tick_ms
@@ -191,7 +91,6 @@ class ServerCore:
         self.tracker = SessionTracker(tick_ms, server_id, wall)
         for sid, timeout in self.tree.sessions.items():
             self.tracker.add(sid, timeout, now)
-        self.prep = Prep(self.tree, self.tracker)
         self.watches = Watches()
         self.conns: dict[int, Conn] = {}
         self.session_conn: dict[int, Conn] = {}
@@ -199,6 +98,9 @@ class ServerCore:
         self.dirty: dict[int, Conn] = {}
         self.to_close: list[int] = []
         self.stats = Stats()
+        self.stats.started = now
+        self.metrics = ServerMetrics()
+        self.prep = Prep(self.tree, self.tracker, options, self.metrics)
         self.replicator: Replicator | None = None
         self.info = info or (lambda: {})
         self.on_apply: Callable[[Txn], None] | None = None
@@ -208,10 +110,9 @@ class ServerCore:
         self.serving = True
         self.record_touches = False
         self.touched: set[int] = set()
-        # ZooKeeper's ContainerManager: every interval, delete containers that had children
-        # and have none left (checkIntervalMs, default 60 s)
-        self.container_interval = 60_000
-        self._next_container_check = now + self.container_interval
+        # ZooKeeper's ContainerManager: every interval, delete emptied containers and expired
+        # TTL nodes (znode.container.checkIntervalMs, default 60 s)
+        self._next_container_check = now + options.container_check_ms
         # ZAB: a client's sync waits until the leader's pending proposals are delivered here;
         # the driver calls sync_barrier(token) and later synced(token)
         self.sync_barrier: Callable[[int], None] | None = None
@@ -251,7 +152,7 @@ class ServerCore:
             log.warning("Too many connections from %s - max is %d", ip, self.max_cnxns)
             return False
         self.per_ip[ip] = n + 1
-        self.conns[cid] = Conn(cid, peer, ip)
+        self.conns[cid] = Conn(cid, peer, ip, self.wall)
         return True
 
     def closed(self, cid: int) -> None:
@@ -284,6 +185,7 @@ class ServerCore:
         c = self.conns.get(cid)
         if c is None or c.closing:
             return
+        self.metrics.bytes_received_count.value += len(data)
         keep = c.buf
         if keep:
             keep += data
@@ -334,13 +236,29 @@ class ServerCore:
             log.info("Expiring session 0x%x, timeout exceeded", sid & 0xFFFFFFFFFFFFFFFF)
             self._submit(WriteRequest(sid, 0, Op.CLOSE_SESSION, None))
         if self.now >= self._next_container_check:
-            self._next_container_check = self.now + self.container_interval
-            nodes = self.tree.nodes
-            for path in sorted(self.tree.containers):
-                n = nodes.get(path)
-                if n is not None and n.cversion > 0 and not n.children:
-                    req = DeleteRequest(path, -1)
-                    self._submit(WriteRequest(0, 0, Op.DELETE_CONTAINER, req, [], path.encode()))
+            self._next_container_check = self.now + self.options.container_check_ms
+            for path in self.reapable():
+                req = DeleteRequest(path, -1)
+                self._submit(WriteRequest(0, 0, Op.DELETE_CONTAINER, req, [], path.encode()))
+
+    def reapable(self) -> list[str]:
+        """Nodes ZooKeeper's ContainerManager would delete now: childless containers that had
+        a child (or, with maxNeverUsedIntervalMs, are older than it), and childless TTL nodes
+        not modified for longer than their TTL."""
+        nodes = self.tree.nodes
+        never_used = self.options.container_max_never_used_ms
+        out = []
+        for path in sorted(self.tree.containers):
+            n = nodes.get(path)
+            if n is None or n.children:
+                continue
+            if n.cversion > 0 or (never_used and self.wall - n.mtime > never_used):
+                out.append(path)
+        for path in sorted(self.tree.ttls):
+            n = nodes.get(path)
+            if n is not None and not n.children and self.wall - n.mtime > ttl_of(n.owner):
+                out.append(path)
+        return out
 
     def take_output(self) -> list[tuple[int, bytes, bool]]:
         """(connection, bytes to write, close afterwards) for every connection with news."""
@@ -364,8 +282,29 @@ class ServerCore:
     def _send(self, c: Conn, data: bytes) -> None:
         c.out.append(data)
         c.sent += 1
-        self.stats.sent += 1
+        stats = self.stats
+        stats.sent += 1
+        n = len(data) - 4  # ZooKeeper's BufferStats count the frame without its length
+        self.metrics.response_bytes.value += n
+        stats.last_response_size = n
+        if n > stats.max_response_size:
+            stats.max_response_size = n
+        if n < stats.min_response_size or stats.min_response_size < 0:
+            stats.min_response_size = n
         self.dirty[c.id] = c
+
+    def _done(self, c: Conn, op: int, xid: int, t0: int, write: bool) -> None:
+        """A request was answered: the counters cons, stat and mntr report."""
+        now = self.now
+        lat = now - t0
+        c.last_op = LAST_OP.get(op, "NA")
+        c.last_cxid = xid
+        c.last_zxid = self.tree.last_zxid
+        c.last_response = now
+        c.last_latency = lat
+        c.latency.add(lat)
+        self.stats.latency.add(lat)
+        (self.metrics.updatelatency if write else self.metrics.readlatency).add(lat)
 
     def _reply(
         self, c: Conn, xid: int, err: int, body: bytes = b"", zxid: int | None = None
@@ -384,8 +323,10 @@ class ServerCore:
         self._close(c)
 
     def _four_letter(self, c: Conn, word: str) -> None:
-        text = four_letter(self, word)
-        self._send(c, text.encode("utf-8"))
+        c.recv += 1  # cons shows the asking connection with the word counted
+        text = four_letter(self, word, c.id)
+        c.out.append(text.encode("utf-8"))  # not a packet: no packet or response counters
+        self.dirty[c.id] = c
         self._close(c)
 
     def _frame(self, c: Conn, payload: bytes) -> None:
@@ -481,7 +422,7 @@ class ServerCore:
             if c.queue:
                 c.queue.append(Pending(xid, op, body, False, self.now))
             else:
-                self._read(c, xid, op, body)
+                self._read(c, xid, op, body, self.now)
         elif op in SUBMIT_OPS:
             body = decode_body(op, r)
             c.queue.append(Pending(xid, op, body, True, self.now))
@@ -504,6 +445,7 @@ class ServerCore:
         elif a.scheme == "ip":
             self._reply(c, xid, Err.OK, zxid=0)
         else:
+            self.stats.auth_failed += 1
             log.warning("Authentication failed for scheme: %s", a.scheme)
             self._reply(c, xid, Err.AUTHFAILED, zxid=0)
             self._close(c)
@@ -517,177 +459,24 @@ class ServerCore:
                     return
                 q.popleft()
                 self._send(c, p.reply)
-                self.stats.latency(self.now - p.t0)
+                self._done(c, p.op, p.xid, p.t0, p.op != Op.SYNC)
             else:
                 q.popleft()
-                self._read(c, p.xid, p.op, p.body)
+                self._read(c, p.xid, p.op, p.body, p.t0)
 
     # ---- reads ----------------------------------------------------------------------------------------
 
-    def _read(self, c: Conn, xid: int, op: int, body: object) -> None:
-        try:
-            if op == Op.PING:
-                self._reply(c, Xid.PING, Err.OK)
-                return
-            if op == Op.GET_DATA:
-                assert isinstance(body, PathWatchRequest)
-                n = self._readable(body.path, c)
-                if body.watch:
-                    self.watches.data.add(body.path, c.id)
-                d = n.data
-                if d is None:
-                    self._reply(c, xid, 0, NULL_BUFFER + n.stat())
-                else:
-                    self._reply(c, xid, 0, INT.pack(len(d)) + d + n.stat())
-            elif op == Op.EXISTS:
-                assert isinstance(body, PathWatchRequest)
-                if body.watch:
-                    self.watches.data.add(body.path, c.id)
-                en = self.tree.nodes.get(body.path)
-                if en is None:
-                    raise KeeperError(Err.NONODE)
-                self._reply(c, xid, 0, en.stat())
-            elif op in (Op.GET_CHILDREN, Op.GET_CHILDREN2):
-                assert isinstance(body, PathWatchRequest)
-                n = self._readable(body.path, c)
-                if body.watch:
-                    self.watches.child.add(body.path, c.id)
-                w = Writer().strings(sorted(n.children))
-                if op == Op.GET_CHILDREN2:
-                    w.raw(n.stat())
-                self._reply(c, xid, 0, bytes(w.buf))
-            elif op == Op.GET_ACL:
-                assert isinstance(body, PathRequest)
-                self._reply(c, xid, 0, self._get_acl(body.path, c))
-            elif op == Op.SYNC:
-                assert isinstance(body, PathRequest)
-                self._reply(c, xid, 0, Writer().ustring(body.path).bytes())
-            elif op in (Op.SET_WATCHES, Op.SET_WATCHES2):
-                assert isinstance(body, SetWatches)
-                self._set_watches(c, body)
-                self._reply(c, xid, 0)
-            elif op == Op.MULTI_READ:
-                assert isinstance(body, MultiRequest)
-                self._reply(c, xid, 0, self._multi_read(c, body))
-            elif op in (Op.CHECK_WATCHES, Op.REMOVE_WATCHES):
-                assert isinstance(body, RemoveWatchesRequest)
-                self._remove_watches(c, body, remove=op == Op.REMOVE_WATCHES)
-                self._reply(c, xid, 0)
-            elif op == Op.GET_ALL_CHILDREN_NUMBER:
-                assert isinstance(body, PathRequest)
-                self._readable(body.path, c)
-                prefix = "/" if body.path == "/" else body.path + "/"
-                cnt = sum(1 for p in self.tree.nodes if p.startswith(prefix) and p != "/")
-                self._reply(c, xid, 0, INT.pack(cnt))
-            elif op == Op.GET_EPHEMERALS:
-                assert isinstance(body, PathRequest)
-                mine = sorted(self.tree.ephemerals.get(c.session_id, ()))
-                prefix = body.path
-                out = mine if prefix == "/" else [p for p in mine if p.startswith(prefix)]
-                self._reply(c, xid, 0, Writer().strings(out).bytes())
-            elif op == Op.WHO_AM_I:
-                w = Writer()
-                ids = [i for i in c.auth]
-                w.int(len(ids))
-                for i in ids:
-                    w.ustring(i.scheme).ustring(i.id)
-                self._reply(c, xid, 0, w.bytes())
-            elif op == Op.ADD_WATCH:
-                assert isinstance(body, AddWatchRequest)
-                if body.mode == 0:
-                    self.watches.data.add(body.path, c.id, PERSISTENT)
-                    self.watches.child.add(body.path, c.id, PERSISTENT)
-                elif body.mode == 1:
-                    self.watches.data.add(body.path, c.id, RECURSIVE)
-                else:
-                    raise KeeperError(Err.MARSHALLINGERROR)
-                self._reply(c, xid, 0, INT.pack(0))  # an ErrorResponse(0), as ZooKeeper sends
-        except KeeperError as e:
-            self._reply(c, xid, e.code)
-
-    def _readable(self, path: str, c: Conn) -> Node:
-        n = self.tree.nodes.get(path)
-        if n is None:
-            raise KeeperError(Err.NONODE)
-        acl = n.acl
-        if not (len(acl) == 1 and acl[0].id.scheme == "world" and acl[0].perms & Perm.READ):
-            acls.check(acl, Perm.READ, c.auth)
-        return n
-
-    def _get_acl(self, path: str, c: Conn) -> bytes:
-        n = self.tree.nodes.get(path)
-        if n is None:
-            raise KeeperError(Err.NONODE)
-        acls.check(n.acl, Perm.READ | Perm.ADMIN, c.auth)
-        acl: list[ACL] = list(n.acl)
-        if not acls.allowed(n.acl, Perm.ADMIN, c.auth):
-            acl = [
-                ACL(a.perms, Id(a.id.scheme, a.id.id.split(":", 1)[0] + ":x"))
-                if a.id.scheme == "digest"
-                else a
-                for a in acl
-            ]
-        return Writer().vector(acl, write_acl).raw(n.stat()).bytes()
-
-    def _multi_read(self, c: Conn, m: MultiRequest) -> bytes:
-        w = Writer()
-        for typ, body in m.ops:
-            assert isinstance(body, PathWatchRequest)
+    def _read(self, c: Conn, xid: int, op: int, body: object, t0: int) -> None:
+        if op == Op.PING:
+            self._reply(c, Xid.PING, Err.OK)
+        else:
             try:
-                n = self._readable(body.path, c)
-                if typ == Op.GET_CHILDREN:
-                    w.raw(MULTI_HEADER.pack(typ, False, 0)).strings(sorted(n.children))
-                else:
-                    w.raw(MULTI_HEADER.pack(typ, False, 0)).buffer(n.data).raw(n.stat())
+                out = READS[op](self, c, body)
             except KeeperError as e:
-                w.raw(MULTI_HEADER.pack(Op.ERROR, False, e.code)).int(e.code)
-        w.raw(MULTI_END)
-        return w.bytes()
-
-    def _set_watches(self, c: Conn, sw: SetWatches) -> None:
-        nodes = self.tree.nodes
-        rel = sw.relative_zxid
-        for path in sw.data:
-            n = nodes.get(path)
-            if n is None:
-                self._send(c, encode_event(Event.NODE_DELETED, path))
-            elif n.mzxid > rel:
-                self._send(c, encode_event(Event.NODE_DATA_CHANGED, path))
+                self._reply(c, xid, e.code)
             else:
-                self.watches.data.add(path, c.id)
-        for path in sw.exist:
-            if path in nodes:
-                self._send(c, encode_event(Event.NODE_CREATED, path))
-            else:
-                self.watches.data.add(path, c.id)
-        for path in sw.child:
-            n = nodes.get(path)
-            if n is None:
-                self._send(c, encode_event(Event.NODE_DELETED, path))
-            elif n.pzxid > rel:
-                self._send(c, encode_event(Event.NODE_CHILDREN_CHANGED, path))
-            else:
-                self.watches.child.add(path, c.id)
-        for path in sw.persistent:  # re-armed silently, as ZooKeeper does
-            self.watches.data.add(path, c.id, PERSISTENT)
-            self.watches.child.add(path, c.id, PERSISTENT)
-        for path in sw.recursive:
-            self.watches.data.add(path, c.id, RECURSIVE)
-
-    def _remove_watches(self, c: Conn, req: RemoveWatchesRequest, remove: bool) -> None:
-        w = self.watches
-        # WatcherType of ZooKeeper 3.8: 1 children, 2 data, 3 any; others do not decode
-        if req.type not in (1, 2, 3):
-            raise KeeperError(Err.MARSHALLINGERROR)
-        tables = {1: [w.child], 2: [w.data], 3: [w.child, w.data]}[req.type]
-        found = False
-        for t in tables:
-            if t.has(req.path, c.id):
-                found = True
-                if remove:
-                    t.remove(req.path, c.id)
-        if not found:
-            raise KeeperError(Err.NOWATCHER)
+                self._reply(c, xid, 0, out)
+        self._done(c, op, xid, t0, False)
 
     # ---- replication hooks ------------------------------------------------------------------------------
 
@@ -741,10 +530,13 @@ class ServerCore:
         rc = self.tree.apply(txn, trig)
         if trig:
             conns = self.conns
-            for w, ev, path in self.watches.trigger(trig):
+            fired = self.watches.trigger(trig)
+            for w, ev, path in fired:
                 wc = conns.get(w)  # type: ignore[call-overload]
                 if wc is not None and not wc.closing:
                     self._send(wc, encode_event(ev, path))
+            if fired:
+                self._count_fired(fired)
         if self.on_apply is not None:
             self.on_apply(txn)
         typ = txn.type
@@ -769,7 +561,7 @@ class ServerCore:
                     if p.write and p.reply is not None:
                         self._send(c, p.reply)
                     elif not p.write:
-                        self._read(c, p.xid, p.op, p.body)
+                        self._read(c, p.xid, p.op, p.body, p.t0)
                 if q:
                     q.clear()
                     self._reply(c, txn.cxid, 0)
@@ -784,6 +576,23 @@ class ServerCore:
         if head.write and head.xid == txn.cxid and head.reply is None:
             head.reply = self._write_reply(head, rc)
             self._drain(c)
+
+    def _count_fired(self, fired: list[tuple[object, int, str]]) -> None:
+        """Watchers per fired event, by type (ZooKeeper's node_*_watch_count summaries)."""
+        per: dict[tuple[int, str], int] = {}
+        for _w, ev, path in fired:
+            per[(ev, path)] = per.get((ev, path), 0) + 1
+        m = self.metrics
+        by_event = {
+            Event.NODE_CREATED: m.node_created_watch_count,
+            Event.NODE_DELETED: m.node_deleted_watch_count,
+            Event.NODE_DATA_CHANGED: m.node_changed_watch_count,
+            Event.NODE_CHILDREN_CHANGED: m.node_children_watch_count,
+        }
+        for (ev, _path), n in per.items():
+            summary = by_event.get(ev)
+            if summary is not None:
+                summary.add(n)
 
     def _write_reply(self, p: Pending, rc: Result) -> bytes:
         xid = p.xid

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .jute import INT, REPLY_HEADER, Reader, Writer
+from .options import ServerOptions
 from .protocol import (
     ACL,
     OPEN_ACL_UNSAFE,
@@ -50,9 +51,10 @@ class Bench:
     clients: dict[int, TestClient] = field(default_factory=dict)
     log: list[tuple[int, bytes]] = field(default_factory=list)
     auto_commit: bool = True
+    options: ServerOptions = field(default_factory=ServerOptions)
 
     def __post_init__(self) -> None:
-        self.core = ServerCore(tick_ms=self.tick_ms, now=0, wall=1_000_000)
+        self.core = ServerCore(tick_ms=self.tick_ms, now=0, wall=1_000_000, options=self.options)
         self.repl = StandaloneReplicator(
             self.core.prep, self.core.deliver, self.core.tree.last_zxid, lambda: self.core.wall
         )
@@ -171,10 +173,18 @@ class TestClient:
         raise AssertionError(f"no reply to xid {xid}")
 
     def create(
-        self, path: str, data: bytes = b"", flags: int = 0, acl: tuple[ACL, ...] = OPEN_ACL_UNSAFE
+        self,
+        path: str,
+        data: bytes = b"",
+        flags: int = 0,
+        acl: tuple[ACL, ...] = OPEN_ACL_UNSAFE,
+        op: int = Op.CREATE2,
+        ttl: int = -1,
     ) -> Reply:
         w = Writer().ustring(path).buffer(data).vector(acl, write_acl).int(flags)
-        return self.call(Op.CREATE2, w.bytes())
+        if op == Op.CREATE_TTL:
+            w.long(ttl)
+        return self.call(op, w.bytes())
 
     def get(self, path: str, watch: bool = False) -> Reply:
         return self.call(Op.GET_DATA, Writer().ustring(path).bool(watch).bytes())

@@ -9,7 +9,7 @@ from typing import Any
 
 from zablab.harness.backends.base import Node
 from zablab.harness.db.base import DB
-from zablab.node.ensemble import SECRET_ENV
+from zablab.node.secret import SECRET_ENV
 
 
 class ZablabDB(DB):

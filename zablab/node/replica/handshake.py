@@ -100,7 +100,9 @@ class Handshake:
                 raise HandshakeError(f"dialled server {self.peer_id} but server {peer} answered")
             want = self._mac(b"acceptor", self.my_id, peer, self.nonce, n_a)
             if not hmac.compare_digest(mac, want):
-                raise HandshakeError(f"server {peer} does not know the shared secret")
+                raise HandshakeError(
+                    f"server {peer} does not know the shared secret (ZABLAB_ENSEMBLE_SECRET)"
+                )
             self.peer_nonce = n_a
             self.done = True
             proof = self._mac(b"initiator", self.my_id, peer, self.nonce, n_a)
@@ -121,7 +123,9 @@ class Handshake:
             _, mac = _PROOF.unpack(msg)
             want = self._mac(b"initiator", self.peer_id, self.my_id, self.peer_nonce, self.nonce)
             if not hmac.compare_digest(mac, want):
-                raise HandshakeError(f"server {self.peer_id} does not know the shared secret")
+                raise HandshakeError(
+                    f"server {self.peer_id} does not know the shared secret (ZABLAB_ENSEMBLE_SECRET)"
+                )
             self.done = True
             return b""
         raise HandshakeError("unexpected handshake message; is the peer a ZAB server?")

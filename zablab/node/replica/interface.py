@@ -39,6 +39,11 @@ class Replica(Protocol):
     @property
     def last_zxid(self) -> int: ...
 
+    def monitor(self) -> dict[str, int]:
+        """The replica's gauges for mntr, by ZooKeeper's names: the leader it follows or is
+        (``leader``, -1 for none) and, at a leader, ``learners``, ``synced_followers``."""
+        ...
+
     @property
     def committed_zxid(self) -> int: ...
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+from collections.abc import Callable
 from typing import NamedTuple
 
 from .disk import Disk
@@ -57,6 +59,8 @@ class Storage:
             if name.endswith(TEMP_SUFFIX):  # an atomic write that never got renamed
                 self.disk.remove(name)
         self.log = TxnLog(self.disk, segment_bytes=segment_bytes)
+        # told the ms each snapshot write took (the server's snapshottime metric)
+        self.on_snapshot: Callable[[int], None] | None = None
         self.snapshots = SnapshotStore(self.disk, keep=keep_snapshots)
 
     def state(self, name: str) -> StateFile:
@@ -111,7 +115,10 @@ class Storage:
 
     def snapshot(self, zxid: int, payload: bytes) -> str:
         """Save a snapshot of the state up to ``zxid``; prune old snapshots and log segments."""
+        t0 = time.monotonic()
         where = self.snapshots.save(zxid, payload)
+        if self.on_snapshot is not None:
+            self.on_snapshot(int((time.monotonic() - t0) * 1000))
         self.log.roll()
         oldest = self.snapshots.oldest_zxid()
         if oldest is not None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from .disk import Disk, OsDisk
@@ -61,6 +62,8 @@ class TxnLog:
         self._buf: list[tuple[int, bytes]] = []
         self._buf_lock = threading.Lock()
         self._io_lock = threading.Lock()
+        # told the ms each batch's write + fsync took (the server's fsynctime metric)
+        self.on_sync: Callable[[int], None] | None = None
         self._roll = False
         self.repairs: list[str] = []  # what opening the log cut off, for tests and status
         self._open()
@@ -160,6 +163,7 @@ class TxnLog:
                 batch, self._buf = self._buf, []
             if not batch:
                 return self._synced_zxid
+            t0 = time.monotonic()
             body = b"".join(rec for _, rec in batch)
             cur = self._segments[-1] if self._segments else None
             if cur is None or self._roll or cur.size >= self.segment_bytes:
@@ -180,6 +184,8 @@ class TxnLog:
             cur.size += len(body)
             cur.last = batch[-1][0]
             self._synced_zxid = batch[-1][0]
+            if self.on_sync is not None:
+                self.on_sync(int((time.monotonic() - t0) * 1000))
             return self._synced_zxid
 
     def truncate_after(self, zxid: int) -> None:

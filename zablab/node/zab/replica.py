@@ -218,6 +218,17 @@ class ZabReplica:
             self.role == FOLLOWING and self.follow.phase is FollowerPhase.SERVING
         )
 
+    def monitor(self) -> dict[str, int]:
+        if self.is_leader:
+            learners = self.lead.learners.values()
+            return {
+                "leader": self.id,
+                "learners": len(learners),
+                "synced_followers": sum(ln.phase >= LearnerPhase.SYNCED for ln in learners),
+            }
+        leader = self.follow.leader if self.serving else None
+        return {"leader": -1 if leader is None else leader}
+
     def durable_zxid(self) -> int:
         return max(self.durable_floor, self.storage.log.synced_zxid)
 
