@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from zablab.labs.engine import Case, Lab, Part, Test
 
+from . import integration as kz
 from . import tests as t
 from .differential import check_sequences
 
@@ -20,6 +21,7 @@ PARTS = (
     Part("watches", "one-shot data, exist and child watches, in ZooKeeper's order"),
     Part("multi", "atomic multi-op transactions"),
     Part("random", "random sequences compared with the reference"),
+    Part("kazoo", "your tree serves a real zablab node; kazoo's recipes run on it"),
 )
 
 TESTS = (
@@ -45,6 +47,11 @@ TESTS = (
     Test("multi.rollback", "multi", 5, t.multi_rollback),
     Test("multi.sees_own_writes", "multi", 2, t.multi_sees_own_writes),
     Test("random.sequences", "random", 6, random_sequences, seeds=4, hidden_points=6),
+    Test("kazoo.lock", "kazoo", 4, kz.kazoo_lock),
+    Test("kazoo.election", "kazoo", 4, kz.kazoo_election),
+    Test("kazoo.queue", "kazoo", 3, kz.kazoo_queue),
+    Test("kazoo.barrier", "kazoo", 3, kz.kazoo_barrier),
+    Test("kazoo.counter", "kazoo", 3, kz.kazoo_counter),
 )
 
 LAB = Lab(
