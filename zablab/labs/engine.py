@@ -190,3 +190,22 @@ def visible_seeds(test: Test) -> list[int]:
 
 def hidden_seeds(test: Test, secret: str) -> list[int]:
     return [derive_seed(secret.encode(), test.name, i) for i in range(test.seeds)]
+
+
+def code_lines(path: Path) -> int:
+    """Lines of code in a solution file, as a handout's "our solution is about N lines" counts
+    them: not blank, not a comment, not part of a docstring."""
+    import ast
+
+    src = path.read_text(encoding="utf-8")
+    docs: set[int] = set()
+    for node in ast.walk(ast.parse(src)):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            if ast.get_docstring(node) is not None:
+                d = node.body[0]
+                docs.update(range(d.lineno, (d.end_lineno or d.lineno) + 1))
+    return sum(
+        1
+        for i, line in enumerate(src.splitlines(), 1)
+        if line.strip() and not line.strip().startswith("#") and i not in docs
+    )

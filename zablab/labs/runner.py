@@ -8,11 +8,13 @@ reports one JSON line through a pipe. The parent waits at most the test's timeou
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import resource
 import select
 import signal
+import sys
 import tempfile
 import time
 import traceback
@@ -111,12 +113,15 @@ def _child(
 ) -> None:
     code = 0
     try:
+        faulthandler.disable()  # a student's segfault is reported as a result, not a dump
         limit = lab.memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         os.dup2(capture_fd, 1)
         os.dup2(capture_fd, 2)
+        sys.stdout = sys.stderr = open(capture_fd, "w", buffering=1, closefd=False)  # noqa: SIM115
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         report = _run_cases(lab, test, directory, seeds)
+        sys.stdout.flush()
         data = json.dumps(report).encode("utf-8")
         os.write(out_fd, data)
     except BaseException:  # noqa: BLE001 - the child must always exit through os._exit

@@ -68,10 +68,15 @@ def _until(cond: Callable[[], bool], seconds: float = WAIT) -> bool:
     return cond()
 
 
-def _thread(fn: Callable[[], None]) -> threading.Thread:
-    t = threading.Thread(target=fn, daemon=True)
+def _thread(fn: Callable[..., object], *args: object) -> threading.Thread:
+    t = threading.Thread(target=fn, args=args, daemon=True)
     t.start()
     return t
+
+
+def _acquire(lock: Any, done: threading.Event) -> None:
+    if lock.acquire(timeout=3 * WAIT):
+        done.set()
 
 
 def kazoo_lock(case: Case) -> None:
@@ -82,7 +87,7 @@ def kazoo_lock(case: Case) -> None:
         la, lb, lc = a.Lock("/lock", "a"), b.Lock("/lock", "b"), c.Lock("/lock", "c")
         assert la.acquire(timeout=WAIT), "client a could not take a free lock"
         got_b = threading.Event()
-        _thread(lambda: lb.acquire(timeout=3 * WAIT) and got_b.set())
+        _thread(_acquire, lb, got_b)
         assert _until(lambda: len(la.contenders()) == 2), \
             f"b waits for the lock but the contenders are {la.contenders()}"
         assert not got_b.wait(0.3), "b took the lock while a held it"
@@ -90,7 +95,7 @@ def kazoo_lock(case: Case) -> None:
         assert got_b.wait(WAIT), "a released the lock but b, waiting for it, never got it " \
             "(did deleting a's lock node fire the watch b set on it?)"
         got_c = threading.Event()
-        _thread(lambda: lc.acquire(timeout=3 * WAIT) and got_c.set())
+        _thread(_acquire, lc, got_c)
         assert _until(lambda: len(lc.contenders()) == 2), \
             f"c waits for the lock but the contenders are {lc.contenders()}"
         b.stop()
@@ -119,11 +124,11 @@ def kazoo_election(case: Case) -> None:
                     now["n"] -= 1
 
         elections = [zk.Election("/election", name) for zk, name in zip(zks, "abc", strict=True)]
-        _thread(lambda: elections[0].run(lead, "a"))
+        _thread(elections[0].run, lead, "a")
         assert _until(lambda: leading == ["a"]), f"the first candidate should lead; leaders: {leading}"
-        _thread(lambda: elections[1].run(lead, "b"))
+        _thread(elections[1].run, lead, "b")
         assert _until(lambda: len(elections[0].contenders()) == 2), "b never became a candidate"
-        _thread(lambda: elections[2].run(lead, "c"))
+        _thread(elections[2].run, lead, "c")
         assert _until(lambda: len(elections[0].contenders()) == 3), "c never became a candidate"
         quit_events["a"].set()
         assert _until(lambda: leading == ["a", "b"]), \
@@ -168,7 +173,12 @@ def kazoo_barrier(case: Case) -> None:
         barrier = a.Barrier("/barrier")
         barrier.create()
         passed = threading.Event()
-        _thread(lambda: zks[1].Barrier("/barrier").wait(3 * WAIT) and passed.set())
+
+        def wait_at_barrier() -> None:
+            if zks[1].Barrier("/barrier").wait(3 * WAIT):
+                passed.set()
+
+        _thread(wait_at_barrier)
         assert not passed.wait(0.3), "a waiter passed the barrier while it was up"
         barrier.remove()
         assert passed.wait(WAIT), "the barrier node was deleted but the waiter never passed " \
@@ -183,7 +193,7 @@ def kazoo_barrier(case: Case) -> None:
             db.leave()
             left.append(name)
 
-        threads = [_thread(lambda zk=zk, n=n: member(zk, n)) for zk, n in zip(zks, "abc", strict=True)]
+        threads = [_thread(member, zk, n) for zk, n in zip(zks, "abc", strict=True)]
         for t in threads:
             t.join(3 * WAIT)
         assert sorted(inside) == ["a", "b", "c"], f"only {inside} entered the double barrier"
@@ -204,7 +214,7 @@ def kazoo_counter(case: Case) -> None:
             except BaseException as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
 
-        threads = [_thread(lambda zk=zk: bump(zk)) for zk in zks]
+        threads = [_thread(bump, zk) for zk in zks]
         for t in threads:
             t.join(6 * WAIT)
         assert not errors, f"a client's Counter failed: {errors[0]!r}"

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from zablab.labs.engine import Case, Lab, Part, Test
 
+from . import hidden as hd
 from . import integration as kz
 from . import tests as t
 from .differential import check_sequences
+
+
+def serve(directory: Path, port: int) -> None:
+    from .serve import serve as run
+
+    run(directory, port)
 
 
 def random_sequences(case: Case) -> None:
@@ -52,6 +61,10 @@ TESTS = (
     Test("kazoo.queue", "kazoo", 3, kz.kazoo_queue),
     Test("kazoo.barrier", "kazoo", 3, kz.kazoo_barrier),
     Test("kazoo.counter", "kazoo", 3, kz.kazoo_counter),
+    Test("random.long_sequences", "random", 6, hd.long_sequences, seeds=3, hidden=True),
+    Test("watch.multi_order", "watches", 3, hd.watch_multi, hidden=True),
+    Test("sequential.in_multi", "sequential", 3, hd.sequential_in_multi, hidden=True),
+    Test("kazoo.watchers", "kazoo", 3, hd.kazoo_watchers, hidden=True),
 )
 
 LAB = Lab(
@@ -62,5 +75,6 @@ LAB = Lab(
     tests=TESTS,
     student_files=("znode_tree.py",),
     given_points=2,
+    serve=serve,
     summary="ZooKeeper's znode tree: Stat, ephemeral and sequential nodes, watches, multi.",
 )

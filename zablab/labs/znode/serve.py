@@ -171,8 +171,9 @@ class StudentTreeCore(ServerCore):
             rc = Result(p.op, stat=self._pack(reply.value))
         elif p.op == Op.MULTI:
             assert isinstance(p.body, MultiRequest)
+            values = reply.value if isinstance(reply.value, list) else []
             rc = Result(Op.MULTI, multi=[
-                self._sub_result(t, r) for (t, _), r in zip(p.body.ops, reply.value or [], strict=False)
+                self._sub_result(t, r) for (t, _), r in zip(p.body.ops, values, strict=False)
             ])
         else:
             rc = Result(p.op)
