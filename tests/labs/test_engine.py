@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.labs.conftest import zablab
 from zablab.labs.engine import Case, Lab, Part, hidden_seeds, visible_seeds
 from zablab.labs.engine import Test as LabTest
 from zablab.labs.runner import run_test
-
-from tests.labs.conftest import zablab
 
 BAD = {
     "crash": ("def run():\n    raise ValueError('boom')\n", "your code raised ValueError: boom"),

@@ -36,6 +36,7 @@ export PYTHONPATH="$ROOT/source${{PYTHONPATH:+:$PYTHONPATH}}"
 export ZABLAB_LAB_SECRET="$(cat "$ROOT/source/secret")"
 mkdir -p "$ROOT/results"
 cd "$ROOT"
+"$PY" -c 'import zablab; print("grading with zablab from", zablab.__file__)'
 "$PY" -m zablab lab grade {lab} --submission "$ROOT/submission" \\
     --results "$ROOT/results/results.json"
 rc=$?
