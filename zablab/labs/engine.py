@@ -108,7 +108,7 @@ class Test:
     seeds: int = 1
     hidden_points: float = 0.0
     hidden: bool = False
-    timeout: float = 60.0  # seconds for all its seeds together
+    timeout: float = 10.0  # seconds for all its seeds together
     tags: tuple[str, ...] = ()
 
     @property
@@ -144,6 +144,9 @@ class Lab:
     given_points: float = 0.0  # what the untouched starter scores; the handout says so
     visible_tests_module: str = "tests"
     memory_mb: int = 1536  # address-space limit of one test process
+    # seconds for a whole grading run: tests that would start later fail as "not run", so a
+    # submission that hangs everywhere still gets results within Gradescope's 10 minutes
+    time_budget: float = 270.0
     summary: str = ""
     apt_packages: tuple[str, ...] = ()  # what the Gradescope image needs beyond Python
     # `zablab lab serve LAB --dir DIR`: run the student's code as a server to poke at by hand

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,8 +99,13 @@ def run_plan(
     progress: Callable[[int, int, Planned, Outcome], None] | None = None,
 ) -> list[tuple[Planned, Outcome]]:
     results = []
+    deadline = time.monotonic() + lab.time_budget
     for i, p in enumerate(plan, 1):
-        outcome = run_test(lab, p.test, directory, p.seeds)
+        if time.monotonic() + p.test.timeout > deadline:
+            outcome = Outcome(p.test, False, f"not run: the lab's grading time ({lab.time_budget:g} s) "
+                              "ran out (earlier tests timed out)", None, 0.0, 0)
+        else:
+            outcome = run_test(lab, p.test, directory, p.seeds)
         results.append((p, outcome))
         if progress is not None:
             progress(i, len(plan), p, outcome)
