@@ -173,3 +173,17 @@ def _failure_text(stdout: str) -> str:
         if on:
             keep.append(line.strip())
     return textwrap.dedent("\n".join(keep))
+
+
+def test_the_time_budget_fails_later_tests_as_not_run(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from zablab.labs.grader import plan_visible, run_plan
+
+    (tmp_path / "student.py").write_text("def run():\n    while True:\n        pass\n")
+    tests = tuple(LabTest(f"t.{i}", "p", 1, _call_run, timeout=1) for i in range(3))
+    lab = replace(_lab(), tests=tests, time_budget=2.5)
+    results = run_plan(lab, tmp_path, plan_visible(lab))
+    reasons = [o.output for _, o in results]
+    assert "timed out" in reasons[0] and "timed out" in reasons[1]
+    assert reasons[2].startswith("not run: the lab's grading time (2.5 s) ran out")
