@@ -1,4 +1,4 @@
-"""Acceptance 1: every history of porcupine's corpus gets the verdict in its expected.json.
+"""Every history of porcupine's corpus gets the verdict in its expected.json.
 
 The corpus lives next to the repository (../shared/corpora/porcupine) or under $ZABLAB_CORPORA;
 it is not shipped with zablab, so the test skips when it is absent.

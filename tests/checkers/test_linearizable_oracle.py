@@ -1,4 +1,4 @@
-"""Acceptance 2: on small random histories the fast checker and the brute-force oracle agree.
+"""On small random histories the fast checker and the brute-force oracle agree.
 
 Histories mix ok, failed and crashed ops over tiny value domains, so that both verdicts occur
 (a test below makes sure of that for every model).

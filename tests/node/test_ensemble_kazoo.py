@@ -1,4 +1,4 @@
-"""Acceptance 4 of the ZAB issue: kazoo's own suite against a 3-node zablab ensemble.
+"""Kazoo's own suite against a 3-node zablab ensemble.
 
 kazoo's tests get the ensemble as one multi-host connection string (tests/kazoo_plugin.py splits
 it into stand-in cluster members), with the deselection list of the standalone run. Against
