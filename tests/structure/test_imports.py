@@ -12,63 +12,10 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+from import_graph import import_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "zablab"
-
-
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
-
-
-def modules() -> dict[str, Path]:
-    return {module_name(p): p for p in PKG.rglob("*.py")}
-
-
-def imported(name: str, path: Path, known: set[str]) -> set[str]:
-    """The project modules `name` imports, resolved to the longest known module name."""
-    tree = ast.parse(path.read_text(), str(path))
-    is_pkg = path.name == "__init__.py"
-    out: set[str] = set()
-
-    def add(target: str) -> None:
-        while target and target not in known:
-            target = target.rpartition(".")[0]
-        if target and target != name:
-            out.add(target)
-
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.startswith("zablab"):
-                    add(alias.name)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = name.split(".") if is_pkg else name.split(".")[:-1]
-                base = base[: len(base) - (node.level - 1)]
-                mod = ".".join(base + ([node.module] if node.module else []))
-            else:
-                mod = node.module or ""
-            if not mod.startswith("zablab"):
-                continue
-            for alias in node.names:
-                sub = f"{mod}.{alias.name}"
-                add(sub if sub in known else mod)
-    return out
-
-
-def import_graph() -> nx.DiGraph:
-    mods = modules()
-    known = set(mods)
-    g = nx.DiGraph()
-    g.add_nodes_from(known)
-    for name, path in mods.items():
-        for target in imported(name, path, known):
-            g.add_edge(name, target)
-    return g
 
 
 def test_no_import_cycle():
@@ -123,3 +70,34 @@ def test_every_declared_dependency_is_imported():
         if mod not in used:
             missing.append(dist)
     assert not missing, f"declared in pyproject.toml but imported nowhere in zablab/: {missing}"
+
+
+#: which top-level parts of zablab each part may import (docs/architecture.md shows the table)
+ALLOWED = {
+    "cli": {"labs", "harness", "sim", "checkers", "node", "errors", ""},
+    "__main__": {"cli"},
+    "labs": {"harness", "sim", "checkers", "node", "history", "bugs", "errors", "ports", ""},
+    "harness": {"checkers", "node", "apache", "history", "bugs", "errors", "ports", ""},
+    "sim": {"checkers", "node", "history", "bugs", "errors"},
+    "checkers": {"history", "errors"},
+    "node": {"bugs", "errors", "ports", ""},
+    "apache": {"errors", "ports"},
+    "history": {"errors"},
+    "bugs": {"errors"},
+    "ports": set(),
+    "errors": set(),
+    "": set(),
+}
+
+
+def test_imports_point_down():
+    def part(mod: str) -> str:
+        bits = mod.split(".")
+        return bits[1] if len(bits) > 1 else ""
+
+    bad = sorted(
+        f"{a} imports {b}"
+        for a, b in import_graph().edges
+        if part(b) != part(a) and part(b) not in ALLOWED.get(part(a), set())
+    )
+    assert not bad, "imports against the layering of docs/architecture.md:\n" + "\n".join(bad)
