@@ -126,15 +126,14 @@ def test_wrong_format_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_other_checkers_and_options_reach_the_registry(
     app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from zablab.checkers import registry
     from zablab.checkers.result import Result
 
-    seen: dict[str, object] = {}
-
     def fake(history: list[Op], options: dict[str, object]) -> Result:
-        seen.update(options, n=len(history))
-        return Result("fake", False, {"why": "test"})
+        # runs in the worker process: what it saw comes back through results.json
+        return Result("fake", False, {"seen": dict(options), "n": len(history)})
 
-    monkeypatch.setattr(command, "_checkers", lambda: {"fake": fake})
+    monkeypatch.setitem(registry.CHECKERS, "fake", registry.Entry(fake, "a test double"))
     p = history(tmp_path, 2)
     r = CliRunner().invoke(
         app,
@@ -147,24 +146,28 @@ def test_other_checkers_and_options_reach_the_registry(
             "keyed=true",
             "-o",
             "name=x",
+            "--time-limit",
+            "7",
             "--out",
             str(tmp_path / "o"),
         ],
     )
     assert r.exit_code == 1, r.output
-    assert seen == {"keyed": True, "name": "x", "dir": str(tmp_path / "o"), "n": 6}
-    assert "INVALID (fake)" in r.output
+    saved = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert saved["seen"] == {"keyed": True, "name": "x", "dir": str(tmp_path / "o"), "timeout": 7}
+    assert saved["n"] == 6
+    assert "INVALID (fake" in r.output
     assert not (tmp_path / "o" / "failure.html").exists()
 
 
-def test_registry_checkers_are_offered() -> None:
-    try:
-        from zablab.checkers.registry import CHECKERS
-    except ImportError:  # the registry is optional
-        CHECKERS = {}
-    names = command._checkers()
-    assert {"linearizable", *CHECKERS} <= set(names)
-    assert names["linearizable"] is command._linearizable
+def test_every_registry_checker_is_offered(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from zablab.checkers.registry import CHECKERS
+
+    assert main(["check", str(history(tmp_path, 2)), "--checker", "nope"]) == 255
+    err = capsys.readouterr().err
+    assert all(name in err for name in CHECKERS)
 
 
 def test_console_entry_point_returns_the_verdict_code(tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ import pytest
 
 from zablab.checkers.failure_view import render_failure_view, write_failure_view
 from zablab.checkers.linearizable import check_linearizable
-from zablab.checkers.model import Operation
 from zablab.checkers.models import CasRegister
+from zablab.checkers.spec import Operation
 
 CHROMIUM = (
     shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")

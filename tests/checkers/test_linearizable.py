@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from zablab.checkers.linearizable import check_linearizable, pair_ops
-from zablab.checkers.model import DROP, Model, Operation
 from zablab.checkers.models import KV, CasRegister, Register
+from zablab.checkers.spec import DROP, Model, Operation
 from zablab.errors import UserError
 from zablab.history.jsonl import Op
 

@@ -24,6 +24,8 @@ CheckerFn = Callable[[Sequence[Op], Mapping[str, Any]], Result]
 class Entry:
     fn: CheckerFn
     help: str
+    #: what `zablab check PATH` names: a history, or a trace (a file, or a directory of them)
+    reads: str = "history"
 
 
 def _zookeeper(ops: Sequence[Op], o: Mapping[str, Any]) -> Result:
@@ -92,6 +94,10 @@ def _timeline(ops: Sequence[Op], o: Mapping[str, Any]) -> Result:
     from zablab.checkers.timeline import render_timeline
 
     p = render_timeline(ops, _out_dir(o) / "timeline.html", title=str(o.get("title", "History")))
+    if not any(op.is_client and op.type != "invoke" for op in ops):
+        return Result(
+            "timeline", "unknown", {"file": str(p), "reason": "no client operation completed"}
+        )
     return Result("timeline", True, {"file": str(p)})
 
 
@@ -107,11 +113,11 @@ def _zab(ops: Sequence[Op], o: Mapping[str, Any]) -> Result:
 
 def _linearizable(ops: Sequence[Op], o: Mapping[str, Any]) -> Result:
     from zablab.checkers.linearizable import check_linearizable
-    from zablab.checkers.models import get_model
+    from zablab.checkers.models import MODELS, get_model
 
     model = o.get("model")
     if not model:
-        raise UserError("the linearizable checker needs a model (option 'model')")
+        raise UserError(f"--model is required for the linearizable checker ({', '.join(MODELS)})")
     return check_linearizable(ops, get_model(str(model)), o.get("timeout"))
 
 
@@ -120,7 +126,7 @@ CHECKERS: dict[str, Entry] = {
     "zookeeper": Entry(
         _zookeeper, "ZooKeeper's guarantees: linearizable writes, ordered sequential reads"
     ),
-    "zab": Entry(_zab, "ZAB's properties on replica traces (--trace)"),
+    "zab": Entry(_zab, "ZAB's properties on replica traces (a file or a directory)", "trace"),
     "set": Entry(_set, "set: lost, stale, unexpected, duplicated elements"),
     "counter": Entry(_counter, "counter: reads within the range the adds allow"),
     "unique-ids": Entry(_unique_ids, "unique ids: no id generated twice"),
@@ -133,11 +139,15 @@ CHECKERS: dict[str, Entry] = {
 }
 
 
-def get_checker(name: str) -> CheckerFn:
+def get_entry(name: str) -> Entry:
     try:
-        return CHECKERS[name].fn
+        return CHECKERS[name]
     except KeyError:
         raise UserError(f"unknown checker {name!r}; choose from: {', '.join(CHECKERS)}") from None
+
+
+def get_checker(name: str) -> CheckerFn:
+    return get_entry(name).fn
 
 
 def run_checkers(names: Sequence[str], ops: Sequence[Op], options: Mapping[str, Any]) -> Result:

@@ -59,6 +59,7 @@ class Operation:
     invoke_index: int = -1
     complete_index: int | None = None
     key: Any = None
+    final: bool = False  # one of the reads after the heal that end a zablab test
 
     @property
     def crashed(self) -> bool:
@@ -86,6 +87,8 @@ class Model:
     name = "model"
     #: what happens to failed and crashed ops; copied into results and the failure view
     semantics = ""
+    #: what to try instead when the search hits its time or memory bound on this model
+    bounded_hint = ""
 
     def init(self) -> Hashable:
         return None
@@ -98,6 +101,11 @@ class Model:
         The default keeps the Operation itself and drops failed ops.
         """
         return DROP if op.status == "fail" else op
+
+    def prepare_all(self, ops: Sequence[Operation]) -> list[Any]:
+        """`prepare` for every op of a partition; a model that can drop ops only by looking at
+        the whole partition (an add nobody ever observed) overrides this."""
+        return [self.prepare(op) for op in ops]
 
     def step(self, state: Any, arg: Any) -> tuple[bool, Any]:
         """Apply one op to `state`: (whether the op is legal here, the state after it)."""
