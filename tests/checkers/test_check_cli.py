@@ -4,26 +4,30 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-import typer
-from typer.testing import CliRunner
 
-from zablab.checkers import command
 from zablab.cli import main
 from zablab.history.jsonl import Op, write_jsonl
 
 
+class _Run:
+    def __init__(self, code: int, output: str):
+        self.exit_code = code
+        self.output = output
+
+
 @pytest.fixture()
-def app() -> typer.Typer:
-    a = typer.Typer()
-    command.register(a)
+def run(capsys: pytest.CaptureFixture[str]) -> object:
+    """`zablab ARGS` in this process: its exit status and what it printed."""
 
-    @a.command("noop")
-    def _noop() -> None:  # a second command keeps `check` a named subcommand
-        pass
+    def invoke(args: list[str]) -> _Run:
+        code = main(args)
+        captured = capsys.readouterr()
+        return _Run(code, captured.out + captured.err)
 
-    return a
+    return invoke
 
 
 def history(tmp_path: Path, read_value: int) -> Path:
@@ -40,11 +44,9 @@ def history(tmp_path: Path, read_value: int) -> Path:
     return p
 
 
-def test_valid_history_exits_0(app: typer.Typer, tmp_path: Path) -> None:
+def test_valid_history_exits_0(run: Any, tmp_path: Path) -> None:
     p = history(tmp_path, 2)
-    r = CliRunner().invoke(
-        app, ["check", str(p), "--model", "cas-register", "--out", str(tmp_path / "o")]
-    )
+    r = run(["check", str(p), "--model", "cas-register", "--out", str(tmp_path / "o")])
     assert r.exit_code == 0, r.output
     assert "valid" in r.output and "INVALID" not in r.output
     saved = json.loads((tmp_path / "o" / "results.json").read_text())
@@ -52,11 +54,9 @@ def test_valid_history_exits_0(app: typer.Typer, tmp_path: Path) -> None:
     assert not (tmp_path / "o" / "failure.html").exists()
 
 
-def test_invalid_history_exits_1_and_writes_the_view(app: typer.Typer, tmp_path: Path) -> None:
+def test_invalid_history_exits_1_and_writes_the_view(run: Any, tmp_path: Path) -> None:
     p = history(tmp_path, 1)
-    r = CliRunner().invoke(
-        app, ["check", str(p), "-m", "cas-register", "--out", str(tmp_path / "o")]
-    )
+    r = run(["check", str(p), "-m", "cas-register", "--out", str(tmp_path / "o")])
     assert r.exit_code == 1, r.output
     assert "INVALID" in r.output
     assert "cannot linearize: read -> 1, process 2, history index 4" in r.output
@@ -65,7 +65,7 @@ def test_invalid_history_exits_1_and_writes_the_view(app: typer.Typer, tmp_path:
     assert 'id="data"' in view.read_text()
 
 
-def test_timeout_exits_2(app: typer.Typer, tmp_path: Path) -> None:
+def test_timeout_exits_2(run: Any, tmp_path: Path) -> None:
     ops = []
     for p in range(14):
         ops.append(Op(len(ops), 0, "invoke", p, "append", ["k", f"<{p}>"]))
@@ -77,9 +77,7 @@ def test_timeout_exits_2(app: typer.Typer, tmp_path: Path) -> None:
     ]
     path = tmp_path / "hard.jsonl"
     write_jsonl(ops, path)
-    r = CliRunner().invoke(
-        app, ["check", str(path), "-m", "kv", "--timeout", "0.05", "--out", str(tmp_path)]
-    )
+    r = run(["check", str(path), "-m", "kv", "--timeout", "0.05", "--out", str(tmp_path)])
     assert r.exit_code == 2, r.output
     assert "unknown: timed out" in r.output
 
@@ -124,7 +122,7 @@ def test_wrong_format_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 
 def test_other_checkers_and_options_reach_the_registry(
-    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from zablab.checkers import registry
     from zablab.checkers.result import Result
@@ -135,8 +133,7 @@ def test_other_checkers_and_options_reach_the_registry(
 
     monkeypatch.setitem(registry.CHECKERS, "fake", registry.Entry(fake, "a test double"))
     p = history(tmp_path, 2)
-    r = CliRunner().invoke(
-        app,
+    r = run(
         [
             "check",
             str(p),

@@ -16,7 +16,7 @@ import os
 import select
 import signal
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -205,33 +205,43 @@ def _why_invalid(d: Mapping[str, Any]) -> list[str]:
 
 
 @dataclass
-class _Child:
+class _Worker:
+    """A forked worker: it is sent task numbers, one a line, and answers one JSON line each."""
+
     pid: int
-    fd: int
-    task: Task
-    started: float
-    chunks: list[bytes] = field(default_factory=list)
+    send: int  # the parent writes task numbers here
+    recv: int  # and reads outcomes here
+    task: int | None = None
+    started: float = 0.0
+    buf: bytes = b""
 
 
-def _spawn(task: Task, settings: Settings) -> _Child:
-    r, w = os.pipe()
+def _fork_worker(tasks: list[Task], settings: Settings, siblings: list[_Worker]) -> _Worker:
+    down_r, down_w = os.pipe()
+    up_r, up_w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the worker: never returns into the caller's code
         code = 0
         try:
-            os.close(r)
+            os.close(down_w)
+            os.close(up_r)
+            for other in siblings:  # else a sibling would never see the end of its orders
+                os.close(other.send)
+                os.close(other.recv)
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us
             _limit_memory(settings.max_memory)
-            data = json.dumps(check_one(task, settings), default=str).encode()
-            view = memoryview(data)
-            while view:
-                view = view[os.write(w, view) :]
+            with os.fdopen(down_r, "rb") as orders, os.fdopen(up_w, "wb") as answers:
+                for line in orders:
+                    outcome = check_one(tasks[int(line)], settings)
+                    answers.write(json.dumps(outcome, default=str).encode() + b"\n")
+                    answers.flush()
         except BaseException:  # noqa: BLE001 - a worker must always reach os._exit
             code = 70
         finally:
             os._exit(code)
-    os.close(w)
-    return _Child(pid, r, task, time.monotonic())
+    os.close(down_r)
+    os.close(up_w)
+    return _Worker(pid, down_w, up_r)
 
 
 def _died(task: Task, settings: Settings, status: int, elapsed: float) -> dict[str, Any]:
@@ -260,71 +270,126 @@ def run_checks(
     jobs: int,
     on_done: Callable[[dict[str, Any]], None] = lambda _: None,
 ) -> list[dict[str, Any]]:
-    """Check every task, `jobs` at a time; outcomes in task order. Ctrl-C stops every worker."""
+    """Check every task on `jobs` workers; outcomes in task order. Ctrl-C stops every worker.
+
+    A worker that overruns the time limit is killed and replaced; one whose check ran out of
+    memory is replaced too, since its heap may stay fragmented.
+    """
+    _preload(settings.checker)
     results: dict[int, dict[str, Any]] = {}
-    order = {id(t): i for i, t in enumerate(tasks)}
-    queue: Iterator[Task] = iter(tasks)
-    pending = len(tasks)
-    running: dict[int, _Child] = {}
+    queue = list(range(len(tasks)))[::-1]  # popped from the end: task order
+    workers: dict[int, _Worker] = {}
     kill_after = None if settings.time_limit is None else settings.time_limit + KILL_GRACE
 
-    def finish(child: _Child, outcome: dict[str, Any]) -> None:
-        results[order[id(child.task)]] = outcome
+    def finish(i: int, outcome: dict[str, Any]) -> None:
+        results[i] = outcome
         on_done(outcome)
 
+    def feed(w: _Worker) -> None:
+        """Give `w` the next task, or let it exit when none is left."""
+        if not queue:
+            _retire(w)
+            del workers[w.recv]
+            return
+        w.task = queue.pop()
+        w.started = time.monotonic()
+        os.write(w.send, b"%d\n" % w.task)
+
+    def replace(w: _Worker) -> None:
+        del workers[w.recv]
+        if queue:
+            fresh = _fork_worker(tasks, settings, list(workers.values()))
+            workers[fresh.recv] = fresh
+            feed(fresh)
+
     try:
-        while pending:
-            while len(running) < max(jobs, 1):
-                task = next(queue, None)
-                if task is None:
-                    break
-                child = _spawn(task, settings)
-                running[child.fd] = child
-            ready, _, _ = select.select(list(running), [], [], 0.2)
+        for _ in range(min(max(jobs, 1), len(tasks))):
+            w = _fork_worker(tasks, settings, list(workers.values()))
+            workers[w.recv] = w
+            feed(w)
+        while len(results) < len(tasks):
+            ready, _, _ = select.select(list(workers), [], [], 0.2)
             for fd in ready:
-                child = running[fd]
+                w = workers[fd]
                 chunk = os.read(fd, 1 << 16)
-                if chunk:
-                    child.chunks.append(chunk)
+                if not chunk:  # the worker died in the middle of a check
+                    status = _reap(w)
+                    if w.task is not None:
+                        elapsed = time.monotonic() - w.started
+                        finish(w.task, _died(tasks[w.task], settings, status, elapsed))
+                    replace(w)
                     continue
-                del running[fd]
-                os.close(fd)
-                _, status = os.waitpid(child.pid, 0)
-                pending -= 1
-                elapsed = time.monotonic() - child.started
-                try:
-                    outcome = json.loads(b"".join(child.chunks))
-                except ValueError:
-                    outcome = _died(child.task, settings, status, elapsed)
-                finish(child, outcome)
+                w.buf += chunk
+                while b"\n" in w.buf and w.task is not None:
+                    line, w.buf = w.buf.split(b"\n", 1)
+                    outcome = json.loads(line)
+                    finish(w.task, outcome)
+                    w.task = None
+                    if "memory limit" in str(outcome.get("reason", "")):
+                        _retire(w)
+                        replace(w)
+                    else:
+                        feed(w)
             if kill_after is None:
                 continue
             now = time.monotonic()
-            for fd, child in list(running.items()):
-                if now - child.started <= kill_after:
+            for w in list(workers.values()):
+                if w.task is None or now - w.started <= kill_after:
                     continue
-                _stop(child)
-                del running[fd]
-                pending -= 1
-                outcome = _died(child.task, settings, 0, now - child.started)
+                _stop(w)
+                outcome = _died(tasks[w.task], settings, 0, now - w.started)
                 outcome["reason"] = (
                     f"timed out after {settings.time_limit:g} s (--time-limit); the worker "
                     "was stopped"
                 )
-                finish(child, outcome)
+                finish(w.task, outcome)
+                replace(w)
     finally:
-        for child in running.values():
-            _stop(child)
+        for w in workers.values():
+            _stop(w)
     return [results[i] for i in range(len(tasks))]
 
 
-def _stop(child: _Child) -> None:
+def _preload(checker: str) -> None:
+    """Import what every worker needs once, here, and freeze the heap: forked workers then
+    share these pages instead of importing each on its own, and their garbage collector does
+    not walk (and so copy) the parent's objects."""
+    import gc
+    import importlib
+
+    from zablab.checkers.registry import get_entry
+
+    for module in ("zablab.history.formats", *get_entry(checker).modules):
+        importlib.import_module(module)
+    gc.collect()
+    gc.freeze()
+
+
+def _reap(w: _Worker) -> int:
+    for fd in (w.send, w.recv):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    return os.waitpid(w.pid, 0)[1]
+
+
+def _retire(w: _Worker) -> None:
+    """Close the worker's orders: it finishes and exits."""
     try:
-        os.kill(child.pid, signal.SIGKILL)
+        os.close(w.send)
+    except OSError:
+        pass
+    os.waitpid(w.pid, 0)
+    os.close(w.recv)
+
+
+def _stop(w: _Worker) -> None:
+    try:
+        os.kill(w.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    os.waitpid(child.pid, 0)
-    os.close(child.fd)
+    _reap(w)
 
 
 _GLOB = set("*?[")

@@ -1,5 +1,8 @@
 """`zablab check`: check recorded histories (one, or a corpus) and print the verdicts.
 
+An argparse command, not a typer one, so that checking a small history starts in a fraction
+of typer's import time (`zablab.cli` dispatches here directly).
+
 Checkers come from `zablab.checkers.registry` (name -> function(history, options) -> Result),
 so every checker there is offered by `--checker`; `--model`, `--time-limit` and `--out` (as
 `dir`) are passed as options, and `--option KEY=VALUE` passes any other. The checks run in
@@ -8,18 +11,17 @@ worker processes (`zablab.checkers.batch`), each bounded in memory and time.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
-
-import typer
+from typing import Any, NoReturn
 
 from zablab.checkers.models import MODELS
 
-MODEL_NAMES = tuple(MODELS)
+MODEL_HELP = ", ".join(MODELS)
 DEFAULT_TIME_LIMIT = 300.0
 
 
@@ -54,68 +56,108 @@ Exit status: the worst verdict: 0 valid, 2 unknown (time or memory limit, nothin
 _SHOWN = {"valid": "valid", "invalid": "INVALID", "unknown": "unknown", "error": "error"}
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        from zablab.errors import UserError
+
+        raise UserError(f"{message}; see zablab check --help")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="zablab check",
+        description="Check histories; print each verdict and, when invalid, where the failure "
+        "view is.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="history files, directories of histories, or glob patterns (jsonl, edn, Jepsen "
+        "log lines, porcupine kv logs); for --checker zab, trace files or directories",
+    )
+    p.add_argument("--model", "-m", help=f"model for the linearizable checker: {MODEL_HELP}")
+    p.add_argument(
+        "--checker", "-c", default="linearizable", help="which checker to run (see the registry)"
+    )
+    p.add_argument(
+        "--format",
+        "-f",
+        dest="fmt",
+        help="jsonl | edn | etcd-log | kv-log (default: from the name)",
+    )
+    p.add_argument(
+        "--time-limit",
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIME_LIMIT,
+        metavar="S",
+        help=f"per history: give up with 'unknown' after S seconds (default {DEFAULT_TIME_LIMIT:g})",
+    )
+    p.add_argument(
+        "--max-memory",
+        metavar="SIZE",
+        help="per history: memory a check may use (e.g. 2G); beyond it the verdict is 'unknown' "
+        "(default: half the machine's memory shared by the jobs, at most 4G)",
+    )
+    p.add_argument(
+        "--jobs", "-j", type=int, help="histories checked in parallel (default: the cores)"
+    )
+    p.add_argument(
+        "--json",
+        dest="as_json",
+        action="store_true",
+        help="print the outcomes as one JSON document",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="where results.json and failure views go (default store/check/<file>; for several "
+        "histories one directory each inside it)",
+    )
+    p.add_argument(
+        "--option",
+        "-o",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="passed to the checker (VALUE read as JSON)",
+    )
+    return p
+
+
+def main(argv: list[str]) -> int:
+    """`zablab check ARGS`: the exit status is the worst verdict (see EPILOG)."""
+    a = parser().parse_args(argv)
+    return check(
+        a.paths,
+        a.model,
+        a.checker,
+        a.fmt,
+        a.time_limit,
+        a.max_memory,
+        a.jobs,
+        a.as_json,
+        a.out,
+        a.option,
+    )
+
+
 def check(
-    paths: Annotated[
-        list[Path],
-        typer.Argument(
-            help="History files, directories of histories, or glob patterns (jsonl, edn, "
-            "Jepsen log lines, porcupine kv logs); for --checker zab, trace files or directories."
-        ),
-    ],
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model", "-m", help=f"Model for the linearizable checker: {', '.join(MODEL_NAMES)}."
-        ),
-    ] = None,
-    checker: Annotated[
-        str, typer.Option("--checker", "-c", help="Which checker to run (see the registry).")
-    ] = "linearizable",
-    fmt: Annotated[
-        str | None,
-        typer.Option(
-            "--format", "-f", help="jsonl | edn | etcd-log | kv-log (default: from the file name)."
-        ),
-    ] = None,
-    time_limit: Annotated[
-        float,
-        typer.Option(
-            "--time-limit",
-            "--timeout",
-            help="Per history: give up with 'unknown' after S seconds.",
-        ),
-    ] = DEFAULT_TIME_LIMIT,
-    max_memory: Annotated[
-        str | None,
-        typer.Option(
-            "--max-memory",
-            help="Per history: memory a check may use (e.g. 2G); beyond it the verdict is "
-            "'unknown'. Default: half the machine's memory shared by the jobs, at most 4G.",
-        ),
-    ] = None,
-    jobs: Annotated[
-        int | None,
-        typer.Option("--jobs", "-j", help="Histories checked in parallel (default: the cores)."),
-    ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the outcomes as one JSON document.")
-    ] = False,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out",
-            help="Where results.json and failure views go (default store/check/<file>; for "
-            "several histories one directory each inside it).",
-        ),
-    ] = None,
-    option: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--option", "-o", help="KEY=VALUE passed to the checker (VALUE read as JSON)."
-        ),
-    ] = None,
-) -> None:
-    """Check histories; print each verdict and, when invalid, where the failure view is."""
+    paths: list[Path],
+    model: str | None = None,
+    checker: str = "linearizable",
+    fmt: str | None = None,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+    max_memory: str | None = None,
+    jobs: int | None = None,
+    as_json: bool = False,
+    out: Path | None = None,
+    option: list[str] | None = None,
+) -> int:
     from zablab.checkers import batch
     from zablab.checkers.registry import get_entry
     from zablab.errors import UserError
@@ -129,9 +171,7 @@ def check(
         from zablab.checkers.models import get_model
 
         if model is None:
-            raise UserError(
-                f"--model is required for the linearizable checker ({', '.join(MODEL_NAMES)})"
-            )
+            raise UserError(f"--model is required for the linearizable checker ({MODEL_HELP})")
         get_model(model)  # an unknown model is a usage error, before any work
     opts = _parse_options(option or [])
     if model is not None:
@@ -147,7 +187,7 @@ def check(
         if outcome["verdict"] == "error":
             raise UserError(outcome["reason"])
         _print_one(outcome)
-        raise typer.Exit(batch.EXIT[outcome["verdict"]])
+        return batch.EXIT[outcome["verdict"]]
     outcomes = _run_many(tasks, settings, n_jobs, show_progress=not as_json)
     wall = time.monotonic() - started
     counts = {v: sum(o["verdict"] == v for o in outcomes) for v in batch.RANK}
@@ -158,7 +198,7 @@ def check(
         print(json.dumps({"histories": outcomes, "summary": summary}, default=str, indent=1))
     else:
         _print_table(outcomes, counts, wall, n_jobs)
-    raise typer.Exit(batch.EXIT[worst])
+    return batch.EXIT[worst]
 
 
 def _facts(o: dict[str, Any]) -> str:
@@ -260,7 +300,3 @@ def _print_table(
         markup=False,
         soft_wrap=True,
     )
-
-
-def register(app: typer.Typer) -> None:
-    app.command("check", epilog=EPILOG)(check)

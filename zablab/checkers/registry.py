@@ -26,6 +26,8 @@ class Entry:
     help: str
     #: what `zablab check PATH` names: a history, or a trace (a file, or a directory of them)
     reads: str = "history"
+    #: the modules `fn` imports, loaded once before worker processes are forked from this one
+    modules: tuple[str, ...] = ()
 
 
 def _zookeeper(ops: Sequence[Op], o: Mapping[str, Any]) -> Result:
@@ -122,11 +124,22 @@ def _linearizable(ops: Sequence[Op], o: Mapping[str, Any]) -> Result:
 
 
 CHECKERS: dict[str, Entry] = {
-    "linearizable": Entry(_linearizable, "linearizability against a model (--model)"),
-    "zookeeper": Entry(
-        _zookeeper, "ZooKeeper's guarantees: linearizable writes, ordered sequential reads"
+    "linearizable": Entry(
+        _linearizable,
+        "linearizability against a model (--model)",
+        modules=("zablab.checkers.linearizable", "zablab.checkers.models"),
     ),
-    "zab": Entry(_zab, "ZAB's properties on replica traces (a file or a directory)", "trace"),
+    "zookeeper": Entry(
+        _zookeeper,
+        "ZooKeeper's guarantees: linearizable writes, ordered sequential reads",
+        modules=("zablab.checkers.zookeeper",),
+    ),
+    "zab": Entry(
+        _zab,
+        "ZAB's properties on replica traces (a file or a directory)",
+        "trace",
+        ("zablab.checkers.zab",),
+    ),
     "set": Entry(_set, "set: lost, stale, unexpected, duplicated elements"),
     "counter": Entry(_counter, "counter: reads within the range the adds allow"),
     "unique-ids": Entry(_unique_ids, "unique ids: no id generated twice"),
