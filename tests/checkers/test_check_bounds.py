@@ -145,3 +145,19 @@ def test_max_memory_sizes(text: str, size: int) -> None:
 def test_bad_max_memory_is_a_usage_error(text: str) -> None:
     with pytest.raises(UserError, match="--max-memory"):
         batch.parse_size(text)
+
+
+def _crasher(ops: Any, options: Any) -> Result:
+    raise TypeError("unhashable type: 'list'")
+
+
+def test_a_crashing_checker_is_one_line_and_exit_255_never_a_verdict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(registry.CHECKERS, "crash", registry.Entry(_crasher, "a test double"))
+    p = tmp_path / "h.jsonl"
+    write_jsonl([Op(0, 0, "invoke", 0, "write", 1), Op(1, 1, "ok", 0, "write", 1)], p)
+    assert main(["check", str(p), "--checker", "crash", "--out", str(tmp_path / "o")]) == 255
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the checker crashed: TypeError" in err[0] and str(p) in err[0]
+    assert "TypeError" in (tmp_path / "o" / "traceback.txt").read_text()

@@ -177,3 +177,40 @@ def test_console_entry_point_returns_the_verdict_code(tmp_path: Path) -> None:
         == 1
     )
     assert (tmp_path / "failure.html").is_file()
+
+
+def corpus(tmp_path: Path) -> Path:
+    d = tmp_path / "corpus"
+    d.mkdir()
+    for i, read in enumerate([2, 1, 2, 2, 1]):
+        history(tmp_path, read).rename(d / f"h{i}.jsonl")
+    (d / "notes.txt").write_text("not a history")  # skipped: no history suffix
+    return d
+
+
+@pytest.mark.parametrize("jobs", ["1", "3"])
+def test_many_histories_table_summary_and_worst_exit(run: Any, tmp_path: Path, jobs: str) -> None:
+    d = corpus(tmp_path)
+    r = run(["check", str(d), "-m", "cas-register", "-j", jobs, "--out", str(tmp_path / "o")])
+    assert r.exit_code == 1, r.output
+    lines = r.output.splitlines()
+    assert lines[0].split() == ["file", "model", "ops", "verdict", "seconds"]
+    assert [ln.split()[3] for ln in lines[1:6]] == ["valid", "INVALID", "valid", "valid", "INVALID"]
+    assert lines[-1].startswith(f"5 histories in {d}: 3 valid, 2 invalid;")
+    assert (tmp_path / "o" / "h1.jsonl" / "failure.html").is_file()
+    assert not (tmp_path / "o" / "h0.jsonl" / "failure.html").exists()
+
+
+def test_globs_files_and_json(run: Any, tmp_path: Path) -> None:
+    d = corpus(tmp_path)
+    args = ["check", str(d / "h[02].jsonl"), str(d / "h3.jsonl"), "-m", "cas-register", "--json"]
+    r = run([*args, "--out", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    assert [Path(o["file"]).name for o in doc["histories"]] == ["h0.jsonl", "h2.jsonl", "h3.jsonl"]
+    assert doc["summary"]["valid"] == 3 and doc["summary"]["verdict"] == "valid"
+
+
+def test_a_pattern_matching_nothing_is_a_usage_error(run: Any, tmp_path: Path) -> None:
+    r = run(["check", str(tmp_path / "*.nothing"), "-m", "register"])
+    assert r.exit_code == 255 and "no file matches this pattern" in r.output

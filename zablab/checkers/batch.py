@@ -121,9 +121,29 @@ def check_one(task: Task, settings: Settings) -> dict[str, Any]:
             "--max-memory) while reading the history",
         )
     except RecursionError:
-        out.update(verdict="error", reason="the history nests too deeply to read")
+        out.update(verdict="error", reason=f"{task.path}: the history nests too deeply to read")
+    except Exception as exc:  # noqa: BLE001 - a bug in a checker: say so, never a verdict
+        out.update(verdict="error", reason=_internal_error(task, exc))
     out["seconds"] = round(time.monotonic() - started, 4)
     return out
+
+
+def _internal_error(task: Task, exc: Exception) -> str:
+    """One line for a checker that crashed; the traceback goes to a file beside the results."""
+    import traceback
+
+    where = ""
+    try:
+        task.outdir.mkdir(parents=True, exist_ok=True)
+        dump = task.outdir / "traceback.txt"
+        dump.write_text("".join(traceback.format_exception(exc)))
+        where = f" (traceback in {dump})"
+    except OSError:
+        pass
+    return (
+        f"{task.path}: the checker crashed: {type(exc).__name__}: {exc}{where}; this is a bug "
+        "in zablab, please report it with the history"
+    )
 
 
 def _run(task: Task, settings: Settings) -> dict[str, Any]:
