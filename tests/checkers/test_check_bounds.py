@@ -161,3 +161,49 @@ def test_a_crashing_checker_is_one_line_and_exit_255_never_a_verdict(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "the checker crashed: TypeError" in err[0] and str(p) in err[0]
     assert "TypeError" in (tmp_path / "o" / "traceback.txt").read_text()
+
+
+def test_workers_die_with_the_command(tmp_path: Path) -> None:
+    """Even a command killed by SIGKILL leaves no worker behind."""
+    import subprocess
+    import sys
+
+    p = tmp_path / "lost.jsonl"
+    write_jsonl(set_history(3000, lose=1), p)  # a long search: the worker is busy
+    cmd = [
+        sys.executable,
+        "-m",
+        "zablab",
+        "check",
+        str(p),
+        "--model",
+        "set",
+        "--out",
+        str(tmp_path),
+    ]
+    proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+    try:
+        deadline = time.monotonic() + 20
+        workers: list[int] = []
+        while not workers and time.monotonic() < deadline:
+            time.sleep(0.1)
+            out = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True)
+            workers = [int(x) for x in out.stdout.split()]
+        assert workers, "no worker started"
+    finally:
+        proc.kill()
+        proc.wait()
+
+    def running(pid: int) -> bool:  # a zombie waiting for its reaper is not running
+        try:
+            return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(map(running, workers)):
+        time.sleep(0.1)
+    alive = [w for w in workers if running(w)]
+    for w in alive:  # clean up before failing
+        os.kill(w, signal.SIGKILL)
+    assert not alive

@@ -94,7 +94,23 @@ def _limit_memory(budget: int) -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ValueError, OSError):  # e.g. macOS refuses RLIMIT_AS: the time limit still holds
+        pass
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to kill this worker when the command dies (even by SIGKILL), so no worker
+    outlives it; elsewhere a worker ends when its orders pipe closes after its current check."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(0)
 
 
 def check_one(task: Task, settings: Settings) -> dict[str, Any]:
@@ -239,6 +255,7 @@ class _Worker:
 def _fork_worker(tasks: list[Task], settings: Settings, siblings: list[_Worker]) -> _Worker:
     down_r, down_w = os.pipe()
     up_r, up_w = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the worker: never returns into the caller's code
         code = 0
@@ -249,6 +266,7 @@ def _fork_worker(tasks: list[Task], settings: Settings, siblings: list[_Worker])
                 os.close(other.send)
                 os.close(other.recv)
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us
+            _die_with_parent(parent)
             _limit_memory(settings.max_memory)
             with os.fdopen(down_r, "rb") as orders, os.fdopen(up_w, "wb") as answers:
                 for line in orders:
