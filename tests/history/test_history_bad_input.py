@@ -70,6 +70,12 @@ CASES: dict[str, tuple[str, bytes | None | str, str | None, str]] = {
     "directory": ("d.jsonl", None, None, "a directory with no history files"),
     "missing": ("gone.jsonl", "missing", None, "no such file"),
     "no-format": ("h.bin", GOOD, None, "cannot tell the history format"),
+    "a-trace": (
+        "t.jsonl",
+        b'{"node": 1, "event": "restart", "pos": 0}\n',
+        None,
+        ":1: a ZAB trace event, not an op; use --checker zab",
+    ),
 }
 
 

@@ -47,6 +47,8 @@ class Op:
     def from_dict(cls, d: dict[str, Any], where: str = "") -> Op:
         for name in ("type", "process", "f"):
             if name not in d:
+                if "event" in d and "node" in d:
+                    raise UserError(f"{where}: a ZAB trace event, not an op; use --checker zab")
                 raise UserError(
                     f"{where}: missing field {name!r}; every op needs type, process and f "
                     "(Jepsen's field names)"
