@@ -143,3 +143,23 @@ def test_an_all_valid_night_passes_and_an_unknown_only_warns(tmp_path: Path) -> 
 def test_merging_nothing_is_no_evidence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["merge", str(tmp_path)]) == 2
     assert "nothing ran" in capsys.readouterr().out
+
+
+def _check_jsonschema() -> str | None:
+    import shutil
+
+    return shutil.which("check-jsonschema") or shutil.which(
+        "check-jsonschema", path=str(Path(sys.executable).parent)
+    )
+
+
+@pytest.mark.skipif(_check_jsonschema() is None, reason="pip install check-jsonschema")
+def test_the_shard_matrix_validates_against_githubs_schema(tmp_path: Path) -> None:
+    checker = _check_jsonschema()
+    assert checker
+    args = [checker, "--builtin-schema", "vendor.github-workflows"]
+    ok = subprocess.run([*args, str(WORKFLOW)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    broken = tmp_path / "nightly.yml"  # the check can fail: a matrix must be a mapping
+    broken.write_text(WORKFLOW.read_text().replace("        shard: [1, 2, 3, 4]", "        - 1"))
+    assert subprocess.run([*args, str(broken)], capture_output=True, text=True).returncode != 0
