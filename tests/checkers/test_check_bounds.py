@@ -20,10 +20,14 @@ from zablab.errors import UserError
 from zablab.history.jsonl import Op, write_jsonl
 
 
-def set_history(adds: int, lose: int = 0, processes: int = 20, seed: int = 3) -> list[Op]:
+def set_history(
+    adds: int, lose: int = 0, processes: int = 20, seed: int = 3, foresee: bool = False
+) -> list[Op]:
     """A set run as `zablab test --workload set` records it: concurrent adds (a few crashed),
     then one final read holding the acknowledged elements (minus `lose` of them) and half of
-    the crashed ones."""
+    the crashed ones. `foresee` adds a read half-way that holds what was acknowledged before
+    it and also the very last element, added long after it: invalid, but only a search over
+    the orders of the ops before it can tell."""
     rng = random.Random(seed)
     events: list[tuple[int, int, Op]] = []
     free = [0] * processes
@@ -39,6 +43,11 @@ def set_history(adds: int, lose: int = 0, processes: int = 20, seed: int = 3) ->
         (crashed if kind == "info" else acked).append(v)
         free[p] = end
     t = max(free) + 10
+    if foresee:
+        mid = t // 2
+        before = [op.value for _, _, op in events if op.type == "ok" and op.time < mid]
+        events.append((mid, 0, Op(-1, mid, "invoke", 998, "read", None)))
+        events.append((mid + 5, 1, Op(-1, mid + 5, "ok", 998, "read", [*before, adds - 1])))
     seen = sorted(acked[lose:] + crashed[::2])
     events.append((t, 0, Op(-1, t, "invoke", 999, "read", None)))
     events.append((t + 5, 1, Op(-1, t + 5, "ok", 999, "read", seen, {"final": True})))
@@ -66,11 +75,24 @@ def test_set_states_are_bitsets_and_unobserved_crashed_adds_are_dropped() -> Non
     assert r.details["checked"] == sum(1 for op in r_ops if op.type == "ok")
 
 
-def test_a_set_search_beyond_its_memory_bound_is_unknown_with_a_hint(
+def test_a_lost_acknowledged_add_is_refuted_without_a_search(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     p = tmp_path / "lost.jsonl"
-    write_jsonl(set_history(3000, lose=1), p)
+    write_jsonl(set_history(5000, lose=1), p)
+    args = ["check", str(p), "--model", "set", "--max-memory", "96M", "--out", str(tmp_path)]
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert "it misses 0, whose add completed before it began" in out
+    assert "read -> [1 2 3 4 5 6 7 8 9 10 11 12 ... (" in out  # a long read, shortened
+    assert (tmp_path / "failure.html").is_file()
+
+
+def test_a_set_search_beyond_its_memory_bound_is_unknown_with_a_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    p = tmp_path / "foresee.jsonl"
+    write_jsonl(set_history(3000, foresee=True), p)
     started = time.monotonic()
     args = ["check", str(p), "--model", "set", "--max-memory", "96M", "--out", str(tmp_path)]
     assert main([*args, "--time-limit", "120"]) == 2
@@ -169,7 +191,7 @@ def test_workers_die_with_the_command(tmp_path: Path) -> None:
     import sys
 
     p = tmp_path / "lost.jsonl"
-    write_jsonl(set_history(3000, lose=1), p)  # a long search: the worker is busy
+    write_jsonl(set_history(3000, foresee=True), p)  # a long search: the worker is busy
     cmd = [
         sys.executable,
         "-m",

@@ -79,7 +79,7 @@ INVALID = {
     "cas-register": [("cas", [None, 1], None), ("read", None, 2)],
     "zk-register": [("cas", [None, 1], None), ("sync-read", None, 2)],
     "kv": [("put", ["k", "x"], None), ("get", ["k", None], ["k", "y"])],
-    "set": [("add", 1, None), ("read", None, [2])],
+    "set": [("add", 1, None), ("read", None, [1, 2])],  # 2 was never added
     "fifo-queue": [("enqueue", 1, None), ("dequeue", None, 2)],
     "unordered-queue": [("enqueue", 1, None), ("dequeue", None, 2)],
     "mutex": [("acquire", None, None), ("acquire", None, None)],

@@ -221,9 +221,10 @@ def _why_invalid(d: Mapping[str, Any]) -> list[str]:
     if "op" in d and "partition_ops" in d:
         op = d["op"]
         where = f" (key {d['key']!r})" if d.get("key") is not None else ""
+        why = f": {d['why']}" if d.get("why") else ""
         lines = [
             f"cannot linearize: {op['describe']}, process {op['process']}, "
-            f"history index {op['invoke_index']}{where}"
+            f"history index {op['invoke_index']}{where}{why}"
         ]
         if d.get("longest"):
             lines.append(

@@ -73,7 +73,7 @@ def _as_operations(ops: Sequence[Op] | Sequence[Operation]) -> list[Operation]:
 
 
 class _Outcome:
-    __slots__ = ("valid", "longest", "visited")
+    __slots__ = ("valid", "longest", "visited", "why")
 
     def __init__(
         self, valid: bool | str, longest: list[tuple[list[tuple[int, Any]], int]], visited: int
@@ -81,6 +81,7 @@ class _Outcome:
         self.valid = valid
         self.longest = longest  # [(ops linearized with the state after each, blocking op index)]
         self.visited = visited
+        self.why = ""  # set when the model refuted the partition without a search
 
 
 def _search(
@@ -278,6 +279,15 @@ def _search(
         e = nxt[e]
 
 
+def _refuted(blocked: int, why: str) -> Generator[None, None, _Outcome]:
+    """The outcome of a partition the model refuted before any search: op `blocked` fits
+    nowhere, so the longest partial linearization is empty."""
+    outcome = _Outcome(False, [([], blocked)], 0)
+    outcome.why = why
+    return outcome
+    yield  # a generator, like _search
+
+
 def _path(
     stack_e: list[int], stack_s: list[Any], state: Any, opof: list[int]
 ) -> list[tuple[int, Any]]:
@@ -323,6 +333,10 @@ def check_linearizable(
                 kept.append(op)
                 args.append(a)
                 checked += op.ret is not None
+        refuted = model.refute(kept, args) if prune else None
+        if refuted is not None:
+            runs.append((k, part, kept, _refuted(*refuted)))
+            continue
         runs.append((k, part, kept, _search(kept, args, model, max_states, prune)))
     details["checked"] = checked
     valid: bool | str = True
@@ -414,6 +428,8 @@ def _evidence(
     if blocked_ids:
         first = next(op for op in kept if op.id == blocked_ids[0])
         d["op"] = op_dict(first)
+    if outcome.why:
+        d["why"] = outcome.why
     return d
 
 

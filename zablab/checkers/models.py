@@ -296,6 +296,29 @@ class SetModel(Model):
             for op, a in zip(ops, args, strict=True)
         ]
 
+    def refute(self, ops: Sequence[Operation], args: Sequence[Any]) -> tuple[int, str] | None:
+        # an add acknowledged before a read began precedes it in every order, and a set only
+        # grows: the read must hold its element (the search would need exponential time here)
+        adds = sorted(
+            (op.ret, a[1]) for op, a in zip(ops, args, strict=True)
+            if a[0] == _WRITE and op.ret is not None
+        )  # fmt: skip
+        reads = sorted(
+            (op.call, i) for i, (op, a) in enumerate(zip(ops, args, strict=True)) if a[0] == _READ
+        )
+        done, k = 0, 0
+        for call, i in reads:
+            while k < len(adds) and adds[k][0] < call:
+                done |= adds[k][1]
+                k += 1
+            missing = done & ~args[i][1]
+            if missing:
+                x = self._elements[(missing & -missing).bit_length() - 1]
+                n = bin(missing).count("1")
+                more = f" (and {n - 1} more)" if n > 1 else ""
+                return i, f"it misses {_show(x)}{more}, whose add completed before it began"
+        return None
+
     def read_only(self, arg: Any) -> bool:
         return arg[0] == _READ
 
