@@ -11,6 +11,7 @@ writes itself) back through a pipe.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import select
@@ -386,6 +387,7 @@ def run_checks(
     finally:
         for w in workers.values():
             _stop(w)
+        gc.unfreeze()  # the callers' own garbage is collectable again
     return [results[i] for i in range(len(tasks))]
 
 
@@ -393,7 +395,6 @@ def _preload(checker: str) -> None:
     """Import what every worker needs once, here, and freeze the heap: forked workers then
     share these pages instead of importing each on its own, and their garbage collector does
     not walk (and so copy) the parent's objects."""
-    import gc
     import importlib
 
     from zablab.checkers.registry import get_entry
