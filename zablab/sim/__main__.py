@@ -18,6 +18,7 @@ from dataclasses import fields
 
 from zablab.bugs import BUGS, Layer, known
 from zablab.errors import UserError
+from zablab.shards import shard
 
 from .cluster import SimConfig, simulate
 
@@ -31,6 +32,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=None, help="run this one seed")
     p.add_argument("--seeds", type=int, default=None, help="run seeds FIRST..FIRST+N-1")
     p.add_argument("--first", type=int, default=0, help="first seed for --seeds (default 0)")
+    p.add_argument(
+        "--shard", default=None, metavar="I/K", help="run only shard I of K of the --seeds"
+    )
     p.add_argument("--bug", action="append", default=[], help="seed a bug (listed below)")
     p.add_argument("--trace", default=None, help="write the ZAB trace of --seed as JSONL here")
     p.add_argument("--quiet", action="store_true", help="print failing seeds only")
@@ -62,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
             seeds = [args.seed]
         elif args.seeds is not None:
             seeds = list(range(args.first, args.first + args.seeds))
+            if args.shard:
+                seeds = shard(seeds, args.shard)
         else:
             raise UserError("give --seed N to replay one seed or --seeds N to run many.")
         failed = 0
