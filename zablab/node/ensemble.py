@@ -136,13 +136,8 @@ class EnsembleRuntime(ServerRuntime):
             self.rep.handle(self.replica.compact(self.core.now))
 
     def _synced(self, fut: asyncio.Future[int]) -> None:
-        self._busy = False
-        exc = fut.exception()
-        if exc is not None:
-            log.critical("cannot write the transaction log: %s; stopping", exc)
-            self.request_stop()
+        if not self._log_written(fut):
             return
-        self._clock()
         self.rep.handle(self.replica.on_flushed(self.core.now))
         self.flush()
 

@@ -37,7 +37,7 @@ from zablab.node.protocol import (
     encode_event,
     write_acl,
 )
-from zablab.node.runtime import ServerRuntime, _mono, _wall
+from zablab.node.runtime import ServerRuntime
 from zablab.node.server import INT, Conn, ServerCore
 from zablab.node.txn import CloseSessionTxn, CreateSessionTxn, Txn
 
@@ -297,16 +297,7 @@ class StudentTreeRuntime(ServerRuntime):
 
     def __init__(self, cfg: NodeConfig, tree_class: Callable[[api.Send], Any]) -> None:
         self.cfg = cfg
-        self.core = StudentTreeCore(
-            tree_class,
-            tick_ms=cfg.tick_time,
-            min_session_timeout=cfg.min_session_timeout,
-            max_session_timeout=cfg.max_session_timeout,
-            max_client_cnxns=cfg.max_client_cnxns,
-            now=_mono(),
-            wall=_wall(),
-            info=self._info,
-        )
+        self.core = StudentTreeCore(tree_class, **self._core_options())
         self.transports: dict[int, asyncio.Transport] = {}
         self._next_cid = 0
         self.port = 0
