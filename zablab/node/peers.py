@@ -14,14 +14,14 @@ import asyncio
 import functools
 import logging
 import os
-from typing import Any
 from collections.abc import Callable
+from typing import Any
 
 from zablab.errors import UserError
 
 from .config import Peer
-from .replica.handshake import Handshake, HandshakeError
 from .replica.codec import Codec, CodecError, FrameDecoder
+from .replica.handshake import Handshake, HandshakeError
 from .zab.codec import CODEC as ZAB_CODEC
 from .zab.messages import channel_of as zab_channel_of
 

@@ -71,7 +71,8 @@ class Promise:
     entries: bytes
     snap_slot: int
     snap_pos: int
-    snap_zxid: int
+    snap_zxid: int  # the application's zxid of that state
+    snap_top: int  # the highest zxid delivered up to that slot (zxids need not increase)
     snapshot: bytes
 
 
@@ -134,7 +135,8 @@ class Snap:
     round: int
     slot: int
     pos: int
-    zxid: int
+    zxid: int  # the application's zxid of that state
+    top: int  # the highest zxid delivered up to that slot
     data: bytes
 
 

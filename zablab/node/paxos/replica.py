@@ -69,19 +69,19 @@ PROMISED_FILE = "paxosPromised"
 DEFAULT_WINDOW = 8
 _ID_SPACE = 1 << 16  # the promise file holds round * _ID_SPACE + the promised server's id
 
-_SNAP_HEAD = struct.Struct(">qqqI")
+_SNAP_HEAD = struct.Struct(">qqqqI")
 
 
-def wrap_snapshot(slot: int, pos: int, zxid: int, entries: bytes, data: bytes) -> bytes:
+def wrap_snapshot(slot: int, pos: int, zxid: int, top: int, entries: bytes, data: bytes) -> bytes:
     """A snapshot on disk: the delivered slot, position and zxid, the acceptor's entries above
     that slot (so pruning the log never loses an accepted value) and the application state."""
-    return _SNAP_HEAD.pack(slot, pos, zxid, len(entries)) + entries + data
+    return _SNAP_HEAD.pack(slot, pos, zxid, top, len(entries)) + entries + data
 
 
-def unwrap_snapshot(blob: bytes) -> tuple[int, int, int, bytes, bytes]:
-    slot, pos, zxid, n = _SNAP_HEAD.unpack_from(blob)
+def unwrap_snapshot(blob: bytes) -> tuple[int, int, int, int, bytes, bytes]:
+    slot, pos, zxid, top, n = _SNAP_HEAD.unpack_from(blob)
     off = _SNAP_HEAD.size
-    return slot, pos, zxid, blob[off : off + n], blob[off + n :]
+    return slot, pos, zxid, top, blob[off : off + n], blob[off + n :]
 
 
 @dataclass
@@ -213,14 +213,14 @@ class PaxosReplica:
         self.seen_round = self.promised
         rec = self.storage.recover()
         if rec.snapshot is not None:
-            slot, pos, zxid, entries, data = unwrap_snapshot(rec.snapshot)
+            slot, pos, zxid, top, entries, data = unwrap_snapshot(rec.snapshot)
             self.snap_key = rec.snapshot_zxid
             self.base = self.delivered = slot
-            self.pos, self.committed_max = pos, zxid
+            self.pos, self.committed_max = pos, top
             self.log = dict(unpack_entries(entries))
             out.append(InstallSnapshot(zxid, data, pos))
-        for _, raw in rec.records:
-            for slot, e in unpack_entries(raw):
+        for _, record in rec.records:
+            for slot, e in unpack_entries(record):
                 if slot > self.base:
                     self.log[slot] = e
         self.top_slot = max([self.delivered, *self.log])
@@ -251,7 +251,7 @@ class PaxosReplica:
                     return []
                 case Snap():
                     if self._is_my_leader(frm, msg.round):
-                        return self._install(frm, msg.slot, msg.pos, msg.zxid, msg.data)
+                        return self._install(frm, msg.slot, msg.pos, msg.zxid, msg.top, msg.data)
                     return []
                 case SyncReply():
                     if self._is_my_leader(frm, self.follow.round):
@@ -347,8 +347,8 @@ class PaxosReplica:
         self.now = now
         if self.delivered == 0:
             return []
-        _, data = self.app.snapshot()
-        self._save_snapshot(data)
+        zxid, data = self.app.snapshot()
+        self._save_snapshot(zxid, data)
         keep = self.cfg.committed_log_size
         new_base = self.delivered - keep
         if new_base > self.base:
@@ -381,11 +381,12 @@ class PaxosReplica:
             return [Send(frm, Nack(self.promised))]
         out = self._follow(now, frm, msg.round)
         if msg.from_slot <= self.base:
-            _, data = self.app.snapshot()
+            zxid, data = self.app.snapshot()
             above = self._entries_from(self.delivered + 1)
-            reply = Promise(msg.round, above, self.delivered, self.pos, self.committed_max, data)
+            top = self.committed_max
+            reply = Promise(msg.round, above, self.delivered, self.pos, zxid, top, data)
         else:
-            reply = Promise(msg.round, self._entries_from(msg.from_slot), 0, 0, 0, b"")
+            reply = Promise(msg.round, self._entries_from(msg.from_slot), 0, 0, 0, 0, b"")
         return out + [Send(frm, reply)]
 
     def _entries_from(self, slot: int) -> bytes:
@@ -440,7 +441,7 @@ class PaxosReplica:
         self._promise(rnd, frm)
         out: list[Action] = []
         if not self._is_my_leader(frm, rnd):
-            out = self._leave_role("following server %d in round %d" % (frm, rnd))
+            out = self._leave_role()
             self.role = FOLLOWING
             self.follow = Following(leader=frm, round=rnd, heard=now)
         self.follow.heard = now
@@ -485,7 +486,9 @@ class PaxosReplica:
         f.syncs = [(s, t) for s, t in f.syncs if s > self.delivered]
         return [Synced(t) for t in done]
 
-    def _install(self, frm: int, slot: int, pos: int, zxid: int, data: bytes) -> list[Action]:
+    def _install(
+        self, frm: int, slot: int, pos: int, zxid: int, top: int, data: bytes
+    ) -> list[Action]:
         """Catch-up by snapshot: the decided state at ``slot`` replaces ours."""
         if slot <= self.delivered:
             return []
@@ -494,8 +497,8 @@ class PaxosReplica:
             del self.log[s]
         self.base = self.delivered = slot
         self.top_slot = max(self.top_slot, slot)
-        self.pos, self.committed_max = pos, zxid
-        self._save_snapshot(data)
+        self.pos, self.committed_max = pos, top
+        self._save_snapshot(zxid, data)
         out: list[Action] = [
             InstallSnapshot(zxid, data, pos),
             self._trace("sync", mode="SNAP", leader=frm, pos=pos, **{"from": before, "to": zxid}),
@@ -504,13 +507,14 @@ class PaxosReplica:
             out += self._follower_deliver()
         return out
 
-    def _save_snapshot(self, data: bytes) -> None:
+    def _save_snapshot(self, zxid: int, data: bytes) -> None:
         if self.lsn <= self.snap_key:
             self.lsn = self.snap_key + 1  # snapshot keys must grow; the log skips this one
         self.snap_key = self.lsn
         blob = wrap_snapshot(
             self.delivered,
             self.pos,
+            zxid,
             self.committed_max,
             self._entries_from(self.delivered + 1),
             data,
@@ -538,7 +542,7 @@ class PaxosReplica:
         self._promise(rnd, self.id)
         self.role = LEADING
         lead = self.lead = Leading(rnd, now, self.delivered + 1)
-        lead.promises[self.id] = Promise(rnd, self._entries_from(lead.from_slot), 0, 0, 0, b"")
+        lead.promises[self.id] = Promise(rnd, self._entries_from(lead.from_slot), 0, 0, 0, 0, b"")
         prep = Prepare(rnd, lead.from_slot)
         return [Send(p, prep) for p in self.peers] + self._maybe_prepared()
 
@@ -589,7 +593,9 @@ class PaxosReplica:
         best = max(lead.promises.items(), key=lambda kv: kv[1].snap_slot)
         if best[1].snap_slot > self.delivered:
             p = best[1]
-            out += self._install(best[0], p.snap_slot, p.snap_pos, p.snap_zxid, p.snapshot)
+            out += self._install(
+                best[0], p.snap_slot, p.snap_pos, p.snap_zxid, p.snap_top, p.snapshot
+            )
         chosen = adopt(unpack_entries(p.entries) for p in lead.promises.values())
         top = max([self.delivered, *chosen])
         for slot in range(self.delivered + 1, top + 1):
@@ -662,8 +668,9 @@ class PaxosReplica:
         out: list[Action] = []
         start = have + 1
         if start <= self.base:
-            _, data = self.app.snapshot()
-            out.append(Send(peer, Snap(lead.round, self.delivered, self.pos, self.committed_max, data)))
+            zxid, data = self.app.snapshot()
+            snap = Snap(lead.round, self.delivered, self.pos, zxid, self.committed_max, data)
+            out.append(Send(peer, snap))
             start = self.delivered + 1
         end = min(lead.sent_upto, start + 4 * self.window - 1)
         for slot in range(start, end + 1):
@@ -687,7 +694,7 @@ class PaxosReplica:
 
     # == roles ===============================================================================
 
-    def _leave_role(self, why: str) -> list[Action]:
+    def _leave_role(self) -> list[Action]:
         was_serving = self.serving
         self.lead = None
         self.own_votes.clear()
@@ -698,7 +705,7 @@ class PaxosReplica:
         return []
 
     def _go_looking(self, now: int, why: str, wait_ticks: int) -> list[Action]:
-        out = self._leave_role(why)
+        out = self._leave_role()
         if why and not out:
             out = [RoleChange(LOOKING, self.promised, None)]
         self.attempt_at = now + (wait_ticks + self.rank) * self.cfg.tick_ms

@@ -11,7 +11,6 @@ from zablab.node.zab import codec as zab_codec
 from zablab.node.zab.replica import ZabReplica
 
 from .codec import Codec
-
 from .config import ReplicaConfig, parse_protocol
 from .interface import Application, Replica
 
