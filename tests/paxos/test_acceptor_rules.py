@@ -16,10 +16,10 @@ def sends(actions):
     return [(a.to, a.msg) for a in actions if isinstance(a, Send)]
 
 
-def replica(my_id=1, disk=None):
+def replica(my_id=1, disk=None, cfg=CFG):
     disk = disk or SimDisk()
     st = Storage(disk)
-    r = make_replica("paxos", my_id, [1, 2, 3], CFG, st, SimApp())
+    r = make_replica("paxos", my_id, [1, 2, 3], cfg, st, SimApp())
     assert isinstance(r, PaxosReplica)
     r.start(0)
     return r, st, disk
@@ -31,7 +31,7 @@ def test_promise_is_durable_and_returns_accepted_values():
     st.log.sync()
     r.on_flushed(2)
     out = r.on_message(3, 3, m.Prepare(5, 1))
-    (to, promise), = sends(out)
+    ((to, promise),) = sends(out)
     assert to == 3 and isinstance(promise, m.Promise) and promise.round == 5
     assert m.unpack_entries(promise.entries) == [(1, m.Entry(3, make_zxid(3, 1), b"a"))]
     # the promise was on disk before the reply left
@@ -42,7 +42,9 @@ def test_acceptor_rejects_a_lower_ballot():
     r, _, _ = replica()
     r.on_message(1, 3, m.Prepare(5, 1))
     assert sends(r.on_message(2, 2, m.Prepare(4, 1))) == [(2, m.Nack(5))]
-    assert sends(r.on_message(2, 2, m.Prepare(5, 1))) == [(2, m.Nack(5))]  # a round is promised once
+    assert sends(r.on_message(2, 2, m.Prepare(5, 1))) == [
+        (2, m.Nack(5))
+    ]  # a round is promised once
     assert sends(r.on_message(3, 2, m.Accept(4, 1, make_zxid(4, 1), b"x"))) == [(2, m.Nack(5))]
     assert 1 not in r.log  # nothing of the lower ballot was accepted
 
@@ -114,3 +116,24 @@ def test_follower_delivers_only_values_of_its_leaders_round_and_asks_for_the_res
     assert (3, m.Status(2, 0, b"")) in sends(out)  # the gap is reported to the leader
     out = r.on_message(4, 3, m.Accept(2, 1, make_zxid(1, 1), b"a"))
     assert [a.payload for a in out if isinstance(a, Deliver)] == [b"a", b"b"]
+
+
+def test_leader_resends_decided_slots_or_a_snapshot_to_a_lagging_follower():
+    r, st, _ = replica(cfg=ReplicaConfig(tick_ms=100, committed_log_size=0))
+    r.on_tick(10_000)
+    rnd = r.lead.round
+    r.on_message(10_001, 2, m.Promise(rnd, b"", 0, 0, 0, 0, b""))
+    for i in range(3):
+        r.propose(10_002, b"w%d" % i)
+    st.log.sync()
+    r.on_flushed(10_003)
+    for slot in (1, 2, 3):
+        r.on_message(10_004, 2, m.Accepted(rnd, slot))
+    assert r.delivered == 3
+    out = sends(r.on_message(10_005, 3, m.Status(rnd, 1, b"")))
+    assert [(to, msg.slot) for to, msg in out if isinstance(msg, m.Accept)] == [(3, 2), (3, 3)]
+    assert (3, m.Commit(rnd, 3)) in out
+    r.compact(10_006)  # a window of committed_log_size=0 decided slots: none kept
+    out = sends(r.on_message(10_007, 3, m.Status(rnd, 0, b"")))
+    snap = [msg for _, msg in out if isinstance(msg, m.Snap)]
+    assert len(snap) == 1 and (snap[0].slot, snap[0].pos) == (3, 3)

@@ -27,15 +27,18 @@ def primary_order_only(violation: str) -> bool:
     return False
 
 
-def forbidden(seeds: range, nodes: int) -> tuple[list[str], list[int]]:
+def forbidden(seeds: range, nodes: int) -> tuple[list[str], list[int], int]:
+    """Violations Paxos must not show, the seeds that broke primary order, SNAP catch-ups."""
     bad: list[str] = []
     broken_order: list[int] = []
+    snaps = 0
     for seed in seeds:
         r = simulate(seed, SimConfig(protocol="paxos", nodes=nodes))
+        snaps += sum(e["event"] == "sync" and e["mode"] == "SNAP" for e in r.trace)
         bad += [f"seed {seed}: {v}" for v in r.violations if not primary_order_only(v)]
         if r.violations:
             broken_order.append(seed)
-    return bad, broken_order
+    return bad, broken_order, snaps
 
 
 def test_the_filter_keeps_safety_violations():
@@ -51,14 +54,15 @@ def test_the_filter_keeps_safety_violations():
 
 
 def test_sixty_seeds_on_three_nodes_keep_paxos_safety():
-    bad, _ = forbidden(range(60), 3)
+    bad, _, snaps = forbidden(range(60), 3)
     assert not bad, "\n".join(bad[:10])
+    assert snaps, "no lagging replica was caught up by a snapshot"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("nodes", [3, 5])
 def test_five_hundred_seeds_keep_paxos_safety_and_some_break_primary_order(nodes):
-    bad, broken_order = forbidden(range(500), nodes)
+    bad, broken_order, _ = forbidden(range(500), nodes)
     assert not bad, "\n".join(bad[:10])
     # pipelining lets a later slot survive an earlier one's loss: the lesson of the lab
     assert broken_order, "no seed broke primary order; is the pipelining window on?"

@@ -226,7 +226,8 @@ class PaxosReplica:
         self.top_slot = max([self.delivered, *self.log])
         self.lsn = self.storage.last_zxid
         out.append(self._trace("restart", pos=self.pos, last_zxid=self.last_zxid))
-        return out + self._go_looking(now, "", self.cfg.sync_limit)
+        # two ticks: long enough to hear a live leader's heartbeat before running against it
+        return out + self._go_looking(now, "", 2)
 
     def on_message(self, now: int, frm: int, msg: Message) -> list[Action]:
         self.now = now
@@ -663,7 +664,7 @@ class PaxosReplica:
         lead.have[peer] = have
         if have >= lead.sent_upto:
             return []
-        if have != last and (last is not None or have >= self.delivered):
+        if (last is not None and have > last) or (last is None and have >= self.delivered):
             return []  # it is making progress with what is in flight
         out: list[Action] = []
         start = have + 1
