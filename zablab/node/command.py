@@ -21,7 +21,7 @@ Examples:
 
   zablab node --config zoo.cfg --bug commit-without-quorum   # a deliberately broken replica
 
-  An ensemble's replication protocol is zoo.cfg's zablab.protocol (default and so far only: zab).
+  An ensemble's replication protocol is zoo.cfg's zablab.protocol: zab (the default) or paxos.
 
 Seeded bugs (--bug, repeatable; or zablab.bugs=a,b in zoo.cfg), ensemble mode only:
 """
