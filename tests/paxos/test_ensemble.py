@@ -4,13 +4,41 @@ serve kazoo: writes at any node are read back at every node, and a killed leader
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 
 import pytest
 
 from tests.node.test_server_ensemble import client, mode, wait_for_modes
+from zablab.checkers.zab import check_zab_trace, load_zab_trace
 from zablab.node.launcher import launch_ensemble
 
-pytestmark = pytest.mark.slow
+# Paxos's own properties, which the ZAB checker must find kept on the ensemble's traces
+PAXOS_PROPERTIES = ("integrity", "agreement", "one-leader-per-epoch")
+
+
+def test_unknown_protocol_flag_is_one_line(tmp_path):
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "zablab",
+            "node",
+            "--protocol",
+            "raft",
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path / "d"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 255
+    assert out.stderr.strip().splitlines() == [
+        "zablab: error: unknown replication protocol 'raft'; known protocols: zab, paxos."
+    ]
 
 
 @pytest.fixture
@@ -27,7 +55,8 @@ def paxos_ensemble(tmp_path):
             print(f"--- {n.log_path}\n{n.tail_log(30)}")
 
 
-def test_paxos_ensemble_serves_kazoo_and_fails_over(paxos_ensemble):
+@pytest.mark.slow
+def test_paxos_ensemble_serves_kazoo_and_fails_over(paxos_ensemble, tmp_path):
     nodes = paxos_ensemble
     wait_for_modes(nodes)
     zks = [client(n) for n in nodes]
@@ -64,3 +93,8 @@ def test_paxos_ensemble_serves_kazoo_and_fails_over(paxos_ensemble):
         for zk in zks:
             zk.stop()
             zk.close()
+    trace = load_zab_trace(tmp_path / "ensemble")
+    assert sum(e["event"] == "deliver" for e in trace) >= 3 * 5  # the checker has work
+    result = check_zab_trace(trace)
+    kept = {c.checker: c.valid for c in result.children}
+    assert all(kept[p] is True for p in PAXOS_PROPERTIES), result.children
