@@ -50,3 +50,20 @@ def test_damaged_frames_and_entry_blobs_are_refused():
         m.unpack_entries(b"\x00" * 5)
     with pytest.raises(ValueError, match="runs past"):
         m.unpack_entries(m.pack_entries([(1, m.Entry(1, 1, b"abc"))])[:-1])
+
+
+def test_a_promise_with_a_damaged_entry_blob_is_dropped_and_the_replica_goes_on():
+    from zablab.node.replica import ReplicaConfig
+    from zablab.node.replica.factory import make_replica
+    from zablab.node.storage import SimDisk, Storage
+    from zablab.sim.app import SimApp
+
+    r = make_replica(
+        "paxos", 1, [1, 2, 3], ReplicaConfig(tick_ms=100), Storage(SimDisk()), SimApp()
+    )
+    r.start(0)
+    r.on_tick(10_000)  # runs phase 1 in round 1
+    assert r.on_message(10_001, 2, m.Promise(1, b"\x00" * 5, 0, 0, 0, 0, b"")) == []
+    assert not r.is_leader  # the damaged promise did not count
+    r.on_message(10_002, 3, m.Promise(1, b"", 0, 0, 0, 0, b""))
+    assert r.is_leader

@@ -562,6 +562,7 @@ class PaxosReplica:
             return []
         if isinstance(msg, Promise):
             if msg.round == lead.round and not lead.prepared:
+                unpack_entries(msg.entries)  # a damaged blob is dropped before it counts
                 lead.promises[frm] = msg
                 return self._maybe_prepared()
             return []
