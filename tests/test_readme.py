@@ -76,6 +76,7 @@ EXPECT: list[tuple[str, Expect]] = [
     (r"zablab check examples/.*", Expect()),
     (r"zablab sim --seed 30 --bug diff-without-trunc --log", Expect(exit=1,
      output=r"replay")),
+    (r"zablab sim --protocol paxos .*", Expect(exit=1, output=r"primary")),
     (r"zablab sim --seeds .*", Expect()),
     (r"zablab lab list", Expect(output=r"znode")),
     (r"zablab lab start znode w", Expect()),
