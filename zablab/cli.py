@@ -49,10 +49,26 @@ def _root(
     add_help_option=False,
 )
 def _sim(ctx: typer.Context) -> None:
-    """Deterministic ZAB simulation (seeded): `zablab sim --seed 7 --nodes 5`; --help for more."""
+    """Deterministic ZAB simulation (seeded): `zablab sim --seed 7 --nodes 5`; --help for more.
+    With `--workload register|set` it runs the whole node with clients (zablab/sim_command.py)."""
+    args = list(ctx.args)
+    if _whole_node(args):
+        from zablab.sim_command import main as whole_main
+
+        raise typer.Exit(whole_main(args))
     from zablab.sim.__main__ import main as sim_main
 
-    raise typer.Exit(sim_main(list(ctx.args)))
+    raise typer.Exit(sim_main(args))
+
+
+def _whole_node(args: list[str]) -> bool:
+    """`--workload X` other than `none` asks for the whole-node simulation."""
+    for i, a in enumerate(args):
+        if a == "--workload" and i + 1 < len(args):
+            return args[i + 1] != "none"
+        if a.startswith("--workload="):
+            return a.split("=", 1)[1] != "none"
+    return False
 
 
 def _register() -> None:

@@ -173,10 +173,17 @@ def failing(r: Result, path: str = "") -> list[str]:
         return [x for c in r.children for x in failing(c, name)]
     if r.valid is True:
         return []
-    why = r.details.get("reason") or r.details.get("error") or ""
-    ex = r.details.get("examples")
-    if not why and ex:
-        why = "; ".join(str(e) for e in ex[:2])
+    d = r.details
+    why = str(d.get("reason") or d.get("error") or "")
+    if not why and isinstance(d.get("op"), dict):
+        why = (
+            f"no linearization explains {d['op'].get('describe')} (history index "
+            f"{d['op'].get('complete_index')})"
+        )
+    if not why and d.get("anomaly-types"):
+        why = "anomalies: " + ", ".join(map(str, d["anomaly-types"]))
+    if not why and d.get("examples"):
+        why = "; ".join(str(e) for e in d["examples"][:2])
     return [f"{name}: {r.valid} {why}".rstrip()]
 
 

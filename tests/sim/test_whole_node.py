@@ -1,0 +1,94 @@
+"""The whole node under the simulator: clients' histories checked, faults, determinism."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from zablab.sim.whole import WholeConfig, WholeResult, failing, simulate_whole
+
+
+@pytest.fixture(autouse=True)
+def _quiet_servers() -> None:
+    logging.getLogger("zablab.node").setLevel(logging.ERROR)
+
+
+def _child(r: WholeResult, *path: str) -> object:
+    res = r.result
+    for name in path:
+        res = next(c for c in res.children if c.checker == name)
+    return res.valid
+
+
+def test_register_seeds_are_valid_with_checked_ops_and_faults() -> None:
+    crashes = partitions = infos = 0
+    for seed in range(6):
+        r = simulate_whole(seed, WholeConfig())
+        assert r.valid is True, r.summary()
+        assert r.stats["ok"] > 20, r.summary()  # a verdict on real operations
+        assert _child(r, "register", "linearizable") is True
+        assert _child(r, "final-reads") is True
+        crashes += r.stats["crashes"]
+        partitions += r.stats["partitions"]
+        infos += r.stats["info"]
+    assert crashes and partitions and infos  # the faults happened and clients saw them
+
+
+def test_history_has_jepsen_fields_and_final_reads_on_every_node() -> None:
+    r = simulate_whole(1, WholeConfig())
+    ops = [o for o in r.history if o.is_client]
+    assert {o.type for o in ops} >= {"invoke", "ok"}
+    assert all(isinstance(o.process, int) and o.extra["node"].startswith("n") for o in ops)
+    oks = [o for o in ops if o.type == "ok" and o.f in ("read", "write")]
+    assert all("zxid" in o.extra and "session" in o.extra for o in oks)
+    finals = {o.extra["node"] for o in ops if o.type == "ok" and o.extra.get("final")}
+    assert finals == {"n1", "n2", "n3"}
+    times = [o.time for o in r.history]
+    assert times == sorted(times)
+    assert [o.index for o in r.history] == list(range(len(r.history)))
+    # a lost connection or a timeout during a write is indeterminate, and the client moves on
+    # as a new process
+    info = [o for o in ops if o.type == "info"]
+    assert info and all(o.extra.get("error") for o in info)
+    for o in info:
+        later = [x for x in ops if x.process == o.process and x.index > o.index]
+        assert not later, f"process {o.process} went on after an info"
+
+
+def test_same_seed_same_history_byte_for_byte() -> None:
+    a = simulate_whole(7, WholeConfig())
+    b = simulate_whole(7, WholeConfig())
+    assert a.history_jsonl() == b.history_jsonl()
+    assert a.history_hash == b.history_hash and a.trace_hash == b.trace_hash
+    assert simulate_whole(8, WholeConfig()).history_hash != a.history_hash
+
+
+def test_commit_without_quorum_fails_linearizability() -> None:
+    r = simulate_whole(34, WholeConfig(bugs=("commit-without-quorum",)))
+    assert r.valid is False
+    assert _child(r, "register", "linearizable") is False
+    assert _child(r, "zab") is False
+    assert any("linearizable" in line for line in failing(r.result))
+    assert "--bug commit-without-quorum" in r.summary()
+
+
+def test_set_workload_valid_and_loses_elements_under_the_bug() -> None:
+    ok = simulate_whole(2, WholeConfig(workload="set"))
+    assert ok.valid is True, ok.summary()
+    assert any(o.f == "add" and o.type == "ok" for o in ok.history)
+    bad = simulate_whole(8, WholeConfig(workload="set", bugs=("commit-without-quorum",)))
+    assert _child(bad, "set") is False
+
+
+def test_nothing_checked_is_unknown_not_valid() -> None:
+    # every request times out before any reply can arrive: no op completes
+    r = simulate_whole(0, WholeConfig(op_timeout_ms=1, max_delay_ms=8, duration_ms=1000))
+    assert r.stats["ok"] == 0
+    assert r.valid == "unknown"
+
+
+def test_five_nodes_run_valid() -> None:
+    r = simulate_whole(3, WholeConfig(nodes=5))
+    assert r.valid is True, r.summary()
+    assert _child(r, "final-reads") is True
