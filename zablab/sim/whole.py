@@ -114,6 +114,8 @@ class Server:
     storage: Storage | None = None
     timers: set[int] = field(default_factory=set)
     since_snap: int = 0
+    flush_wanted: bool = False
+    flushing: bool = False  # a log sync is under way
 
     @property
     def replica(self) -> Replica | None:
@@ -228,6 +230,11 @@ class WholeSim:
         heapq.heappush(self.queue, (t, prio, self.seq, fn, args))
 
     def run(self) -> WholeResult:
+        self.simulate()
+        return self.result()
+
+    def simulate(self) -> None:
+        """The run itself: boot, workload with faults, heal, convergence, final reads."""
         cfg = self.cfg
         for n in self.ids:
             self.restart(n)
@@ -256,7 +263,6 @@ class WholeSim:
             fn(*args)
         for c in self.clients + self.finals:
             c.finish("the run ended")
-        return self.result()
 
     def _gap(self, mean: int) -> int:
         return self.now + self.rng.randint(1, 2 * mean)
@@ -269,6 +275,7 @@ class WholeSim:
         s.inc += 1
         s.timers = set()
         s.since_snap = 0
+        s.flush_wanted = s.flushing = False
         s.storage = Storage(s.disk)
         core = ServerCore(
             tick_ms=self.cfg.tick_ms, server_id=n, now=self.now, wall=WALL0 + self.now
@@ -339,8 +346,7 @@ class WholeSim:
                         self.net.close_zab(s.id, a.peer)
                         self.at(self.now, self._disconnect, a.peer, s.id, prio=_NOW)
                     case Flush():
-                        t = self.now + self.rng.randint(1, self.cfg.max_flush_ms)
-                        self.at(t, self._flushed, s.id, s.inc)
+                        s.flush_wanted = True
                     case SetTimer():
                         t = max(a.at, self.now)
                         if t not in s.timers:
@@ -350,6 +356,11 @@ class WholeSim:
                         self.trace.append(a.event)
                     case _:
                         assert_never(a)
+            if s.flush_wanted and not s.flushing:
+                # one log sync at a time; Flushes meanwhile share the next (as the ensemble)
+                s.flush_wanted, s.flushing = False, True
+                t = self.now + self.rng.randint(1, self.cfg.max_flush_ms)
+                self.at(t, self._flushed, s.id, s.inc)
             if core.dirty or core.to_close:
                 for cid, data, close in core.take_output():
                     self._to_client(cid, data, close)
@@ -432,6 +443,7 @@ class WholeSim:
         if s is None:
             return
         assert s.rep is not None and s.storage is not None
+        s.flushing = False
         s.storage.log.sync()
         s.rep.handle(s.rep.replica.on_flushed(self.now))
         self._pump(s)
