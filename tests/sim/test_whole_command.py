@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,25 @@ def test_usage_errors_exit_255_with_one_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("zablab: error:")
     assert not (tmp_path / "sim-register").exists()
+
+
+README = Path(__file__).parents[2] / "README.md"
+
+
+def _readme_line(needle: str) -> list[str]:
+    for line in README.read_text(encoding="utf-8").splitlines():
+        if line.startswith("zablab sim --workload") and needle in line:
+            return shlex.split(line.split("#", 1)[0])[1:]
+    raise AssertionError(f"the README no longer shows a whole-node line with {needle!r}")
+
+
+def test_readme_bug_demo_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = _readme_line("--bug commit-without-quorum")
+    assert cli_main([*args, "--store", str(tmp_path)]) == 1
+    assert "linearizable: False" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_readme_200_seeds_are_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = _readme_line("--seeds 200")
+    assert cli_main([*args, "--store", str(tmp_path), "--quiet"]) == 0, capsys.readouterr().out
