@@ -92,3 +92,16 @@ def test_five_nodes_run_valid() -> None:
     r = simulate_whole(3, WholeConfig(nodes=5))
     assert r.valid is True, r.summary()
     assert _child(r, "final-reads") is True
+
+
+def test_session_workload_ephemerals_end_with_their_sessions() -> None:
+    r = simulate_whole(1, WholeConfig(workload="session"))
+    assert r.valid is True, r.summary()
+    created = [o for o in r.history if o.f == "create" and o.type == "ok"]
+    finals = [o for o in r.history if o.type == "ok" and o.extra.get("final")]
+    assert created and len(finals) == 3 and all(o.value == [] for o in finals)
+    # the same history with one ephemeral still listed by a final read must be rejected
+    from zablab.checkers.ephemerals import check_sessions
+
+    finals[0].value = [created[0].value]
+    assert check_sessions(r.history).valid is False

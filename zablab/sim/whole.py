@@ -253,7 +253,8 @@ class WholeSim:
         if cfg.fault_every_ms > 0:
             self.at(self._gap(cfg.fault_every_ms), self._fault)
         self.at(cfg.duration_ms, self._heal_all)
-        end = cfg.duration_ms + cfg.converge_ms + cfg.final_ms
+        settle = self.workload.settle_ms(cfg.session_timeout_ms)
+        end = cfg.duration_ms + cfg.converge_ms + settle + cfg.final_ms
         while self.queue and not self.finished:
             t, _, _, fn, args = heapq.heappop(self.queue)
             if t > end:
@@ -545,7 +546,8 @@ class WholeSim:
 
     def _await_convergence(self) -> None:
         if self.converged() or self.now >= self.cfg.duration_ms + self.cfg.converge_ms:
-            self._final_reads()
+            settle = self.workload.settle_ms(self.cfg.session_timeout_ms)
+            self.at(self.now + settle, self._final_reads)
         else:
             self.at(self.now + self.cfg.tick_ms, self._await_convergence)
 

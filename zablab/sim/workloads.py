@@ -15,12 +15,13 @@ import random
 from collections.abc import Generator
 from typing import Any
 
+from zablab.checkers.ephemerals import check_sessions
 from zablab.checkers.register import check_register
 from zablab.checkers.result import Result
 from zablab.checkers.workloads import check_set
 from zablab.errors import UserError
 from zablab.history.jsonl import Op
-from zablab.node.protocol import PERSISTENT_SEQUENTIAL, Err
+from zablab.node.protocol import EPHEMERAL, PERSISTENT_SEQUENTIAL, Err
 
 from . import wire
 from .wire import Reply, Request
@@ -72,6 +73,10 @@ class SimWorkload:
 
     def final_ops(self) -> list[tuple[str, Any]]:
         return []
+
+    def settle_ms(self, session_timeout_ms: int) -> int:
+        """Extra wait after convergence before the final ops (e.g. for sessions to expire)."""
+        return 0
 
     def check(self, ops: list[Op], timeout: float) -> Result:
         raise NotImplementedError
@@ -165,7 +170,39 @@ class Set(SimWorkload):
         return check_set(ops)
 
 
-WORKLOADS: dict[str, type[SimWorkload]] = {"register": Register, "set": Set}
+class Sessions(SimWorkload):
+    """Ephemeral znodes: present while their session lives, gone once it expired."""
+
+    name = "session"
+    path = f"{ROOT}/session"
+    reads = frozenset({"read"})
+
+    def next_op(self, rng: random.Random) -> tuple[str, Any]:
+        if rng.random() < 0.5:
+            return "create", f"e{next(self._unique)}"
+        return "read", None
+
+    def run(self, f: str, value: Any) -> OpRun:
+        if f == "create":
+            [r] = yield [wire.create(f"{self.path}/{value}", b"", EPHEMERAL)]
+            return ("ok", value, {}) if not r.err else _error(r)
+        if f == "read":
+            _, r = yield [wire.sync(self.path), wire.get_children(self.path)]
+            return ("ok", sorted(wire.children_of(r)), {}) if not r.err else _error(r)
+        raise ValueError(f"session has no op {f!r}")
+
+    def final_ops(self) -> list[tuple[str, Any]]:
+        return [("read", None)]
+
+    def settle_ms(self, session_timeout_ms: int) -> int:
+        # every worker's session (ended with the workload, or abandoned after an info) expires
+        return 2 * session_timeout_ms
+
+    def check(self, ops: list[Op], timeout: float) -> Result:
+        return check_sessions(ops)
+
+
+WORKLOADS: dict[str, type[SimWorkload]] = {"register": Register, "set": Set, "session": Sessions}
 
 
 def make_workload(name: str) -> SimWorkload:
