@@ -65,7 +65,7 @@ def test_same_seed_same_history_byte_for_byte() -> None:
 
 
 def test_commit_without_quorum_fails_linearizability() -> None:
-    r = simulate_whole(34, WholeConfig(bugs=("commit-without-quorum",)))
+    r = simulate_whole(43, WholeConfig(bugs=("commit-without-quorum",)))
     assert r.valid is False
     assert _child(r, "register", "linearizable") is False
     assert _child(r, "zab") is False
@@ -105,3 +105,33 @@ def test_session_workload_ephemerals_end_with_their_sessions() -> None:
 
     finals[0].value = [created[0].value]
     assert check_sessions(r.history).valid is False
+
+
+def test_same_seed_same_history_in_other_processes() -> None:
+    """Nothing depends on Python's per-process hash seed (set order, id())."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import logging; logging.getLogger('zablab.node').setLevel(logging.ERROR)\n"
+        "from zablab.sim.whole import WholeConfig, simulate_whole\n"
+        "print(simulate_whole(5, WholeConfig(workload='session')).history_hash)\n"
+    )
+    want = simulate_whole(5, WholeConfig(workload="session")).history_hash
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        assert out.stdout.strip() == want
+
+
+def test_a_restarted_server_recovers_from_what_its_disk_synced() -> None:
+    r = simulate_whole(0, WholeConfig())
+    assert r.stats["crashes"] > 0
+    restarts = [e for e in r.trace if e.get("event") == "restart"]
+    # the first start of each server finds an empty disk; a restart after a crash finds the
+    # log it synced (SimDisk drops only what was never fsynced)
+    recovered = [e for e in restarts[3:] if e.get("last_zxid", 0) > 0]
+    assert recovered, restarts

@@ -370,6 +370,7 @@ class WholeSim:
             replica = rep.replica
             if (
                 not rep.io
+                and not s.flushing
                 and s.since_snap >= self.cfg.snap_count
                 and replica.committed_zxid == core.tree.last_zxid
             ):
