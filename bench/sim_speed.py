@@ -2,6 +2,7 @@
 
     python bench/sim_speed.py                    # 40 seeds of the register workload each
     python bench/sim_speed.py --seeds 200 --workload set
+    python bench/sim_speed.py --op-gap-ms 200          # a lighter client load
 
 The whole node is the real server code (core, sessions, data tree, ZAB replica, storage on a
 simulated disk) with wire-level clients, so its speed is what bounds how many seeds a search
@@ -59,13 +60,19 @@ def main() -> int:
     p.add_argument("--seeds", type=int, default=40)
     p.add_argument("--first", type=int, default=0)
     p.add_argument("--workload", default="register")
+    p.add_argument("--clients", type=int, default=WholeConfig().clients)
+    p.add_argument(
+        "--op-gap-ms", type=int, default=WholeConfig().op_gap_ms, help="mean client think time"
+    )
     args = p.parse_args()
     logging.getLogger("zablab.node").setLevel(logging.ERROR)
     load = os.getloadavg()[0]
     print(f"load average {load:.1f} on {os.cpu_count()} CPUs (wall figures drop when shared)")
     figures = {}
     for nodes in (3, 5):
-        cfg = WholeConfig(nodes=nodes, workload=args.workload)
+        cfg = WholeConfig(
+            nodes=nodes, workload=args.workload, clients=args.clients, op_gap_ms=args.op_gap_ms
+        )
         m = figures[nodes] = measure(cfg, args.seeds, args.first)
         print(
             f"{nodes} nodes: {m['speed']:.0f}x real time simulating, "
