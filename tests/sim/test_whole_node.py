@@ -22,7 +22,7 @@ def _child(r: WholeResult, *path: str) -> object:
 
 
 def test_register_seeds_are_valid_with_checked_ops_and_faults() -> None:
-    crashes = partitions = infos = 0
+    crashes = partitions = pauses = infos = 0
     for seed in range(6):
         r = simulate_whole(seed, WholeConfig())
         assert r.valid is True, r.summary()
@@ -31,8 +31,9 @@ def test_register_seeds_are_valid_with_checked_ops_and_faults() -> None:
         assert _child(r, "final-reads") is True
         crashes += r.stats["crashes"]
         partitions += r.stats["partitions"]
+        pauses += r.stats["pauses"]
         infos += r.stats["info"]
-    assert crashes and partitions and infos  # the faults happened and clients saw them
+    assert crashes and partitions and pauses and infos  # faults happened, clients saw them
 
 
 def test_history_has_jepsen_fields_and_final_reads_on_every_node() -> None:
@@ -65,7 +66,7 @@ def test_same_seed_same_history_byte_for_byte() -> None:
 
 
 def test_commit_without_quorum_fails_linearizability() -> None:
-    r = simulate_whole(43, WholeConfig(bugs=("commit-without-quorum",)))
+    r = simulate_whole(11, WholeConfig(bugs=("commit-without-quorum",)))
     assert r.valid is False
     assert _child(r, "register", "linearizable") is False
     assert _child(r, "zab") is False
@@ -77,7 +78,7 @@ def test_set_workload_valid_and_loses_elements_under_the_bug() -> None:
     ok = simulate_whole(2, WholeConfig(workload="set"))
     assert ok.valid is True, ok.summary()
     assert any(o.f == "add" and o.type == "ok" for o in ok.history)
-    bad = simulate_whole(8, WholeConfig(workload="set", bugs=("commit-without-quorum",)))
+    bad = simulate_whole(0, WholeConfig(workload="set", bugs=("commit-without-quorum",)))
     assert _child(bad, "set") is False
 
 
@@ -135,3 +136,30 @@ def test_a_restarted_server_recovers_from_what_its_disk_synced() -> None:
     # log it synced (SimDisk drops only what was never fsynced)
     recovered = [e for e in restarts[3:] if e.get("last_zxid", 0) > 0]
     assert recovered, restarts
+
+
+def test_a_paused_server_answers_nothing_until_it_resumes() -> None:
+    checked = 0
+    for seed in range(12):
+        r = simulate_whole(seed, WholeConfig())
+        ms = 1_000_000
+        nem = [o for o in r.history if o.process == "nemesis" and o.type == "info"]
+        for p in (o for o in nem if o.f == "pause"):
+            node = p.value[0]
+            end = next(
+                (o.time for o in nem if o.f == "resume" and o.value == [node] and o.time > p.time),
+                None,
+            )
+            if end is None or end - p.time < 50 * ms:
+                continue
+            answered = [
+                o
+                for o in r.history
+                if o.is_client
+                and o.type == "ok"
+                and o.extra["node"] == node
+                and p.time + 10 * ms < o.time < end
+            ]
+            assert not answered, f"seed {seed}: {node} answered while paused: {answered[0]}"
+            checked += 1
+    assert checked >= 3

@@ -11,7 +11,7 @@ that speak the ZooKeeper wire protocol and record a Jepsen-style history.
 One ``random.Random(seed)`` makes every choice and events are ordered by (time, priority,
 sequence number), so a seed names one run: the same history, byte for byte. A run has a
 workload phase with faults (partitions that reset connections or silently hold messages,
-crashes of one server or a quorum, restarts, slow links), then a heal, time to converge,
+crashes of one server or a quorum, restarts, slow links, pauses), then a heal, time to converge,
 and a final read on a fresh session at every server; the history is checked by the
 workload's checkers and the replicas' trace by the ZAB trace checker.
 """
@@ -114,6 +114,7 @@ class Server:
     storage: Storage | None = None
     timers: set[int] = field(default_factory=set)
     since_snap: int = 0
+    paused_until: int = 0  # SIGSTOP: its events wait until then
     flush_wanted: bool = False
     flushing: bool = False  # a log sync is under way
 
@@ -211,7 +212,8 @@ class WholeSim:
         self.held: list[tuple[int, int, str, int, int, Any]] = []  # across a silent cut
         self.clients: list[SimClient] = []
         self.finals: list[SimClient] = []
-        self.stats = {"crashes": 0, "partitions": 0, "events": 0}
+        self.stats = {"crashes": 0, "partitions": 0, "pauses": 0, "events": 0}
+        self._event: tuple[Callable[..., None], tuple[Any, ...]] = (self._nothing, ())
         self.ccfg = ClientConfig(
             op_gap_ms=cfg.op_gap_ms,
             op_timeout_ms=cfg.op_timeout_ms,
@@ -261,6 +263,7 @@ class WholeSim:
                 break
             self.now = t
             self.stats["events"] += 1
+            self._event = (fn, args)
             fn(*args)
         for c in self.clients + self.finals:
             c.finish("the run ended")
@@ -300,6 +303,7 @@ class WholeSim:
         self.stats["crashes"] += 1
         s.up = False
         s.inc += 1
+        s.paused_until = 0
         s.core = None
         s.rep = None
         s.disk.crash(self.rng)
@@ -315,6 +319,13 @@ class WholeSim:
         if self.active:
             self.at(self.now + self.rng.randint(50, 1500), self._revive, n)
 
+    def _resumed(self, n: int) -> None:
+        s = self.servers[n]
+        if s.paused_until > self.now:  # the pause was extended
+            self.at(s.paused_until, self._resumed, n)
+        else:
+            self._nemesis("resume", [f"n{n}"])
+
     def _revive(self, n: int) -> None:
         if self.active and not self.servers[n].up:
             self._nemesis("restart", [f"n{n}"])
@@ -325,6 +336,16 @@ class WholeSim:
         if not s.up or s.inc != inc:
             return None
         self._clock(s)
+        return s
+
+    def _target(self, n: int, inc: int) -> Server | None:
+        """The server an event is for, if it is up in that incarnation and running. A paused
+        one (SIGSTOP) handles nothing: the event waits, in order, until the pause ends."""
+        s = self._alive(n, inc)
+        if s is not None and s.paused_until > self.now:
+            fn, args = self._event
+            self.at(s.paused_until, fn, *args, prio=_NOW)
+            return None
         return s
 
     def _clock(self, s: Server) -> None:
@@ -394,7 +415,7 @@ class WholeSim:
         self.at(t, self._message, a, b, ch, gen, self.servers[b].inc, msg)
 
     def _message(self, a: int, b: int, ch: str, gen: int, inc: int, msg: Any) -> None:
-        s = self._alive(b, inc)
+        s = self._target(b, inc)
         if s is None or not self.net.current(a, b, ch, gen):
             return
         assert s.rep is not None
@@ -402,7 +423,7 @@ class WholeSim:
         self._pump(s)
 
     def _disconnect(self, n: int, peer: int) -> None:
-        s = self._alive(n, self.servers[n].inc)
+        s = self._target(n, self.servers[n].inc)
         if s is None:
             return
         assert s.rep is not None
@@ -421,7 +442,7 @@ class WholeSim:
     # ---- server events ------------------------------------------------------------------------
 
     def _tick(self, n: int, inc: int) -> None:
-        s = self._alive(n, inc)
+        s = self._target(n, inc)
         if s is None:
             return
         assert s.rep is not None and s.core is not None
@@ -432,7 +453,7 @@ class WholeSim:
         self.at(self.now + self.cfg.tick_ms, self._tick, n, inc)
 
     def _timer(self, n: int, inc: int, t: int) -> None:
-        s = self._alive(n, inc)
+        s = self._target(n, inc)
         if s is None:
             return
         assert s.rep is not None
@@ -441,7 +462,7 @@ class WholeSim:
         self._pump(s)
 
     def _flushed(self, n: int, inc: int) -> None:
-        s = self._alive(n, inc)
+        s = self._target(n, inc)
         if s is None:
             return
         assert s.rep is not None and s.storage is not None
@@ -484,7 +505,7 @@ class WholeSim:
         ln = self.links[cid]
         if not ln.server_open:
             return
-        s = self._alive(ln.node, ln.inc)
+        s = self._target(ln.node, ln.inc)
         if s is None:
             return
         assert s.core is not None
@@ -581,6 +602,10 @@ class WholeSim:
         if all(c.done for c in self.finals):
             self.finished = True
 
+    @staticmethod
+    def _nothing() -> None:
+        pass
+
     # ---- faults --------------------------------------------------------------------------------
 
     def _nemesis(self, f: str, value: Any) -> None:
@@ -592,7 +617,8 @@ class WholeSim:
             return
         rng = self.rng
         kind = rng.choices(
-            ["partition", "heal", "crash", "crash-quorum", "slow"], weights=[4, 3, 3, 1, 2]
+            ["partition", "heal", "crash", "crash-quorum", "slow", "pause"],
+            weights=[4, 3, 3, 1, 2, 2],
         )[0]
         if kind == "partition" and len(self.ids) > 1:
             order = self.ids[:]
@@ -616,6 +642,14 @@ class WholeSim:
             self._nemesis("kill", [f"n{v}" for v in victims])
             for v in victims:
                 self.crash(v)
+        elif kind == "pause":
+            s = self.servers[rng.choice(self.ids)]
+            until = self.now + rng.randint(1, 12) * self.cfg.tick_ms
+            if s.up and s.paused_until <= self.now:
+                self.stats["pauses"] += 1
+                self._nemesis("pause", [f"n{s.id}"])
+                self.at(until, self._resumed, s.id)
+            s.paused_until = max(s.paused_until, until)  # never cut a pause short
         else:
             victim = rng.choice(self.ids)
             self.net.slow[victim] = rng.randint(1, 4) * self.cfg.tick_ms
