@@ -163,3 +163,10 @@ def test_a_paused_server_answers_nothing_until_it_resumes() -> None:
             assert not answered, f"seed {seed}: {node} answered while paused: {answered[0]}"
             checked += 1
     assert checked >= 3
+
+
+def test_a_run_cut_short_by_its_event_bound_is_unknown() -> None:
+    r = simulate_whole(1, WholeConfig(max_events=1500))
+    assert r.stats["ok"] > 0  # what was checked passed, but the run did not finish
+    assert r.valid == "unknown"
+    assert any("max-events" in line for line in failing(r.result))

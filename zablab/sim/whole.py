@@ -67,6 +67,7 @@ class WholeConfig:
     committed_log_size: int = 4  # small, so that SNAP syncs happen
     snap_count: int = 40  # deliveries between snapshots
     check_timeout_s: float = 30.0
+    max_events: int = 2_000_000  # a run that needs more stops, and its verdict is unknown
     protocol: str = "zab"
     bugs: tuple[str, ...] = ()
 
@@ -205,6 +206,7 @@ class WholeSim:
         self.now = 0
         self.active = True
         self.finished = False
+        self.bound_hit = ""  # why the run stopped before its end, if it did
         self.trace: list[dict[str, Any]] = []
         self.history: list[Op] = []
         self.links: dict[int, _Link] = {}
@@ -263,6 +265,9 @@ class WholeSim:
                 break
             self.now = t
             self.stats["events"] += 1
+            if self.stats["events"] > cfg.max_events:
+                self.bound_hit = f"stopped at {t} ms after {cfg.max_events} events (--max-events)"
+                break
             self._event = (fn, args)
             fn(*args)
         for c in self.clients + self.finals:
@@ -660,6 +665,9 @@ class WholeSim:
 
     def result(self) -> WholeResult:
         verdict = judge(self.history, self.trace, self.workload, self.ids, self.cfg)
+        if self.bound_hit:
+            bound = Result("run", "unknown", {"reason": self.bound_hit})
+            verdict = compose(verdict.checker, [*verdict.children, bound])
         text = "".join(json.dumps(o.to_dict(), separators=(",", ":")) + "\n" for o in self.history)
         th = hashlib.sha256()
         for ev in self.trace:
