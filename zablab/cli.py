@@ -58,7 +58,7 @@ def _sim(ctx: typer.Context) -> None:
         raise typer.Exit(whole_main(args))
     from zablab.sim.__main__ import main as sim_main
 
-    raise typer.Exit(sim_main(args))
+    raise typer.Exit(sim_main(_without_workload_none(args)))
 
 
 def _whole_node(args: list[str]) -> bool:
@@ -69,6 +69,20 @@ def _whole_node(args: list[str]) -> bool:
         if a.startswith("--workload="):
             return a.split("=", 1)[1] != "none"
     return False
+
+
+def _without_workload_none(args: list[str]) -> list[str]:
+    """`--workload none` is the bare-replica simulation, which has no such option."""
+    out: list[str] = []
+    skip = False
+    for i, a in enumerate(args):
+        if skip:
+            skip = False
+        elif a == "--workload" and args[i + 1 : i + 2] == ["none"]:
+            skip = True
+        elif a != "--workload=none":
+            out.append(a)
+    return out
 
 
 def _register() -> None:

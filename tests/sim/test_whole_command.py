@@ -93,3 +93,10 @@ def test_readme_bug_demo_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[s
 def test_readme_200_seeds_are_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = _readme_line("--seeds 200")
     assert cli_main([*args, "--store", str(tmp_path), "--quiet"]) == 0, capsys.readouterr().out
+
+
+def test_workload_none_is_the_bare_replica_simulation(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["sim", "--workload", "none", "--seed", "1"]) == 0
+    assert cli_main(["sim", "--workload=none", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("seed 1: ok (") == 2  # the bare simulator's verdict line
