@@ -104,7 +104,7 @@ class WholeConfig:
         return " ".join(parts)
 
 
-@dataclass
+@dataclass(slots=True)
 class Server:
     id: int
     disk: SimDisk
@@ -124,7 +124,7 @@ class Server:
         return self.rep.replica if self.rep is not None and self.up else None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Link:
     """A client's TCP connection to a server: FIFO both ways, reset by a crash."""
 
@@ -259,17 +259,19 @@ class WholeSim:
         self.at(cfg.duration_ms, self._heal_all)
         settle = self.workload.settle_ms(cfg.session_timeout_ms)
         end = cfg.duration_ms + cfg.converge_ms + settle + cfg.final_ms
-        while self.queue and not self.finished:
-            t, _, _, fn, args = heapq.heappop(self.queue)
+        queue, pop, events, limit = self.queue, heapq.heappop, 0, cfg.max_events
+        while queue and not self.finished:
+            t, _, _, fn, args = pop(queue)
             if t > end:
                 break
             self.now = t
-            self.stats["events"] += 1
-            if self.stats["events"] > cfg.max_events:
-                self.bound_hit = f"stopped at {t} ms after {cfg.max_events} events (--max-events)"
+            events += 1
+            if events > limit:
+                self.bound_hit = f"stopped at {t} ms after {limit} events (--max-events)"
                 break
             self._event = (fn, args)
             fn(*args)
+        self.stats["events"] = events
         for c in self.clients + self.finals:
             c.finish("the run ended")
 
