@@ -170,3 +170,18 @@ def test_a_run_cut_short_by_its_event_bound_is_unknown() -> None:
     assert r.stats["ok"] > 0  # what was checked passed, but the run did not finish
     assert r.valid == "unknown"
     assert any("max-events" in line for line in failing(r.result))
+
+
+@pytest.mark.parametrize(("workload", "nodes"), [("register", 3), ("set", 5), ("session", 5)])
+def test_a_process_never_has_two_ops_in_flight(workload: str, nodes: int) -> None:
+    for seed in range(4):
+        r = simulate_whole(seed, WholeConfig(workload=workload, nodes=nodes))
+        open_: dict[int, int] = {}
+        for o in r.history:
+            if not o.is_client:
+                continue
+            if o.type == "invoke":
+                assert o.process not in open_, f"seed {seed}: process {o.process} at {o.index}"
+                open_[o.process] = o.index
+            else:
+                assert open_.pop(o.process, None) is not None, f"seed {seed}: {o}"

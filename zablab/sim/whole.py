@@ -23,7 +23,7 @@ import heapq
 import json
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, assert_never
 
 from zablab.checkers.result import Result, Validity, compose
@@ -591,13 +591,16 @@ class WholeSim:
     def _final_reads(self) -> None:
         first = 1 + max((o.process for o in self.history if o.is_client), default=0)
         first = max(first, 10 * self.cfg.clients)
+        # one reader per server; after an info each moves on by the number of readers, so
+        # their process ids stay apart
+        ccfg = replace(self.ccfg, process_stride=len(self.ids))
         for i, n in enumerate(self.ids):
             c = SimClient(
                 self,
                 first + i,
                 self.workload,
                 [n],
-                self.ccfg,
+                ccfg,
                 plan=list(self.workload.final_ops()),
                 extra={"final": True},
                 on_done=self._final_done,
