@@ -172,7 +172,9 @@ def test_a_run_cut_short_by_its_event_bound_is_unknown() -> None:
     assert any("max-events" in line for line in failing(r.result))
 
 
-@pytest.mark.parametrize(("workload", "nodes"), [("register", 3), ("set", 5), ("session", 5)])
+@pytest.mark.parametrize(
+    ("workload", "nodes"), [("register", 3), ("set", 5), ("session", 5), ("lock", 3)]
+)
 def test_a_process_never_has_two_ops_in_flight(workload: str, nodes: int) -> None:
     for seed in range(4):
         r = simulate_whole(seed, WholeConfig(workload=workload, nodes=nodes))
@@ -185,3 +187,20 @@ def test_a_process_never_has_two_ops_in_flight(workload: str, nodes: int) -> Non
                 open_[o.process] = o.index
             else:
                 assert open_.pop(o.process, None) is not None, f"seed {seed}: {o}"
+
+
+def test_lock_workload_fences_writes_with_its_tokens() -> None:
+    r = simulate_whole(1, WholeConfig(workload="lock"))
+    assert r.valid is True, r.summary()
+    ok = [o for o in r.history if o.type == "ok"]
+    acquired = [o.value for o in ok if o.f == "acquire"]
+    writes = [o for o in ok if o.f == "write"]
+    assert len(writes) >= 5 and acquired == sorted(acquired)  # tokens grow with each holder
+    assert "final-reads" not in {c.checker for c in r.result.children}  # lock has none
+    # the same history with the last accepted write carrying the first holder's token: stale
+    from zablab.checkers.fencing import check_fencing
+
+    last = writes[-1]
+    inv = next(o for o in reversed(r.history[: last.index]) if o.process == last.process)
+    inv.value = last.value = writes[0].value
+    assert check_fencing(r.history).valid is False

@@ -56,6 +56,7 @@ class _Running:
     gen: OpRun
     waiting: dict[int, int]  # xid -> position in this round's replies
     replies: list[Reply | None]
+    watching: bool = False
 
 
 class SimClient:
@@ -145,7 +146,7 @@ class SimClient:
     def on_data(self, cid: int, data: bytes) -> None:
         if cid != self.cid or self.conn is None:
             return
-        answer, replies = self.conn.receive(data)
+        answer, replies, events = self.conn.receive(data)
         self.last_zxid = max(self.last_zxid, self.conn.last_zxid)
         if answer is not None:
             if answer.id == 0:  # the session expired: the server closes; start a new one
@@ -162,7 +163,11 @@ class SimClient:
             i = op.waiting.pop(r.xid, None)
             if i is not None:
                 op.replies[i] = r
-        if not op.waiting:
+        if op.watching:
+            if events:
+                op.watching = False
+                self._advance([])
+        elif not op.waiting:
             self._advance([r for r in op.replies if r is not None])
 
     def on_closed(self, cid: int) -> None:
@@ -193,9 +198,9 @@ class SimClient:
             self._stop()
             return
         else:
-            f, value = self.workload.next_op(host.rng)
+            f, value = self.workload.next_op(host.rng, self.process)
         self.seq += 1
-        self.op = _Running(self.seq, f, value, self.workload.run(f, value), {}, [])
+        self.op = _Running(self.seq, f, value, self.workload.run(f, value, self.process), {}, [])
         if self.recording:
             host.record("invoke", self.process, f, value, self._fields())
         host.call_later(self.cfg.op_timeout_ms, self._timeout, self.seq)
@@ -212,6 +217,7 @@ class SimClient:
             return
         op.waiting = {}
         op.replies = [None] * len(reqs)
+        op.watching = not reqs  # an empty round: wait for a watch event
         for i, req in enumerate(reqs):
             xid, frame = self.conn.frame(req)
             op.waiting[xid] = i

@@ -38,7 +38,7 @@ from zablab.node.zab_replicator import ZabReplicator
 from .clients import ClientConfig, SimClient
 from .cluster import SimConfig
 from .network import Network
-from .workloads import SimWorkload, ensure, make_workload
+from .workloads import OpRun, SimWorkload, ensure, make_workload
 
 _NOW, _LATER = 0, 1  # event priorities at equal times: resets first
 WALL0 = 1_700_000_000_000  # the servers' wall clock at simulated time 0 (epoch ms)
@@ -704,10 +704,10 @@ class _Setup(SimWorkload):
 
     def __init__(self, workload: SimWorkload) -> None:
         super().__init__()
-        self.path = workload.path
+        self.paths = workload.setup_paths()
 
-    def run(self, f: str, value: Any):  # type: ignore[no-untyped-def]
-        return ensure(self.path)
+    def run(self, f: str, value: Any, process: int) -> OpRun:
+        return ensure(*self.paths)
 
 
 def judge(
@@ -732,7 +732,7 @@ def judge(
         "unknown" if missing else True,
         {"reason": f"no final read answered on {', '.join(missing)}"} if missing else {},
     )
-    return compose("whole-node", [wl, zab, final])
+    return compose("whole-node", [wl, zab, final] if workload.final_ops() else [wl, zab])
 
 
 def simulate_whole(seed: int, config: WholeConfig | None = None) -> WholeResult:

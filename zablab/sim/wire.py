@@ -13,11 +13,15 @@ from zablab.node.jute import INT, REPLY_HEADER, Reader, Writer
 from zablab.node.protocol import (
     OPEN_ACL_UNSAFE,
     STAT,
+    CheckVersionRequest,
     ConnectRequest,
     Op,
+    SetDataRequest,
     Xid,
+    encode_multi_request,
     write_acl,
 )
+from zablab.node.reads import MULTI_HEADER
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +71,33 @@ def get_children(path: str) -> Request:
     return Request(Op.GET_CHILDREN, Writer().ustring(path).bool(False).bytes())
 
 
+def exists(path: str, watch: bool = False) -> Request:
+    return Request(Op.EXISTS, Writer().ustring(path).bool(watch).bytes())
+
+
+def delete(path: str, version: int = -1) -> Request:
+    return Request(Op.DELETE, Writer().ustring(path).int(version).bytes())
+
+
+def check_and_set(check: str, version: int, path: str, data: bytes) -> Request:
+    """A multi: ``check`` still has ``version`` and ``path`` gets ``data``, or neither."""
+    body = encode_multi_request(
+        [
+            (Op.CHECK, CheckVersionRequest(check, version)),
+            (Op.SET_DATA, SetDataRequest(path, data, -1)),
+        ]
+    )
+    return Request(Op.MULTI, body)
+
+
+def multi_failed(r: Reply) -> bool:
+    """A multi's reply: did any of its ops fail (so none took effect)?"""
+    if r.err:
+        return True
+    typ, _done, _err = MULTI_HEADER.unpack_from(r.body, 0)
+    return bool(typ == Op.ERROR)
+
+
 def data_and_stat(r: Reply) -> tuple[bytes, tuple[int, ...]]:
     """A getData reply's data and stat."""
     rd = Reader(r.body)
@@ -114,13 +145,14 @@ class WireConn:
     def ping_frame() -> bytes:
         return _framed(Writer().int(Xid.PING).int(Op.PING).bytes())
 
-    def receive(self, data: bytes) -> tuple[Session | None, list[Reply]]:
+    def receive(self, data: bytes) -> tuple[Session | None, list[Reply], list[str]]:
         """Feed bytes; returns the connect answer (once: a session, or one with id 0 when the
-        server refused to resume it) and the replies completed so far (pings and watch
-        events left out)."""
+        server refused to resume it), the replies completed so far (pings left out), and the
+        paths of the watch events that fired."""
         self._buf += data
         answer: Session | None = None
         out: list[Reply] = []
+        events: list[str] = []
         buf = self._buf
         pos = 0
         while len(buf) - pos >= 4:
@@ -140,8 +172,12 @@ class WireConn:
                 self.last_zxid = zxid
             if xid >= 0:
                 out.append(Reply(xid, zxid, err, body[REPLY_HEADER.size :]))
+            elif xid == Xid.NOTIFICATION:
+                r = Reader(body, REPLY_HEADER.size)
+                r.int(), r.int()  # event type and keeper state: any event wakes the waiter
+                events.append(r.ustring() or "")
         del buf[:pos]
-        return answer, out
+        return answer, out, events
 
 
 def _framed(payload: bytes) -> bytes:
