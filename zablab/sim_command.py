@@ -6,8 +6,8 @@ engine): the simulator yields histories, traces and verdicts; this command write
 the run store and renders the harness's report for the seeds worth reading.
 
 Every seed gets a run directory store/sim-<workload>/<stamp>/seed-<N>/ (test.json,
-results.json, history.jsonl, zab-trace.jsonl; report.html for each seed that is not valid, and
-for the last one) and the invocation's results.json lists every seed's verdict. Exit status:
+results.json, history.jsonl, zab-trace.jsonl; report.html for the first seeds that are not
+valid, and for the last one; `zablab analyze DIR` renders any other) and the invocation's results.json lists every seed's verdict. Exit status:
 0 all valid, 1 a seed invalid, 2 a seed unknown (and none invalid), 255 a usage error.
 """
 
@@ -25,6 +25,8 @@ from typing import Any, NoReturn
 from zablab.bugs import BUGS, Layer, known
 from zablab.checkers.result import EXIT_CODES, merge_validity
 from zablab.errors import UserError
+
+MAX_REPORTS = 5  # report.html for the first seeds that are not valid; `zablab analyze` the rest
 
 
 class _Parser(argparse.ArgumentParser):
@@ -91,6 +93,7 @@ def _run(argv: list[str]) -> int:
     top = new_run_dir(args.store, f"sim-{cfg.workload}")
     verdicts: dict[str, Any] = {}
     first_bad: Path | None = None
+    reports = 0
     d = top
     started = time.perf_counter()
     sim_ms = 0
@@ -101,10 +104,11 @@ def _run(argv: list[str]) -> int:
         d = top / f"seed-{seed}"
         d.mkdir()
         _write_run(d, r, cfg, write_json)
-        if r.valid is not True or i == len(seeds) - 1:
+        if r.valid is not True and first_bad is None:
+            first_bad = d
+        if (r.valid is not True and reports < MAX_REPORTS) or i == len(seeds) - 1:
+            reports += 1
             _report(d)
-            if first_bad is None and r.valid is not True:
-                first_bad = d
         if r.valid is not True or not args.quiet:
             print(r.summary(), flush=True)
     overall = merge_validity(verdicts.values())
