@@ -58,8 +58,9 @@ def build_app(command: str | None = None) -> "typer.Typer":
     _passthrough(
         app,
         "sim",
-        "zablab.sim.__main__",
-        "Deterministic ZAB simulation (seeded): `zablab sim --seed 7 --nodes 5`; --help for more.",
+        "zablab.sim_command",
+        "Deterministic simulation (seeded): `zablab sim --seed 7 --nodes 5`; with `--workload "
+        "register|set|session|lock` the whole node with clients; --help for more.",
     )
     _passthrough(
         app,

@@ -215,7 +215,7 @@ def write_report(run_dir: str | Path) -> Path:
     node_names = [
         str(n["name"]) for n in test.get("nodes", []) if isinstance(n, dict) and "name" in n
     ]
-    repeat = repeat_command(o, test.get("seed"))
+    repeat = test.get("replay") or repeat_command(o, test.get("seed"))
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     html = env.from_string(TEMPLATE).render(
         name=test.get("name", run.parent.name),
