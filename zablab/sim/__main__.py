@@ -20,7 +20,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from zablab.errors import UserError
 
 from .checks import NO_CONVERGENCE
 from .cluster import SimConfig, SimResult, Simulation
+from .diagram import render_html
 from .search import Bounds, search
 from .shrink import properties, shrink
 from .stepper import replay
@@ -61,6 +62,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     g = p.add_argument_group("traces")
     g.add_argument("--save-trace", metavar="FILE", help="save the run's steps (--seed, search)")
     g.add_argument("--replay", metavar="FILE", help="re-run a saved trace exactly")
+    g.add_argument("--html", metavar="OUT", help="with --replay: write its message diagram here")
     g.add_argument(
         "--trace-dir",
         default="store/sim",
@@ -78,6 +80,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     s.add_argument("--max-states", type=int, default=b.max_states)
     s.add_argument("--time-limit", type=float, default=b.time_limit, help="seconds")
     s.add_argument("--ticks", action="store_true", help="let ticks fire too (failure detectors)")
+    s.add_argument(
+        "--from",
+        dest="start",
+        metavar="FILE",
+        help="search from where this trace's steps lead (its config; --bug replaces its bugs)",
+    )
     defaults = SimConfig()
     for f in fields(SimConfig):
         if f.name == "bugs":
@@ -92,6 +100,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parse(argv)
+        if args.html and not args.replay:
+            raise UserError("--html draws a replayed trace: give --replay FILE with it.")
         if args.replay:
             return run_replay(args)
         kwargs = {f.name: getattr(args, f.name) for f in fields(SimConfig) if f.name != "bugs"}
@@ -188,7 +198,7 @@ def save_failure(
 def run_replay(args: argparse.Namespace) -> int:
     tf = load_trace(args.replay)
     safety = tf.checks == "safety"
-    _, r = replay(tf.config, tf.steps, safety_only=safety)
+    st, r = replay(tf.config, tf.steps, safety_only=safety)
     if args.log:
         print("\n".join(r.timeline(verbose=args.log > 1)))
     same = (
@@ -209,6 +219,10 @@ def run_replay(args: argparse.Namespace) -> int:
         print(f"  - {v}")
     if args.trace:
         write_jsonl(args.trace, r)
+    if args.html:
+        out = Path(args.html)
+        out.write_text(render_html(st, r, f"{args.replay} ({tf.origin})"), encoding="utf-8")
+        print(f"  diagram: {out}")
     return 1 if r.violations else 0
 
 
@@ -222,7 +236,12 @@ def run_search(args: argparse.Namespace, cfg: SimConfig) -> int:
         time_limit=args.time_limit,
         max_states=args.max_states,
     )
-    res = search(cfg, args.search, bounds, seed=args.seed or 0)
+    start = None
+    if args.start:
+        tf = load_trace(args.start)
+        cfg = replace(tf.config, bugs=cfg.bugs) if args.bug else tf.config
+        start = tf.steps
+    res = search(cfg, args.search, bounds, seed=args.seed or 0, start=start)
     print(res.summary(), flush=True)
     if res.violations:
         for v in res.violations[:20]:

@@ -13,8 +13,13 @@ no acknowledged write lost); liveness is the goal "some leader is established" b
 
 ``bfs`` explores every state within ``max_depth`` steps, breadth first (a state is replayed
 from the boot along its path: replicas hold storage handles that cannot be copied, and a replay
-of a few dozen steps costs well under a millisecond). ``dfs`` runs random depth-first walks
-from the boot, each ending at the depth bound or at an already explored state.
+of a few dozen steps costs well under a millisecond). Both start from the boot, or from the state a
+saved trace's steps reach (``start``: explore around a prefix, e.g. a leader with a write in
+flight). ``dfs`` runs random depth-first walks
+to the depth bound, each with its own fault points (fault_points), half of them from the boot
+and half going on from a state where an earlier walk had just taken a write or a fault (so a
+walk that got somewhere rare is extended rather than redone); repeats are counted and checked
+once.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ class Bounds:
     max_depth: int = 40
     max_crashes: int = 3
     max_restarts: int = 1
-    max_writes: int = 1
+    max_writes: int = 2
     ticks: bool = False
     time_limit: float = 60.0
     max_states: int = 1_000_000
@@ -91,17 +96,23 @@ class SearchResult:
 
 
 class Explorer:
-    def __init__(self, cfg: SimConfig, bounds: Bounds) -> None:
+    def __init__(self, cfg: SimConfig, bounds: Bounds, start: Steps | None = None) -> None:
         self.cfg, self.b = cfg, bounds
         self.seen: set[bytes] = set()
+        self.start = start  # explore from the state these steps reach, not from the boot
+        self.base = 0  # steps of the root state; bounds count what comes after
 
     # -- one state ---------------------------------------------------------------------------
 
     def boot(self) -> Stepper:
         st = Stepper(self.cfg)
-        for n in st.ids:
-            st.restart(n)
+        if self.start is not None:
+            st.run_steps(self.start)
+        else:
+            for n in st.ids:
+                st.step({"t": 0, "do": "restart", "node": n})
         self.settle(st)
+        self.base = len(st.steps)
         return st
 
     def settle(self, st: Stepper) -> None:
@@ -124,9 +135,10 @@ class Explorer:
         for (a, b, ch), q in sorted(st.qnet.queues.items()):
             if q and st.nodes[b].up and st.qnet.head(a, b, ch) is not None:
                 out.append({"t": now, "do": "deliver", "frm": a, "to": b, "ch": ch})
-        crashes = sum(1 for s in st.steps if s["do"] == "crash")
-        restarts = sum(1 for s in st.steps if s["do"] == "restart") - len(st.ids)
-        writes = sum(1 for s in st.steps if s["do"] == "write")
+        done = st.steps[self.base :]
+        crashes = sum(1 for s in done if s["do"] == "crash")
+        restarts = sum(1 for s in done if s["do"] == "restart")
+        writes = sum(1 for s in done if s["do"] == "write")
         for n in st.ids:
             node = st.nodes[n]
             if not node.up:
@@ -155,7 +167,7 @@ class Explorer:
             return False
         self.seen.add(key)
         res.states += 1
-        res.max_depth_seen = max(res.max_depth_seen, len(st.steps))
+        res.max_depth_seen = max(res.max_depth_seen, len(st.steps) - self.base)
         if not res.goal_reached and st.goal():
             res.goal_reached = True
         if check:
@@ -211,24 +223,63 @@ class Explorer:
         start = time.perf_counter()
         root = self.boot()
         self.visit(root, res, True)
-        depth = self.b.max_depth + len(root.steps)
-        walks = 0
+        boot = len(root.steps)
+        milestones: list[Steps] = []  # paths just after a write or a fault, sampled
         while not res.violations and not self._stop(res, start):
-            walks += 1
             st = self.boot()
-            while len(st.steps) < depth:
+            if milestones and rng.random() < 0.5:
+                # go on from where an earlier walk took a write or a fault, with new faults
+                st.run_steps(rng.choice(milestones)[boot:])
+                after_write = False
+            else:
+                # half the walks count the fault offsets from their first write
+                after_write = self.b.max_writes > 0 and rng.random() < 0.5
+            faults = self.fault_points(rng)
+            origin: int | None = None if after_write else len(st.steps)
+            while len(st.steps) - boot < self.b.max_depth:
                 options = self.choices(st)
-                if not options:
+                if origin is None and any(s["do"] == "write" for s in st.steps):
+                    origin = len(st.steps)
+                pick: Steps = []
+                now = len(st.steps) - origin if origin is not None else -1
+                for j, (at, kind) in enumerate(faults):
+                    # the first due fault that can be taken (a restart waits for a crash)
+                    pick = [c for c in options if c["do"] == kind] if at <= now else []
+                    if pick:
+                        del faults[j]
+                        break
+                if not pick:
+                    pick = [c for c in options if c["do"] not in ("crash", "restart")]
+                if not pick:
                     break
-                weights = [_WEIGHT[c["do"]] for c in options]
-                grew = self.take(st, rng.choices(options, weights)[0])
-                fresh = self.visit(st, res, grew)
+                weights = [_WEIGHT[c["do"]] for c in pick]
+                choice = rng.choices(pick, weights)[0]
+                grew = self.take(st, choice)
+                if self.visit(st, res, grew) and choice["do"] in ("write", "crash", "restart"):
+                    if len(milestones) < 4096:
+                        milestones.append(list(st.steps))
+                    else:
+                        milestones[rng.randrange(len(milestones))] = list(st.steps)
                 if res.violations or self._stop(res, start):
                     break
-                if not fresh and rng.random() < 0.5:
-                    break  # an explored state: its continuations were likely walked already
         res.seconds = time.perf_counter() - start
         return res
+
+    def fault_points(self, rng: random.Random) -> list[tuple[int, str]]:
+        """When this walk crashes and restarts: the faults in a random order, each a random gap
+        after the one before, the gap drawn uniformly at a random scale (a few steps, a dozen,
+        a walk). So faults are placed as PCT places priority changes, not left to a per-step
+        coin that would rarely land one in a short window, and a short window after a write
+        (before its replication) is hit as often as a long one (a restart after a new
+        election)."""
+        kinds = ["crash"] * rng.randint(0, self.b.max_crashes)
+        kinds += ["restart"] * rng.randint(0, self.b.max_restarts)
+        rng.shuffle(kinds)
+        out, at = [], 0
+        for kind in kinds:
+            at += rng.randint(1, rng.choice((4, 16, self.b.max_depth)))
+            out.append((at, kind))
+        return out
 
     def _stop(self, res: SearchResult, start: float) -> bool:
         if time.perf_counter() - start > self.b.time_limit:
@@ -240,8 +291,10 @@ class Explorer:
         return False
 
 
-def search(cfg: SimConfig, strategy: str, bounds: Bounds, seed: int = 0) -> SearchResult:
-    ex = Explorer(cfg, bounds)
+def search(
+    cfg: SimConfig, strategy: str, bounds: Bounds, seed: int = 0, start: Steps | None = None
+) -> SearchResult:
+    ex = Explorer(cfg, bounds, start)
     if strategy == "bfs":
         return ex.bfs()
     if strategy == "dfs":

@@ -83,7 +83,9 @@ class Stepper(Simulation):
         self.notices: dict[int, list[int]] = {n: [] for n in self.ids}
         self.acked_zxid: dict[bytes, int] = {}
         self.keep: list[int] = []  # a crash step's torn-tail draws, while it runs
-        self.sent_by: dict[int, int] = {}  # id(message entry) -> index of the step that sent it
+        # for the diagram: (sending step, delivering step, message kind); each trace event's step
+        self.arrows: list[tuple[int, int, str]] = []
+        self.trace_step: list[int] = []
 
     # -- what the timed queue did, as state ------------------------------------------------
 
@@ -103,7 +105,8 @@ class Stepper(Simulation):
             return
         self.net.sent += 1
         ch = sender.channel_of(msg)
-        self.qnet.queue(a, b, ch).append([msg, not self.net.connected(a, b), len(self.steps)])
+        sent = len(self.steps) - 1  # the step taking effect now (it was noted first)
+        self.qnet.queue(a, b, ch).append([msg, not self.net.connected(a, b), sent])
 
     def _release_held(self) -> None:
         for (a, b, _), q in self.qnet.queues.items():
@@ -151,6 +154,8 @@ class Stepper(Simulation):
                 self.qnet.queues[(a, b, ch)].popleft()
                 gen = self.net.link(a, b, ch).gen
                 self._ev_message(a, b, ch, gen, self.nodes[b].incarnation, entry[0])
+                if len(self.steps) > before:
+                    self.arrows.append((entry[2], len(self.steps) - 1, type(entry[0]).__name__))
         elif do == "partition":
             self.partition([[int(n) for n in g] for g in s["groups"]], silent=bool(s["silent"]))
         elif do == "heal":
@@ -163,6 +168,7 @@ class Stepper(Simulation):
         else:
             raise ValueError(f"unknown step {do!r}")
         self.stats["events"] += 1
+        self.trace_step += [len(self.steps) - 1] * (len(self.trace) - len(self.trace_step))
         return len(self.steps) > before
 
     def _node_step(self, do: str, n: int, s: dict[str, Any]) -> None:
