@@ -148,3 +148,18 @@ def test_usage_errors_are_255(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--search", "sideways"]) == 255
     assert main(["--no-such-option"]) == 255
     assert "see --help" in capsys.readouterr().err
+
+
+def test_many_seeds_save_every_failure_and_shrink_the_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = SimConfig(bugs=("commit-without-quorum",))
+    failing = [s for s in range(15) if not simulate(s, cfg).ok]
+    assert len(failing) >= 2
+    args = ["--seeds", "15", "--bug", "commit-without-quorum", "--quiet"]
+    assert main([*args, "--trace-dir", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"seed-{s}.json" for s in failing)
+    assert out.count("shrunk to") == 1 and out.count("replay: zablab sim --replay") == len(failing)
+    assert load_trace(tmp_path / f"seed-{failing[0]}.json").checks == "safety"
+    assert load_trace(tmp_path / f"seed-{failing[1]}.json").checks == "all"

@@ -40,3 +40,29 @@ def test_the_same_seed_without_the_bug_is_ok(capsys: pytest.CaptureFixture[str])
     i = args.index("--bug")
     assert main(args[:i] + args[i + 2 :]) == 0
     assert "ok" in capsys.readouterr().out
+
+
+def _sim_commands() -> list[list[str]]:
+    section = README.read_text(encoding="utf-8").split("## Simulating ZAB", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    return [
+        shlex.split(line.split("#", 1)[0])[1:]
+        for line in section.splitlines()
+        if line.startswith("zablab sim ")
+    ]
+
+
+def test_readme_sim_commands_run_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In order (the replay reads what the demo saved); the 500-seed run is the seeds tests'."""
+    monkeypatch.chdir(tmp_path)
+    codes = []
+    for args in _sim_commands():
+        if "--seeds" in args:
+            continue
+        args = [a.replace("/tmp/", f"{tmp_path}/") for a in args]
+        codes.append((args[:2], main(args)))
+    assert [c for _, c in codes] == [1, 1, 1, 0], codes
+    out = capsys.readouterr().out
+    assert "diagram:" in out and "states/s" in out

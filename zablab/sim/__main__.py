@@ -145,7 +145,8 @@ def run_seeds(args: argparse.Namespace, cfg: SimConfig) -> int:
                 sim.record = True
                 sim.run()
             path = args.save_trace or str(Path(args.trace_dir) / f"seed-{seed}.json")
-            save_failure(args, cfg, sim.steps, r, f"seed {seed}", path)
+            # shrinking takes a second or more: in a run of many seeds, only the first failure
+            save_failure(args, cfg, sim.steps, r, f"seed {seed}", path, shrinking=failed == 1)
         elif args.save_trace:
             saved = TraceFile(cfg, sim.steps, "all", f"seed {seed}", r.trace_hash, [])
             print(f"  trace saved: {saved.save(args.save_trace)} ({len(sim.steps)} steps)")
@@ -165,11 +166,13 @@ def save_failure(
     origin: str,
     path: str,
     checks: str = "all",
+    *,
+    shrinking: bool = True,
 ) -> Path:
     """Shrink a failing schedule (unless told not to), save it, print its replay command."""
     trace = TraceFile(cfg, steps, checks, origin, r.trace_hash, r.violations)
     wanted = [p for p in properties(r.violations) if p != NO_CONVERGENCE]
-    if wanted and not args.no_shrink:
+    if wanted and shrinking and not args.no_shrink:
         _, as_safety = replay(cfg, steps, safety_only=True)
         shown = properties(as_safety.violations)
         prop = next((p for p in wanted if p in shown), None)

@@ -413,20 +413,23 @@ class Simulation:
         r = self.alive(b, inc)
         if r is None or not self.net.current(a, b, ch, gen):
             return
-        self.rec("deliver", frm=a, to=b, ch=ch)
+        if self.record:  # the hot handlers skip even the call when nothing is noted
+            self.rec("deliver", frm=a, to=b, ch=ch)
         self.apply(b, r.on_message(self.clock(b), a, msg))
 
     def _ev_disconnect(self, n: int, peer: int) -> None:
         r = self.nodes[n].replica
         if r is not None and self.nodes[n].up:
-            self.rec("disconnect", node=n, peer=peer)
+            if self.record:
+                self.rec("disconnect", node=n, peer=peer)
             self.apply(n, r.on_disconnect(self.clock(n), peer))
 
     def _ev_tick(self, n: int, inc: int) -> None:
         r = self.alive(n, inc)
         if r is None:
             return
-        self.rec("tick", node=n)
+        if self.record:
+            self.rec("tick", node=n)
         self.apply(n, r.on_tick(self.clock(n)))
         self.at(self.now + self.cfg.tick_ms, "tick", n, inc)
 
@@ -435,14 +438,16 @@ class Simulation:
         if r is None:
             return
         self.nodes[n].timers.discard(t)
-        self.rec("timer", node=n, at=t)
+        if self.record:
+            self.rec("timer", node=n, at=t)
         self.apply(n, r.on_timer(self.clock(n)))
 
     def _ev_flush(self, n: int, inc: int) -> None:
         r = self.alive(n, inc)
         if r is None:
             return
-        self.rec("flush", node=n)
+        if self.record:
+            self.rec("flush", node=n)
         self.nodes[n].storage.log.sync()  # type: ignore[union-attr]
         self.apply(n, r.on_flushed(self.clock(n)))
 
