@@ -1,9 +1,8 @@
-"""The README's history checks run as written, on the shipped examples and on zablab's own output."""
+"""The shipped example histories get the verdicts examples/README.md names, and zablab's own
+output checks (tests/test_readme.py runs the README's check commands as written)."""
 
 from __future__ import annotations
 
-import re
-import shlex
 from pathlib import Path
 
 import pytest
@@ -16,41 +15,6 @@ from zablab.history.jsonl import write_jsonl
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
-
-
-def readme_check_commands() -> list[tuple[str, int]]:
-    """`zablab check` lines of README's "Checking histories" code blocks, with the exit status
-    their comment promises (INVALID or "exit 1": 1, else 0)."""
-    text = (REPO / "README.md").read_text()
-    section = text.split("## Checking histories", 1)[1].split("\n## ", 1)[0]
-    out = []
-    for block in re.findall(r"```\n(.*?)```", section, re.S):
-        for line in block.splitlines():
-            if line.startswith("zablab check "):
-                cmd, _, comment = line.partition("#")
-                code = 1 if "INVALID" in comment or "exit 1" in comment else 0
-                out.append((cmd.strip(), code))
-    return out
-
-
-COMMANDS = readme_check_commands()
-
-
-def test_readme_shows_check_commands() -> None:
-    assert len(COMMANDS) >= 7
-    assert any("--checker zab" in c for c, _ in COMMANDS)
-
-
-@pytest.mark.parametrize(("command", "code"), COMMANDS)
-def test_readme_check_command_runs_as_written(
-    command: str, code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(REPO)
-    argv = shlex.split(command)[1:]
-    expanded: list[str] = []
-    for a in argv:  # the shell's globbing
-        expanded += sorted(str(p) for p in Path().glob(a)) if "*" in a else [a]
-    assert main([*expanded, "--out", str(tmp_path)]) == code
 
 
 @pytest.mark.parametrize(
