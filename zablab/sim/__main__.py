@@ -20,6 +20,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--first", type=int, default=0, help="first seed for --seeds (default 0)")
     p.add_argument(
         "--shard", default=None, metavar="I/K", help="run only shard I of K of the --seeds"
+    )
+    p.add_argument(
+        "--jobs", type=int, default=1, metavar="N",
+        help="run the seeds in N worker processes (output stays in seed order)",
     )
     p.add_argument("--bug", action="append", default=[], help="seed a bug (listed below)")
     p.add_argument("--trace", default=None, help="write the ZAB trace of the run as JSONL here")
@@ -131,12 +136,15 @@ def run_seeds(args: argparse.Namespace, cfg: SimConfig) -> int:
         raise UserError("give --seed N to replay one seed or --seeds N to run many.")
     if args.save_trace and args.seed is None:
         raise UserError("--save-trace saves one run: use it with --seed N.")
+    if args.jobs < 1:
+        raise UserError("--jobs must be at least 1.")
     failed = 0
     start = time.perf_counter()
+    ran = _in_workers(seeds, cfg, args.jobs) if args.jobs > 1 and len(seeds) > 1 else None
     for seed in seeds:
         sim = Simulation(seed, cfg)
         sim.record = bool(args.save_trace)
-        r = sim.run()
+        r = next(ran) if ran is not None else sim.run()
         if not r.ok:
             failed += 1
         if args.log:
@@ -162,6 +170,21 @@ def run_seeds(args: argparse.Namespace, cfg: SimConfig) -> int:
         file=sys.stderr,
     )
     return 1 if failed else 0
+
+
+def _seed_result(job: tuple[int, SimConfig]) -> SimResult:
+    return Simulation(*job).run()
+
+
+def _in_workers(seeds: list[int], cfg: SimConfig, jobs: int) -> Iterator[SimResult]:
+    """The seeds' results in seed order, computed by `jobs` processes: a run depends on its
+    seed and config only, so a worker's result is the one this process would get (a failing
+    seed is run again here to record and shrink its steps)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(min(jobs, len(seeds))) as pool:
+        yield from pool.imap(_seed_result, [(s, cfg) for s in seeds], chunksize=4)
 
 
 def save_failure(
