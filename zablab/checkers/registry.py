@@ -2,6 +2,7 @@
 
 Each entry takes the history and an options mapping and returns a Result. Options used:
 `initial`, `keyed` (zookeeper); `linearizable` (set, counter); `exclusive` (fencing);
+`session_timeout`, `liveness` (election);
 `dir` (perf, timeline: where files go); `trace` (zab: trace file(s) or directory), `quiesced`
 (zab); `model`, `timeout` (linearizable).
 """
@@ -62,6 +63,16 @@ def _fencing(ops: Sequence[Op], o: Mapping[str, Any]) -> Result:
     from zablab.checkers.fencing import check_fencing
 
     return check_fencing(ops, exclusive=bool(o.get("exclusive", False)))
+
+
+def _election(ops: Sequence[Op], o: Mapping[str, Any]) -> Result:
+    from zablab.checkers.election import check_election
+
+    return check_election(
+        ops,
+        session_timeout=float(o.get("session_timeout", 10.0)),
+        liveness=bool(o.get("liveness", True)),
+    )
 
 
 def _stats(ops: Sequence[Op], o: Mapping[str, Any]) -> Result:
@@ -126,6 +137,7 @@ CHECKERS: dict[str, Entry] = {
     "unique-ids": Entry(_unique_ids, "unique ids: no id generated twice"),
     "queue": Entry(_queue, "queue: lost, duplicated, unexpected elements"),
     "fencing": Entry(_fencing, "lock with fencing tokens"),
+    "election": Entry(_election, "leader election: fenced tokens, overlaps, failover, herd"),
     "stats": Entry(_stats, "ok/fail/info counts per f; fails if some f never succeeded"),
     "errors": Entry(_errors, "errors grouped by kind; fails on unhandled exceptions"),
     "perf": Entry(_perf, "latency and throughput plots (PNG) with fault periods shaded"),

@@ -38,6 +38,7 @@ FOUR_LETTER_WORDS = frozenset(
         "gtmk",
         "stmk",
         "hash",
+        "wevs",
     )
 )
 
@@ -168,6 +169,10 @@ def four_letter(core: ServerCore, word: str) -> str:
         return _dump(core)
     if word == "wchs":
         return _wchs(core)
+    if word == "wevs":  # zablab's own: watch events delivered per session since start
+        return "".join(
+            f"0x{sid & 0xFFFFFFFFFFFFFFFF:x}\t{n}\n" for sid, n in sorted(core.stats.wakeups.items())
+        )
     if word == "srst":
         core.stats.reset_latency()
         core.stats.received = core.stats.sent = 0

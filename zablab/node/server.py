@@ -144,11 +144,15 @@ class Conn:
 
 
 class Stats:
-    __slots__ = ("received", "sent", "lat_min", "lat_max", "lat_total", "lat_count", "started")
+    __slots__ = (
+        "received", "sent", "lat_min", "lat_max", "lat_total", "lat_count", "started", "wakeups"
+    )
 
     def __init__(self) -> None:
         self.received = 0
         self.sent = 0
+        # watch events delivered per session (the `wevs` word): how many clients a change woke
+        self.wakeups: dict[int, int] = {}
         self.reset_latency()
         self.started = 0
 
@@ -721,6 +725,9 @@ class ServerCore:
                 wc = conns.get(w)  # type: ignore[call-overload]
                 if wc is not None and not wc.closing:
                     self._send(wc, encode_event(ev, path))
+                    n = self.stats.wakeups
+                    if len(n) < 100_000 or wc.session_id in n:
+                        n[wc.session_id] = n.get(wc.session_id, 0) + 1
         if self.on_apply is not None:
             self.on_apply(txn)
         typ = txn.type
