@@ -139,13 +139,13 @@ def smallest_succession(case: CaseLike) -> None:
         )
 
 
-def smallest_no_herd(case: CaseLike) -> None:
-    """Scheme 1: when the leader's session ends, the servers deliver a watch event to one
-    waiter only (each candidate watches just its predecessor), and that one leads."""
+def _leader_change_wakeups(case: CaseLike, cls: str, scheme: str) -> None:
+    """Start several candidates, end the leader's session, count (at the servers) how many
+    waiters a watch event woke, and judge that with the checker's herd rule."""
     mod = case.student(STUDENT_FILE)
     n = random.Random(case.seed).randint(4, 6)
     with GradingCluster() as c:
-        cands = _candidates(mod, "SmallestNodeElection", c, "/election", n)
+        cands = _candidates(mod, cls, c, "/election", n)
         for _, e in cands:
             e.volunteer()
         got = _race(cands, 0.5)
@@ -165,7 +165,7 @@ def smallest_no_herd(case: CaseLike) -> None:
         cands[leader][0].stop()  # the session ends; its node goes
         wait_for(lambda: any(results.values()), 4)
         time.sleep(0.3)  # late wake-ups would show now
-        woken = c.record_wakeups("smallest", before, [_sid(cands[i][0]) for i in waiters])
+        woken = c.record_wakeups(scheme, before, [_sid(cands[i][0]) for i in waiters])
         r = c.check()
         assert r.valid is True, _explain(
             r,
@@ -173,6 +173,12 @@ def smallest_no_herd(case: CaseLike) -> None:
             f"{woken} of {len(waiters)} waiting candidates",
         )
         assert any(results.values()), "no candidate took over within 4 s of the leader's exit"
+
+
+def smallest_no_herd(case: CaseLike) -> None:
+    """Scheme 1: when the leader's session ends, the servers deliver a watch event to one
+    waiter only (each candidate watches just its predecessor), and that one leads."""
+    _leader_change_wakeups(case, "SmallestNodeElection", "smallest")
 
 
 def smallest_lost_reply(case: CaseLike) -> None:
@@ -260,32 +266,9 @@ def unique_rerace(case: CaseLike) -> None:
 
 
 def unique_wakes_all(case: CaseLike) -> None:
-    """Scheme 2: every loser watches the leader node, so its deletion wakes all of them (the
-    herd scheme 1 avoids); counted on the server side."""
-    mod = case.student(STUDENT_FILE)
-    n = random.Random(case.seed).randint(4, 6)
-    with GradingCluster() as c:
-        cands = _candidates(mod, "UniqueNodeElection", c, "/election", n)
-        for _, e in cands:
-            e.volunteer()
-        got = _race(cands, 0.5)
-        assert got.count(True) == 1, f"{got.count(True)} candidates lead; exactly one must"
-        leader = got.index(True)
-        waiters = [i for i in range(n) if i != leader]
-        ts = [
-            threading.Thread(
-                target=cands[i][1].wait_for_leadership, kwargs={"timeout": 3}, daemon=True
-            )
-            for i in waiters
-        ]
-        for t in ts:
-            t.start()
-        time.sleep(0.3)
-        before = c.wakeups()
-        cands[leader][1].resign()
-        time.sleep(0.8)
-        c.record_wakeups("unique", before, [_sid(cands[i][0]) for i in waiters])
-        _assert_valid(c, "the leader resigned")
+    """Scheme 2: every loser watches the leader node, so the end of the leader's session wakes
+    all of them (the herd scheme 1 avoids), counted on the server side; one of them leads."""
+    _leader_change_wakeups(case, "UniqueNodeElection", "unique")
 
 
 # -- failover: primary/standby under real faults ---------------------------------------------
