@@ -41,8 +41,8 @@ SCHEMES = ("smallest", "unique")
 
 @dataclass
 class Term:
-    """One leadership as the resource saw it: the accepted writes of one leader, session and
-    token (or term)."""
+    """One leadership as the resource saw it: the accepted writes of one leader with one token
+    (unfenced: of one leader, session and term)."""
 
     leader: Any
     session: Any
@@ -53,6 +53,8 @@ class Term:
 
     def add(self, c: Call) -> None:
         self.writes += 1
+        if self.session is None:
+            self.session = c.extra.get("session")
         self.tokens.add(hashable(c.extra.get("token")))
         if self.first is None or c.end < self.first.end:
             self.first = c
@@ -210,8 +212,16 @@ def _stale(accepted: list[Call], add: Any) -> None:
 def _terms(accepted: list[Call]) -> list[Term]:
     by: dict[Hashable, Term] = {}
     for c in accepted:
-        term = c.extra.get("term", _token(c))
-        key = (hashable(_leader(c)), hashable(c.extra.get("session")), hashable(term))
+        # a token names a leadership; without one, the writer's own term (its token, not
+        # sent) does, or else its session (a write made while disconnected may not know its
+        # session: the token or term still places it)
+        tok, term = _token(c), c.extra.get("term")
+        if _is_token(tok):
+            key: Hashable = (hashable(_leader(c)), tok)
+        elif term is not None:
+            key = (hashable(_leader(c)), "term", hashable(term))
+        else:
+            key = (hashable(_leader(c)), "session", hashable(c.extra.get("session")))
         t = by.get(key)
         if t is None:
             t = by[key] = Term(_leader(c), c.extra.get("session"))
@@ -220,7 +230,7 @@ def _terms(accepted: list[Call]) -> list[Term]:
 
 
 def _shared(terms: list[Term], add: Any) -> None:
-    """Two leaderships writing with one token: the resource cannot tell them apart."""
+    """Two leaders writing with one token: the resource cannot tell them apart."""
     owner: dict[Hashable, Term] = {}
     for t in terms:
         for tok in t.tokens:

@@ -56,7 +56,7 @@ def test(
         "register",
         "--workload",
         "-w",
-        help="register | kv | set | counter | queue | lock | unique-ids | session.",
+        help="register | kv | set | counter | queue | lock | unique-ids | session | election.",
     ),
     nemesis: str = typer.Option(
         "partition,kill", "--nemesis", help="Comma-separated faults, or none."
@@ -89,8 +89,9 @@ def test(
         3.0, "--op-timeout", help="Seconds before an op counts as unknown (info)."
     ),
     client_bug: str = typer.Option(
-        "none", "--client-bug", hidden=True, help="none | lost-write | stale-read."
+        "none", "--client-bug", hidden=True, help="none | lost-write | stale-read | no-fencing."
     ),
+    session_timeout: float = typer.Option(10.0, "--session-timeout", help="Client sessions, s."),
     db_args: str = typer.Option(
         "", "--db-args", help="Extra flags for every zablab node (e.g. a seeded bug)."
     ),
@@ -138,6 +139,7 @@ def test(
             store=store_dir,
             name=name,
             op_timeout=op_timeout,
+            session_timeout=session_timeout,
             client_bug=client_bug,
             db_args=db_args,
             extra={"ssh": ssh} if ssh else {},

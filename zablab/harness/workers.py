@@ -20,7 +20,7 @@ from zablab.harness.generator import Schedule
 from zablab.harness.workloads import get_workload
 from zablab.harness.workloads.base import Workload
 
-BUGS = ("none", "lost-write", "stale-read")
+BUGS = ("none", "lost-write", "stale-read", "no-fencing")
 
 Record = Callable[..., Any]  # record(type, process, f, value, **extra)
 
@@ -52,6 +52,8 @@ class BrokenClient:
         self.last: dict[str, Any] = {}
 
     def invoke(self, client: Client, f: str, value: Any) -> tuple[Any, dict[str, Any]]:
+        if self.bug == "no-fencing" and hasattr(self.w, "invoke_unfenced"):  # election
+            return self.w.invoke_unfenced(client, f, value)  # type: ignore[no-any-return]
         if (
             self.bug == "lost-write"
             and f in ("write", "add", "enqueue")

@@ -1,0 +1,90 @@
+"""`zablab test --workload election`: kazoo's own Election recipe, fenced, is valid on zablab and
+Apache ZooKeeper under pauses, partitions and kills; the seeded client bug `no-fencing` (a
+leader that works on while cut off, without its token) is invalid, naming the two leaders."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.harness.conftest import needs_zookeeper
+from zablab.cli import main
+from zablab.errors import UserError
+from zablab.harness.workloads import WORKLOADS, get_workload
+
+
+def run(store: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    rc = main(
+        ["test", "--workload", "election", "--nodes", "3", "--session-timeout", "2",
+         "--store", str(store), "-q", *args]
+    )  # fmt: skip
+    run_dir = store / (store / "latest").read_text().strip()
+    results = json.loads((run_dir / "results.json").read_text())
+    election = next(c for c in results["children"] if c["checker"] == "election")
+    return rc, election
+
+
+def test_the_workload_is_registered() -> None:
+    assert "election" in WORKLOADS
+    w = get_workload("election", random.Random(0), session_timeout=2.0)
+    assert w.name == "election" and w.final_ops() == [("candidates", None)]
+    with pytest.raises(UserError):
+        get_workload("electionn", random.Random(0))
+
+
+def test_without_faults_the_recipe_hands_over_and_is_valid(tmp_path: Path, no_leaks: Any) -> None:
+    rc, r = run(tmp_path / "s", "--nemesis", "none", "--time-limit", "8", "--seed", "1")
+    assert rc == 0 and r["valid"] is True, r
+    assert r["writes-accepted"] > 20 and r["leaderships"] >= 2
+    assert r["checked"] == ["safety", "orphans"]
+
+
+FAULTS = ["--nemesis", "pause,partition,kill", "--nemesis-interval", "4", "--time-limit", "30"]
+
+
+@pytest.mark.slow
+def test_kazoo_election_fenced_is_valid_under_faults_on_zablab(
+    tmp_path: Path, no_leaks: Any
+) -> None:
+    rc, r = run(tmp_path / "s", *FAULTS, "--seed", "3")
+    assert rc == 0 and r["valid"] is True, r
+    assert r["writes-accepted"] > 100
+
+
+@pytest.mark.slow
+def test_no_fencing_client_bug_is_invalid_and_names_the_overlapping_leaders(
+    tmp_path: Path, no_leaks: Any
+) -> None:
+    rc, r = run(tmp_path / "s", *FAULTS, "--seed", "3", "--client-bug", "no-fencing")
+    assert rc == 1 and r["valid"] is False
+    assert "overlapping-leaders" in r["failures"], r["failures"]
+    o = r["overlapping-leaders"][0]
+    a, b = o["leaders"]
+    assert a["leader"] != b["leader"] and a["last_write_s"] > b["first_write_s"]
+    assert a["leader"] in o["detail"] and b["leader"] in o["detail"]
+    store = tmp_path / "s"
+    assert main(["analyze", str(store / (store / "latest").read_text().strip())]) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.zookeeper
+@needs_zookeeper
+def test_kazoo_election_fenced_is_valid_under_faults_on_zookeeper(
+    tmp_path: Path, no_leaks: Any
+) -> None:
+    rc, r = run(tmp_path / "s", "--db", "zookeeper", *FAULTS, "--seed", "3")
+    assert rc == 0 and r["valid"] is True, r
+    assert r["writes-accepted"] > 100
+
+
+@pytest.mark.slow
+@pytest.mark.zookeeper
+@needs_zookeeper
+def test_no_fencing_client_bug_is_invalid_on_zookeeper(tmp_path: Path, no_leaks: Any) -> None:
+    rc, r = run(tmp_path / "s", "--db", "zookeeper", *FAULTS, "--seed", "3",
+                "--client-bug", "no-fencing")  # fmt: skip
+    assert rc == 1 and "overlapping-leaders" in r["failures"], r["failures"]
