@@ -47,10 +47,12 @@ def _sim(ctx: typer.Context) -> None:
 
 def _register() -> None:
     from zablab.checkers import command as check_cmd
+    from zablab.labs.command import app as lab_app
     from zablab.node import command as node_cmd
 
     node_cmd.register(app)
     check_cmd.register(app)
+    app.add_typer(lab_app, name="lab")
     try:
         from zablab.harness import command as harness_cmd
     except ImportError:  # harness not built yet
