@@ -16,7 +16,7 @@ REFERENCE = Path(__file__).parent / "reference" / "election.py"
 class Mutant:
     name: str
     why: str
-    must_fail: str  # the test whose name says why it loses points
+    must_fail: str  # the test (its name in the lab) that must catch it
     edits: tuple[tuple[str, str], ...]
 
 
@@ -24,13 +24,13 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "watch-smallest",
         "every candidate watches the smallest node, not its predecessor: the herd effect",
-        "smallest_no_herd",
+        "smallest.no_herd",
         (("predecessor = children[i - 1]", "predecessor = children[0]"),),
     ),
     Mutant(
         "no-fencing",
         "the primary writes without its token: a resumed zombie's write is accepted",
-        "failover_zombie_is_fenced",
+        "failover.zombie_is_fenced",
         (
             (
                 'self.store.write(f"{self.name}:{self.writes}", token)',
@@ -41,7 +41,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "ignore-suspended",
         "the primary ignores SUSPENDED and LOST and keeps working while cut off",
-        "failover_partition_stops_primary",
+        "failover.partition_stops_primary",
         (
             (
                 "        else:\n"
@@ -55,7 +55,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "no-rerace",
         "scheme 2 losers race once and never again when the leader's node goes",
-        "unique_rerace",
+        "unique.rerace",
         (
             (
                 "            try:\n                self.zk.create(self.leader_path,",

@@ -8,6 +8,7 @@ SIGSTOP past the session timeout, a cut between it and the ensemble, a dead ZooK
 
 from __future__ import annotations
 
+import inspect
 import random
 import threading
 import time
@@ -85,6 +86,38 @@ def _race(
     return got
 
 
+ELECTION_METHODS = {
+    "__init__": ["self", "zk", "path", "name"],
+    "volunteer": ["self"],
+    "wait_for_leadership": ["self", "timeout"],
+    "is_leader": ["self"],
+    "token": ["self"],
+    "resign": ["self"],
+}
+FAILOVER_METHODS = {
+    "__init__": ["self", "zk", "path", "store", "scheme", "name", "interval"],
+    "run": ["self", "stop"],
+}
+
+
+def api_signatures(case: CaseLike) -> None:
+    """election.py defines SmallestNodeElection, UniqueNodeElection and Failover with the
+    methods and parameters the tests call (names as in the starter)."""
+    mod = case.student(STUDENT_FILE)
+    for cls_name, methods in (
+        ("SmallestNodeElection", ELECTION_METHODS),
+        ("UniqueNodeElection", ELECTION_METHODS),
+        ("Failover", FAILOVER_METHODS),
+    ):
+        cls = getattr(mod, cls_name, None)
+        assert inspect.isclass(cls), f"{STUDENT_FILE} defines no class {cls_name}"
+        for name, params in methods.items():
+            fn = getattr(cls, name, None)
+            assert callable(fn), f"{cls_name} has no method {name}"
+            got = list(inspect.signature(fn).parameters)
+            assert got == params, f"{cls_name}.{name} takes {got}; the tests pass {params}"
+
+
 # -- scheme 1: the smallest sequential node leads ---------------------------------------------
 
 
@@ -139,11 +172,9 @@ def smallest_succession(case: CaseLike) -> None:
         )
 
 
-def _leader_change_wakeups(case: CaseLike, cls: str, scheme: str) -> None:
-    """Start several candidates, end the leader's session, count (at the servers) how many
-    waiters a watch event woke, and judge that with the checker's herd rule."""
-    mod = case.student(STUDENT_FILE)
-    n = random.Random(case.seed).randint(4, 6)
+def leader_change_wakeups(mod: ModuleType, cls: str, scheme: str, n: int) -> Result:
+    """Start n candidates of `cls`, end the leader's session, count (at the servers) how many
+    waiters a watch event woke, and judge that with the election checker's herd rule."""
     with GradingCluster() as c:
         cands = _candidates(mod, cls, c, "/election", n)
         for _, e in cands:
@@ -153,9 +184,13 @@ def _leader_change_wakeups(case: CaseLike, cls: str, scheme: str) -> None:
         leader = got.index(True)
         waiters = [i for i in range(n) if i != leader]
         results: dict[int, bool] = {}
+        errors: list[str] = []
 
         def wait(i: int) -> None:
-            results[i] = bool(cands[i][1].wait_for_leadership(timeout=6))
+            try:
+                results[i] = bool(cands[i][1].wait_for_leadership(timeout=6))
+            except Exception as exc:  # after the test, closing sessions end the waits
+                errors.append(f"{type(exc).__name__}: {exc}")
 
         ts = [threading.Thread(target=wait, args=(i,), daemon=True) for i in waiters]
         for t in ts:
@@ -172,7 +207,15 @@ def _leader_change_wakeups(case: CaseLike, cls: str, scheme: str) -> None:
             f"the leader's session ended and the servers woke "
             f"{woken} of {len(waiters)} waiting candidates",
         )
-        assert any(results.values()), "no candidate took over within 4 s of the leader's exit"
+        assert any(results.values()), "no candidate took over within 4 s of the leader's exit" + (
+            f" (wait_for_leadership raised {errors[0]})" if errors else ""
+        )
+        return r
+
+
+def _leader_change_wakeups(case: CaseLike, cls: str, scheme: str) -> None:
+    n = random.Random(case.seed).randint(4, 6)
+    leader_change_wakeups(case.student(STUDENT_FILE), cls, scheme, n)
 
 
 def smallest_no_herd(case: CaseLike) -> None:
