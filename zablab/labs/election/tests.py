@@ -321,11 +321,20 @@ def _primary_up(c: GradingCluster, mod: ModuleType, scheme: str, n: int = 3) -> 
     assert mod.__file__
     for i in range(n):
         c.spawn(f"c{i + 1}", mod.__file__, scheme, "/service")
-    p = c.wait_primary(10)
-    assert p, (
-        "no candidate became primary and wrote to the store within 10 s of starting:\n"
-        + "\n".join(f"{k}: {x.output(600)}" for k, x in c.candidates.items())
-    )
+    wait_for(lambda: c.primary() or not any(x.alive for x in c.candidates.values()), 10)
+    p = c.primary()
+    if not p:
+        dead = {k: x for k, x in c.candidates.items() if not x.alive}
+        last = next((x.output().strip().splitlines()[-1:] for x in dead.values()), [])
+        why = (
+            f"every candidate process exited; the last line of {next(iter(dead))}'s output: "
+            + (last[0] if last else "(none)")
+            if len(dead) == n
+            else "no candidate became primary and wrote to the store within 10 s of starting"
+        )
+        raise AssertionError(
+            why + "\n" + "\n".join(f"--- {k}:\n{x.output(600)}" for k, x in c.candidates.items())
+        )
     wait_for(lambda: sum(1 for o in c.store.log if o.type == "ok") >= 3, 2)
     return p
 
