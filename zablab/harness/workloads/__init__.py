@@ -8,8 +8,8 @@ from typing import Any
 from zablab.errors import UserError
 from zablab.harness.workloads.base import Workload
 
-WORKLOADS = ("register", "kv", "set", "counter", "queue", "lock", "unique-ids", "session")
-WORKLOADS += ("election",)
+_BASE = ("register", "kv", "set", "counter", "queue", "lock", "unique-ids", "session")
+WORKLOADS: tuple[str, ...] = (*_BASE, "election")
 
 
 def get_workload(name: str, rng: random.Random, **opts: Any) -> Workload:

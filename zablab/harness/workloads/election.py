@@ -1,10 +1,10 @@
-"""kazoo's own `Election` recipe, used the way its documentation asks: the leader works against a
-fenced store with a token from ZooKeeper (its lock node's sequence number) and stops the moment
+"""kazoo's own `Election` recipe, used as a careful application would: the leader works against
+a fenced store with a token from ZooKeeper (its lock node's sequence number) and stops the moment
 its connection is SUSPENDED or LOST. The election checker then judges the store's decisions.
 
 Ops per worker: `elect` (blocks in `Election.run` until this worker leads; value: its token),
-40 to 200 `write`s to the store while it leads, 50 ms apart, then `resign`. The final op lists the candidate nodes
-left, for orphans. The store runs in the harness process (`setup`), and workers in other
+60 to 240 `write`s to the store while it leads, 50 ms apart, then `resign`. The final op lists
+the candidate nodes left, for orphans. The store runs in the harness process (`setup`), and workers in other
 processes find it through a znode holding its address.
 
 The seeded client bug `no-fencing` (`--client-bug no-fencing`) is the CURATOR-696 class: the
@@ -129,7 +129,7 @@ class ElectionWorkload(Workload):
             lead = _Leadership(client, self.path, f"w{process}")
             with self._mu:
                 self._mine[process] = lead
-                self._writes[process] = self.rng.randint(40, 200)
+                self._writes[process] = self.rng.randint(60, 240)
             if not lead.leading.wait(2 * self.session_timeout):
                 self._end(process)
                 raise Fail("not-elected")
