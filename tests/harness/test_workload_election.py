@@ -19,7 +19,7 @@ from zablab.harness.workloads import WORKLOADS, get_workload
 
 def run(store: Path, *args: str) -> tuple[int, dict[str, Any]]:
     rc = main(
-        ["test", "--workload", "election", "--nodes", "3", "--session-timeout", "2",
+        ["test", "--workload", "election", "--nodes", "3", "--session-timeout", "1.5",
          "--store", str(store), "-q", *args]
     )  # fmt: skip
     return rc, results(store)[-1][1]
@@ -49,9 +49,9 @@ def test_without_faults_the_recipe_hands_over_and_is_valid(tmp_path: Path, no_le
     assert r["checked"] == ["safety", "orphans"]
 
 
-FAULTS = ["--nemesis", "pause,partition,kill", "--nemesis-interval", "3", "--time-limit", "30"]
+FAULTS = ["--nemesis", "pause,partition,kill", "--nemesis-interval", "4", "--time-limit", "40"]
 # A zombie needs a fault to hit the node the current leader's session is on (about one fault in
-# three); three runs of five faults each make a miss of all of them rare.
+# three, and it must outlast the session); three runs of five faults make a miss of all rare.
 BUGGY = [*FAULTS, "--client-bug", "no-fencing", "--test-count", "3"]
 
 
