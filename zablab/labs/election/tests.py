@@ -351,7 +351,13 @@ def _finish(c: GradingCluster, what: str) -> None:
             cand.proc.kill()
             cand.proc.wait(5)
     zk = c.client()
-    time.sleep(c.session_timeout + 1.0)
+    # the servers expire the sessions within a tick or two of the timeout; a node that is
+    # still there well after that belongs to no session that can end (persistent, or leaked)
+    wait_for(
+        lambda: not zk.exists("/service") or not zk.get_children("/service"),
+        c.session_timeout + 4.0,
+        step=0.2,
+    )
     c.record_candidates(zk, "/service")
     _assert_valid(c, what)
 
