@@ -68,8 +68,9 @@ def overlap_named(store: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_kazoo_election_fenced_is_valid_under_faults_on_zablab(tmp_path: Path, no_leaks: Any
-                                                               ) -> None:
+def test_kazoo_election_fenced_is_valid_under_faults_on_zablab(
+    tmp_path: Path, no_leaks: Any
+) -> None:
     rc, r = run(tmp_path / "s", *FAULTS, "--seed", "3")
     assert rc == 0 and r["valid"] is True, r
     assert r["writes-accepted"] > 100
@@ -88,8 +89,9 @@ def test_no_fencing_client_bug_is_invalid_and_names_the_overlapping_leaders(
 @pytest.mark.slow
 @pytest.mark.zookeeper
 @needs_zookeeper
-def test_kazoo_election_fenced_is_valid_under_faults_on_zookeeper(tmp_path: Path, no_leaks: Any
-                                                                  ) -> None:
+def test_kazoo_election_fenced_is_valid_under_faults_on_zookeeper(
+    tmp_path: Path, no_leaks: Any
+) -> None:
     rc, r = run(tmp_path / "s", "--db", "zookeeper", *FAULTS, "--seed", "3")
     assert rc == 0 and r["valid"] is True, r
     assert r["writes-accepted"] > 100

@@ -20,8 +20,17 @@ def _grade(tmp_path: Path, source: Path) -> dict:
     sub.mkdir()
     shutil.copyfile(source, sub / "election.py")
     out = tmp_path / "results.json"
-    r = zablab("lab", "grade", "election", "--submission", str(sub), "--results", str(out),
-               "--secret", "course-secret")
+    r = zablab(
+        "lab",
+        "grade",
+        "election",
+        "--submission",
+        str(sub),
+        "--results",
+        str(out),
+        "--secret",
+        "course-secret",
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     return validate_results(out)
 
@@ -74,6 +83,7 @@ def test_each_mutant_loses_points_in_the_test_named_for_it(tmp_path: Path, mutan
     r = zablab("lab", "test", "election", "--dir", str(tmp_path / "sub"), "--case", m.must_fail)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "FAILED" in r.stdout and WHY[mutant] in r.stdout, r.stdout
-    ref = zablab("lab", "test", "election", "--dir", str(LAB.resource("reference")),
-                 "--case", m.must_fail)
+    ref = zablab(
+        "lab", "test", "election", "--dir", str(LAB.resource("reference")), "--case", m.must_fail
+    )
     assert ref.returncode == 0, ref.stdout + ref.stderr
