@@ -32,3 +32,34 @@ def validate_results(path: Path) -> dict:
 @pytest.fixture
 def run_zablab():
     return zablab
+
+
+def start_serving(args: list[str], cwd: Path | None = None) -> tuple[subprocess.Popen[str], int]:
+    """`zablab lab serve ...` started; returns it and the port from its ready line."""
+    import select
+
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "zablab", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    r, _, _ = select.select([proc.stdout], [], [], 30)
+    line = proc.stdout.readline() if r else ""
+    if "zablab node ready port=" not in line:
+        stop(proc)
+        raise AssertionError(f"{args}: no ready line (got {line!r})")
+    return proc, int(line.rsplit("=", 1)[1])
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    """Ctrl-C, as a student stops the server; kill if it lingers."""
+    import signal
+
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()

@@ -3,19 +3,13 @@ our solution truthfully, and every command in its shell blocks runs as written."
 
 from __future__ import annotations
 
-import os
 import re
-import select
 import shlex
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.labs.conftest import REPO, zablab
+from tests.labs.conftest import start_serving, stop, zablab
 from zablab.labs.engine import code_lines
 from zablab.labs.registry import get_lab, lab_names
 
@@ -61,24 +55,6 @@ def test_every_handout_command_runs(tmp_path: Path, name: str) -> None:
 
 
 def _serve_until_ready(args: list[str], cwd: Path) -> None:
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.Popen([sys.executable, "-m", "zablab", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert proc.stdout is not None
-        deadline = time.monotonic() + 30
-        line = ""
-        while time.monotonic() < deadline and "ready port=" not in line:
-            r, _, _ = select.select([proc.stdout], [], [], 1)
-            if r:
-                line = proc.stdout.readline()
-                if not line:
-                    break
-        assert "zablab node ready port=" in line, f"{args}: no ready line"
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    proc, port = start_serving(args, cwd)
+    stop(proc)
+    assert port > 0

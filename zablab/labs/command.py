@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from zablab.errors import UserError
+
+if TYPE_CHECKING:
+    from .engine import Lab
 
 app = typer.Typer(
     name="lab",
@@ -36,7 +39,8 @@ def list_labs(as_json: Annotated[bool, typer.Option("--json", help="Machine-read
                     {
                         "name": p.name,
                         "title": p.title,
-                        "points": sum(t.points for t in lab.tests if t.part == p.name),
+                        "points": _points(lab, p.name)[0],
+                        "hidden_points": _points(lab, p.name)[1],
                         "tests": [t.name for t in lab.tests if t.part == p.name and not t.hidden],
                     }
                     for p in lab.parts
@@ -50,9 +54,10 @@ def list_labs(as_json: Annotated[bool, typer.Option("--json", help="Machine-read
         print(f"{lab.name}: {lab.title} ({lab.max_points:g} points; you edit "
               f"{', '.join(lab.student_files)})")
         for p in lab.parts:
-            pts = sum(t.points for t in lab.tests if t.part == p.name)
+            shown, hidden = _points(lab, p.name)
             n = sum(1 for t in lab.tests if t.part == p.name and not t.hidden)
-            print(f"  {p.name:<12} {p.title} ({n} visible tests, {pts:g} points)")
+            print(f"  {p.name:<12} {p.title} ({n} visible tests, {shown:g} points"
+                  + (f", hidden tests {hidden:g} more)" if hidden else ")"))
 
 
 @app.command("start")
@@ -167,6 +172,13 @@ def serve(
         raise UserError(f"lab {lab.name} has nothing to serve.")
     _need_dir(directory)
     lab.serve(directory, port)
+
+
+def _points(lab: Lab, part: str) -> tuple[float, float]:
+    """(points of the visible tests, points graded in hidden runs) of one part."""
+    tests = [t for t in lab.tests if t.part == part]
+    shown = sum(t.points for t in tests if not t.hidden)
+    return shown, sum(t.points if t.hidden else t.hidden_points for t in tests)
 
 
 def _need_dir(directory: Path) -> None:

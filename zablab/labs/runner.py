@@ -2,8 +2,9 @@
 call sys.exit and the grader still writes a result for every test.
 
 The child is forked (the framework is already imported, so a test starts in milliseconds),
-gets an address-space limit, has its stdout/stderr captured, runs the test's cases in order and
-reports one JSON line through a pipe. The parent waits at most the test's timeout, then kills.
+gets a memory limit (RLIMIT_DATA: what it writes, not the address space malloc arenas reserve
+for threads), has its stdout/stderr captured, runs the test's cases in order and reports one
+JSON line through a pipe. The parent waits at most the test's timeout, then kills.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ def _child(
     try:
         faulthandler.disable()  # a student's segfault is reported as a result, not a dump
         limit = lab.memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
         os.dup2(capture_fd, 1)
         os.dup2(capture_fd, 2)
         sys.stdout = sys.stderr = open(capture_fd, "w", buffering=1, closefd=False)  # noqa: SIM115

@@ -27,8 +27,10 @@ class Call:
     args: tuple[Any, ...]
     kwargs: tuple[tuple[str, Any], ...] = ()
 
-    def __str__(self) -> str:
-        return fmt_call(self.method, self.args, dict(self.kwargs))
+    def render(self, zxid: int) -> str:
+        """As Python, to paste into a test of your own: writes get their zxid after the session."""
+        args = (self.args[0], zxid, *self.args[1:]) if self.method in WRITES else self.args
+        return "tree." + fmt_call(self.method, args, dict(self.kwargs))
 
 
 WRITES = {"create", "delete", "set_data", "close_session", "multi"}
@@ -172,7 +174,7 @@ def check_sequences(case: Case, count: int, length: int, depth: int = 2) -> None
         diff = first_difference(student_class, short) or diff
         i, want, have = diff
         lines = [f"your tree and the reference differ after {len(short)} calls (shrunk from "
-                 f"{len(calls)}); the calls, zxid = their number:"]
-        lines += [f"  {n + 1}. {c}" for n, c in enumerate(short)]
+                 f"{len(calls)}); the calls, on tree = ZNodeTree(send):"]
+        lines += [f"  {c.render(n + 1)}" for n, c in enumerate(short)]
         lines += [f"at call {i + 1}, the reference {_show(want)}", f"           yours {_show(have)}"]
         raise AssertionError("\n".join(lines))

@@ -332,6 +332,8 @@ def _config(port: int, tick_ms: int) -> NodeConfig:
     cfg.client_port_address = "127.0.0.1"
     cfg.tick_time = tick_ms
     cfg.max_client_cnxns = 0
+    cfg.data_dir = "(none: the lab's server keeps nothing on disk)"
+    cfg.fsync = False
     return cfg
 
 
