@@ -43,8 +43,10 @@ def _failed(doc: dict) -> set[str]:
 def test_reference_gets_full_marks(tmp_path: Path) -> None:
     doc = _grade(tmp_path, LAB.resource("reference", "election.py"))
     assert _failed(doc) == set(), [t["output"] for t in doc["tests"] if t["status"] == "failed"]
-    assert doc["score"] == LAB.max_points == 60
+    assert doc["score"] == LAB.max_points == 64
     assert any(t["name"].endswith("(secret seeds)") for t in doc["tests"])
+    hidden = {t["name"] for t in doc["tests"] if t["visibility"] == "after_due_date"}
+    assert "failover.unique_zombie_is_fenced" in hidden
 
 
 @pytest.mark.slow

@@ -40,6 +40,14 @@ TESTS = (
         timeout=45,
     ),
     Test(
+        "failover.unique_zombie_is_fenced",
+        "failover",
+        4,
+        t.failover_unique_zombie_is_fenced,
+        hidden=True,
+        timeout=45,
+    ),
+    Test(
         "failover.zk_leader_killed", "failover", 5, t.failover_unique_zk_leader_killed, timeout=45
     ),
 )

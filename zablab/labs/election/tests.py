@@ -374,13 +374,10 @@ def failover_kill_primary(case: CaseLike) -> None:
         _finish(c, f"the primary {p} was killed (kill -9)")
 
 
-def failover_zombie_is_fenced(case: CaseLike) -> None:
-    """Failover (scheme 1): the primary is paused (SIGSTOP) inside a write beyond its session
-    timeout, a standby takes over, then the old primary resumes and its write lands: the store
-    must refuse it (fencing token), so two leaders never act at once."""
+def _zombie(case: CaseLike, scheme: str) -> None:
     mod = case.student(STUDENT_FILE)
     with GradingCluster() as c:
-        p = _primary_up(c, mod, "smallest")
+        p = _primary_up(c, mod, scheme)
         t = c.now()
         c.pause(p)
         q = c.wait_primary(_bound(c) + 1, after=t, other_than=p)
@@ -390,6 +387,19 @@ def failover_zombie_is_fenced(case: CaseLike) -> None:
         c.resume(p)
         time.sleep(1.0)
         _finish(c, f"the primary {p} was paused past its session timeout, then resumed")
+
+
+def failover_zombie_is_fenced(case: CaseLike) -> None:
+    """Failover (scheme 1): the primary is paused (SIGSTOP) inside a write beyond its session
+    timeout, a standby takes over, then the old primary resumes and its write lands: the store
+    must refuse it (fencing token), so two leaders never act at once."""
+    _zombie(case, "smallest")
+
+
+def failover_unique_zombie_is_fenced(case: CaseLike) -> None:
+    """Failover (scheme 2): the same zombie primary as failover.zombie_is_fenced, with the
+    leader node's czxid as the token."""
+    _zombie(case, "unique")
 
 
 def failover_partition_stops_primary(case: CaseLike) -> None:
