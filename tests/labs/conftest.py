@@ -76,3 +76,12 @@ def stop(proc: subprocess.Popen[str]) -> None:
             proc.wait()
     if proc.stdout is not None:
         proc.stdout.close()
+
+
+def grade(lab: str, sub: Path, out: Path, secret: str = "course-secret") -> dict:
+    """`zablab lab grade` on a submission directory, as Gradescope runs it; the validated
+    results.json."""
+    r = zablab("lab", "grade", lab, "--submission", str(sub), "--results", str(out),
+               "--secret", secret)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return validate_results(out)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.labs.conftest import validate_results, zablab
+from tests.labs.conftest import grade, zablab
 from zablab.labs.election.mutants import MUTANTS, mutant_source, write_mutant
 from zablab.labs.registry import get_lab
 
@@ -19,20 +19,7 @@ def _grade(tmp_path: Path, source: Path) -> dict:
     sub = tmp_path / "sub"
     sub.mkdir()
     shutil.copyfile(source, sub / "election.py")
-    out = tmp_path / "results.json"
-    r = zablab(
-        "lab",
-        "grade",
-        "election",
-        "--submission",
-        str(sub),
-        "--results",
-        str(out),
-        "--secret",
-        "course-secret",
-    )
-    assert r.returncode == 0, r.stdout + r.stderr
-    return validate_results(out)
+    return grade("election", sub, tmp_path / "results.json")
 
 
 def _failed(doc: dict) -> set[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.labs.conftest import validate_results, zablab
+from tests.labs.conftest import grade, validate_results, zablab
 from zablab.labs.registry import get_lab
 
 LAB = get_lab("znode")
@@ -25,20 +25,7 @@ def _grade(tmp_path: Path, source: Path, name: str = "sub") -> dict:
 
 
 def _grade_dir(tmp_path: Path, sub: Path) -> dict:
-    out = tmp_path / f"{sub.name}.json"
-    r = zablab(
-        "lab",
-        "grade",
-        "znode",
-        "--submission",
-        str(sub),
-        "--results",
-        str(out),
-        "--secret",
-        "course-secret",
-    )
-    assert r.returncode == 0, r.stdout + r.stderr
-    return validate_results(out)
+    return grade("znode", sub, tmp_path / f"{sub.name}.json")
 
 
 def _failed(doc: dict) -> set[str]:
