@@ -55,6 +55,7 @@ EXPECT: list[tuple[str, Expect]] = [
     (r"zablab test --workload set --nemesis partition-majorities-ring,pause,clock .*",
      Expect(shorten=True)),
     (r"zablab test --backend netns .*", Expect(shorten=True)),
+    (r"zablab test --workload election .*", Expect(shorten=True)),
     (r"zablab test --nodes 3 --workload set .*--bug commit-without-quorum\"", Expect(exit=1,
      output=r"acknowledged adds? (was|were) lost")),
     (r"zablab analyze", Expect()),

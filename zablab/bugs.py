@@ -89,6 +89,14 @@ BUGS: dict[str, SeededBug] = {
             "zookeeper",
             3,
         ),
+        SeededBug(
+            "no-fencing",
+            Layer.CLIENT,
+            "an elected leader works on while cut off and writes without its fencing token "
+            "(the zombie leader of CURATOR-696's class)",
+            "election",
+            3,
+        ),
         # Test doubles of a server as a client sees it; tests/compat/test_differential.py runs
         # them beside Apache ZooKeeper (they are programs, not switches of zablab's server).
         SeededBug(
@@ -186,6 +194,7 @@ class ClientBugs(_Switches):
     LAYER: ClassVar[Layer] = Layer.CLIENT
     lost_write: bool = False
     stale_read: bool = False
+    no_fencing: bool = False
 
 
 SWITCHES: tuple[type[_Switches], ...] = (ZabBugs, ClientBugs)

@@ -77,7 +77,7 @@ ALLOWED = {
     "cli": {"labs", "harness", "sim", "sim_command", "checkers", "node", "errors", ""},
     "__main__": {"cli"},
     "sim_command": {"sim", "harness", "checkers", "bugs", "errors"},
-    "labs": {"harness", "sim", "checkers", "node", "history", "bugs", "errors", "ports", ""},
+    "labs": {"harness", "sim", "checkers", "node", "apache", "history", "bugs", "errors", "ports", ""},
     "harness": {"checkers", "node", "apache", "history", "bugs", "errors", "ports", "shards", ""},
     "sim": {"checkers", "node", "history", "bugs", "errors", "shards"},
     "verdicts": {"checkers", "history", "errors"},

@@ -65,13 +65,17 @@ class Call:
         return d
 
 
-def pair_calls(ops: Iterable[Op], include_nemesis: bool = False) -> list[Call]:
+def pair_calls(
+    ops: Iterable[Op], include_nemesis: bool = False, events: bool = False
+) -> list[Call]:
     """Pair each invoke with the next completion of its process, in invoke order.
 
     The one pairing every checker uses. A client completion with no open invoke means the
     history is damaged (cut at the start, or merged wrongly) and raises UserError naming it;
     a nemesis completion with no invoke (Jepsen's logs record faults as lone `info` lines)
-    becomes a call of its own that started when it completed.
+    becomes a call of its own that started when it completed. With `events`, a client
+    completion without an invoke is such a call too: histories that log events as lone
+    completions (the election workload's fenced resource records each write it judged).
     """
     calls: list[Call] = []
     open_: dict[Any, Call] = {}
@@ -89,7 +93,7 @@ def pair_calls(ops: Iterable[Op], include_nemesis: bool = False) -> list[Call]:
         else:
             call_or_none = open_.pop(key, None)
             if call_or_none is None:
-                if op.is_client:
+                if op.is_client and not events:
                     raise UserError(
                         f"history op {op.index}: {op.type} {op.f} of process {op.process!r} "
                         "has no matching invoke; is the history cut at the start?"

@@ -2,6 +2,7 @@
 
 Each entry takes the history and an options mapping and returns a Result. Options used:
 `initial`, `keyed` (zookeeper); `linearizable` (set, counter); `exclusive` (fencing);
+`session_timeout`, `liveness` (election);
 `dir` (perf, timeline: where files go); `trace` (zab: trace file(s) or directory), `quiesced`
 (zab); `model`, `timeout` (linearizable);
 `max_unavailable`, `session_timeout` (availability, seconds).
@@ -77,6 +78,16 @@ def _availability(ops: Sequence[Op], o: Mapping[str, Any]) -> Result:
         ops,
         bound=None if bound is None else float(bound),
         session_timeout=float(o.get("session_timeout", 10.0)),
+    )
+
+
+def _election(ops: Sequence[Op], o: Mapping[str, Any]) -> Result:
+    from zablab.checkers.election import check_election
+
+    return check_election(
+        ops,
+        session_timeout=float(o.get("session_timeout", 10.0)),
+        liveness=bool(o.get("liveness", True)),
     )
 
 
@@ -160,6 +171,7 @@ CHECKERS: dict[str, Entry] = {
     "availability": Entry(
         _availability, "time to recover after each fault; stretches with no successful op"
     ),
+    "election": Entry(_election, "leader election: fenced tokens, overlaps, failover, herd"),
     "stats": Entry(_stats, "ok/fail/info counts per f; fails if some f never succeeded"),
     "errors": Entry(_errors, "errors grouped by kind; fails on unhandled exceptions"),
     "perf": Entry(_perf, "latency and throughput plots (PNG) with fault periods shaded"),

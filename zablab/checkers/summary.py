@@ -50,6 +50,9 @@ EXPLAIN: dict[str, str] = {
     "unique-ids": "No id is handed out twice.",
     "queue": "Every acknowledged enqueue is dequeued or drained exactly once, and nothing is "
     "dequeued that was never enqueued.",
+    "election": "At the fenced resource no stale token is accepted and no two leaderships' "
+    "writes interleave; a new leader follows a lost one in time; a leader change wakes only "
+    "the waiters the scheme must wake; no candidate of a dead session remains.",
     "availability": "Ops succeed again within a bound after each fault heals, and no stretch "
     "without a successful op outlasts it: a liveness check, so a breach is unknown, not invalid.",
     "fencing": "No write is accepted with a fencing token older than one already accepted, "
@@ -316,6 +319,20 @@ def _fencing(d: Mapping[str, Any], cx: Context) -> str:
     )
 
 
+def _election(d: Mapping[str, Any], cx: Context) -> str:
+    if d.get("valid") is False:
+        parts = []
+        for kind in d.get("failures", []):
+            found = d.get(kind) or [{}]
+            k = d.get(f"{kind}-count", len(found))
+            parts.append(f"{k:,} {kind.replace('-', ' ')}, e.g. {found[0].get('detail', '')}")
+        return "; ".join(parts)
+    return (
+        f"{n(d.get('leaderships'), 'leadership')} and {n(d.get('writes-accepted'), 'write')} "
+        "accepted at the fenced resource, none with a stale token or overlapping another leader"
+    )
+
+
 def _availability(d: Mapping[str, Any], cx: Context) -> str:
     longest = d.get("longest-stretch") or {}
     faults = d.get("faults") or []
@@ -492,6 +509,7 @@ SUMMARIES: dict[str, Summary] = {
     "queue": _queue,
     "fencing": _fencing,
     "availability": _availability,
+    "election": _election,
     "session": _session,
     "zookeeper": _zookeeper,
     "linearizable": _linearizable,

@@ -60,7 +60,7 @@ def test(
         "register",
         "--workload",
         "-w",
-        help="register | kv | set | counter | queue | lock | unique-ids | session.",
+        help="register | kv | set | counter | queue | lock | unique-ids | session | election.",
     ),
     nemesis: str = typer.Option(
         "partition,kill", "--nemesis", help="Comma-separated faults, or none."
@@ -103,8 +103,9 @@ def test(
         "unknown (default: two session timeouts).",
     ),
     client_bug: str = typer.Option(
-        "none", "--client-bug", hidden=True, help="none | lost-write | stale-read."
+        "none", "--client-bug", hidden=True, help="none | lost-write | stale-read | no-fencing."
     ),
+    session_timeout: float = typer.Option(10.0, "--session-timeout", help="Client sessions, s."),
     db_args: str = typer.Option(
         "", "--db-args", help="Extra flags for every zablab node (e.g. a seeded bug)."
     ),
@@ -161,6 +162,7 @@ def test(
             name=name,
             op_timeout=op_timeout,
             max_unavailable=max_unavailable,
+            session_timeout=session_timeout,
             client_bug=client_bug,
             db_args=db_args,
             extra={"ssh": ssh} if ssh else {},

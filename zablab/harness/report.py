@@ -280,4 +280,6 @@ def repeat_command(o: dict[str, Any], seed: Any) -> str:
         parts.append(f"--db-args {shlex.quote(o['db_args'])}")
     if o.get("client_bug") not in (None, "none"):
         parts.append(f"--client-bug {o['client_bug']}")
+    if o.get("session_timeout") not in (None, 10.0):
+        parts.append(f"--session-timeout {o['session_timeout']}")
     return " ".join(parts + [f"--seed {seed}"])

@@ -132,11 +132,14 @@ class Stats:
         "last_response_size",
         "min_response_size",
         "max_response_size",
+        "wakeups",
     )
 
     def __init__(self) -> None:
         self.latency = Summary("latency", "Request latency in ms")
         self.started = 0
+        # watch events delivered per session (the `wevs` word): how many clients a change woke
+        self.wakeups: dict[int, int] = {}
         self.reset()
 
     def reset(self) -> None:

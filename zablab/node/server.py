@@ -535,6 +535,9 @@ class ServerCore:
                 wc = conns.get(w)  # type: ignore[call-overload]
                 if wc is not None and not wc.closing:
                     self._send(wc, encode_event(ev, path))
+                    n = self.stats.wakeups
+                    if len(n) < 100_000 or wc.session_id in n:
+                        n[wc.session_id] = n.get(wc.session_id, 0) + 1
             if fired:
                 self._count_fired(fired)
         if self.on_apply is not None:
