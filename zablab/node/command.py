@@ -21,7 +21,9 @@ Examples:
 
   zablab node --config zoo.cfg --bug commit-without-quorum   # a deliberately broken replica
 
-  An ensemble's replication protocol is zoo.cfg's zablab.protocol (default and so far only: zab).
+  An ensemble's replication protocol is zoo.cfg's zablab.protocol (default and so far only: zab);
+  its election is zablab.election: fle (default), smallest-id or first-claim (these two lose
+  acknowledged writes: a lesson, not a setting).
 
 Seeded bugs (--bug, repeatable; or zablab.bugs=a,b in zoo.cfg), ensemble mode only:
 """

@@ -38,7 +38,7 @@ from zablab.node.replica import (
     Trace,
     parse_protocol,
 )
-from zablab.node.replica.factory import make_replica
+from zablab.node.replica.factory import make_replica, parse_election
 from zablab.node.storage import SimDisk, Storage
 
 from .app import SimApp
@@ -66,10 +66,12 @@ class SimConfig:
     committed_log_size: int = 4  # small, so that SNAP syncs happen
     compact_chance: float = 0.05  # per delivering step
     protocol: str = "zab"  # the replicas' protocol (zablab/node/replica/config.py)
+    election: str = "fle"  # the ZAB election scheme (zablab/node/zab/elections)
     bugs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         parse_protocol(self.protocol)
+        parse_election(self.election)
         # a replica protocol's bugs are the registry's layer of the same name
         parse_bugs(self.bugs, [Layer(self.protocol)])
 
@@ -81,6 +83,7 @@ class SimConfig:
             finalize_wait_ms=2 * self.max_delay_ms,
             max_notify_interval_ms=8 * self.tick_ms,
             committed_log_size=self.committed_log_size,
+            election=self.election,
             bugs=frozenset(self.bugs),
         )
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from zablab.node.storage import Storage
+from zablab.node.zab.elections import parse_election
 from zablab.node.zab.replica import ZabReplica
 
 from .config import ReplicaConfig, parse_protocol
 from .interface import Application, Replica
+
+__all__ = ["make_replica", "parse_election"]  # the ZAB replica's election schemes, by name
 
 
 def make_replica(
