@@ -11,61 +11,17 @@ import pytest
 
 from zablab.cli import main
 from zablab.errors import UserError
+from zablab.labs.fle.harness import by_name, run_election
 from zablab.node.config import read_zoo_cfg
-from zablab.node.zab.election import Election, Vote
-from zablab.node.zab.elections import BUILTIN, make_election, parse_election, plugged, scheme
+from zablab.node.zab.election import Election
+from zablab.node.zab.elections import BUILTIN, parse_election, plugged, scheme
 from zablab.sim import SimConfig, simulate
 
 SEED_BOUND = 60  # a lost write must show within this many seeds (it takes fewer than 25)
 
 
-def elect(name, states, starts=None, fw=10):
-    """Run scheme ``name`` among peers {id: (epoch, zxid)}, instant delivery, each peer
-    starting at ``starts[id]`` (default 0); returns {id: decided vote}."""
-    ids = sorted(states)
-    starts = starts or {}
-    els = {
-        i: make_election(
-            name,
-            i,
-            ids,
-            1,
-            Vote(i, states[i][1], states[i][0]),
-            finalize_wait_ms=fw,
-            max_notify_interval_ms=100,
-        )
-        for i in ids
-    }
-    started: set[int] = set()
-    decided: dict[int, Vote] = {}
-    queue: list = []
-
-    def run_queue(now):
-        while queue:
-            frm, to, n = queue.pop(0)
-            if to in decided or to not in started:
-                continue
-            sends, d = els[to].on_notification(now, frm, n)
-            queue.extend((to, t, x) for t, x in sends)
-            if d:
-                decided[to] = d
-
-    for now in range(0, 3000):
-        for i in ids:
-            if i not in started and starts.get(i, 0) <= now:
-                started.add(i)
-                queue.extend((i, t, x) for t, x in els[i].start(now))
-        run_queue(now)
-        for i in sorted(started - set(decided)):
-            if els[i].next_deadline() <= now:
-                sends, d = els[i].on_timer(now)
-                queue.extend((i, t, x) for t, x in sends)
-                if d:
-                    decided[i] = d
-        run_queue(now)
-        if len(decided) == len(ids):
-            break
-    return decided
+def elect(name, states, starts=None):
+    return run_election(by_name(name), states, starts)
 
 
 def leaders(decided):

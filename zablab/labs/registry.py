@@ -11,6 +11,7 @@ from .engine import Lab
 
 LABS: dict[str, str] = {
     "znode": "zablab.labs.znode",
+    "fle": "zablab.labs.fle",
 }
 
 
