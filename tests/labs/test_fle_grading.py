@@ -91,3 +91,13 @@ def test_leader_bound_and_two_leaders_per_epoch_are_reported() -> None:
     sim.leaders[7] = 3
     sim._check_leader(1, 7)
     assert "two leaders established in epoch 7: 3 and 1" in sim.observed.violations
+
+
+def test_a_smallest_id_submission_fails_the_simulated_tests(tmp_path: Path) -> None:
+    """A compute cluster's rule handed in as the election (lowest id wins): the unit tests of
+    the order catch it, and in the replica it never settles (discovery keeps stepping its stale
+    leader down), so both sim tests fail."""
+    src = tmp_path / "smallest.py"
+    src.write_text("from zablab.node.zab.elections.smallest_id import SmallestId as Election\n")
+    failed = _failed(_grade(tmp_path, src))
+    assert {"order.zxid_before_id", "sim.random_schedules", "sim.no_lost_write"} <= failed
