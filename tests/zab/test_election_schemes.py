@@ -73,6 +73,10 @@ def test_unknown_election_is_one_line_everywhere(tmp_path, capsys):
     with pytest.raises(UserError) as e:
         read_zoo_cfg(str(p))
     assert str(e.value).startswith(f"{p}:2: unknown election 'raft'")
+    capsys.readouterr()
+    rc = main(["node", "--config", str(p)])
+    err = capsys.readouterr().err
+    assert rc == 255 and len(err.strip().splitlines()) == 1 and "unknown election 'raft'" in err
 
 
 def test_the_replay_command_carries_the_election():
