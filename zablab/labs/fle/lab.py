@@ -13,6 +13,7 @@ PARTS = (
     Part("sim", "your election in the ZAB replica under random faults"),
 )
 
+# fmt: off
 TESTS = (
     Test("api.signatures", "order", 2, t.api_signatures, tags=("given",)),
     Test("order.epoch_first", "order", 3, t.order_epoch_first),
@@ -25,19 +26,10 @@ TESTS = (
     Test("decide.quorum", "decide", 3, t.decide_quorum, seeds=2),
     Test("decide.waits_finalize", "decide", 4, t.decide_waits_finalize),
     Test("join.established_leader", "decide", 4, t.join_established_leader),
-    Test(
-        "sim.random_schedules",
-        "sim",
-        8,
-        t.sim_random_schedules,
-        seeds=3,
-        hidden_points=8,
-        timeout=120,
-    ),  # fmt: skip
-    Test(
-        "sim.no_lost_write", "sim", 5, t.sim_no_lost_write, seeds=2, hidden_points=5, timeout=120
-    ),  # fmt: skip
+    Test("sim.random_schedules", "sim", 8, t.sim_random_schedules, seeds=5, hidden_points=8, timeout=120),
+    Test("sim.no_lost_write", "sim", 5, t.sim_no_lost_write, seeds=3, hidden_points=5, timeout=120),
 )
+# fmt: on
 
 LAB = Lab(
     name="fle",

@@ -185,7 +185,7 @@ def sim_random_schedules(case: Case) -> None:
     acknowledged its epoch, never two leaders in one epoch, and the cluster converges."""
     cls = _cls(case)
     with student_scheme(cls) as name:
-        for nodes, seed in _runs(case, 6):
+        for nodes, seed in _runs(case, 10):
             bad, summary = observe(seed, SimConfig(nodes=nodes, election=name), LEADER_BOUND_MS)
             assert not bad, f"{nodes} servers, sim seed {seed}: {summary}\n  " + "\n  ".join(
                 bad[:8]
@@ -199,7 +199,7 @@ def sim_no_lost_write(case: Case) -> None:
     from zablab.sim import simulate
 
     with student_scheme(_cls(case)) as name:
-        for nodes, seed in _runs(case, 20):
+        for nodes, seed in _runs(case, 30):
             r = simulate(seed, SimConfig(nodes=nodes, election=name))
             assert r.violations == r.safety_violations, (
                 f"{nodes} servers, sim seed {seed}: no leader after the heal, so the "
