@@ -111,3 +111,23 @@ def test_history_blind_election_loses_an_acknowledged_write_that_fle_keeps(name)
     for seed in losing:
         r = simulate(seed, SimConfig(election="fle"))
         assert r.ok, f"fle on seed {seed}: {r.summary()}"
+
+
+def test_a_node_gets_its_zoo_cfg_election_with_a_warning(tmp_path, caplog):
+    import logging
+
+    from zablab.node.config import NodeConfig, Peer
+    from zablab.node.ensemble import EnsembleRuntime
+
+    caplog.set_level(logging.WARNING, logger="zablab.node")
+    servers = {i: Peer(i, "127.0.0.1", 1, 2) for i in (1, 2, 3)}
+    cfg = NodeConfig(data_dir=str(tmp_path / "d"), server_id=1, servers=servers)
+    cfg.election = "first-claim"
+    rt = EnsembleRuntime(cfg)
+    try:
+        assert rt.replica.cfg.election == "first-claim"  # type: ignore[attr-defined]
+        assert not rt.replica.elects_newest  # type: ignore[attr-defined]
+        assert any("ELECTION first-claim" in r.getMessage() for r in caplog.records)
+    finally:
+        rt.storage.close()
+        rt._disk.shutdown(wait=True)
