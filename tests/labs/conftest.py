@@ -14,18 +14,11 @@ REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "zablab" / "labs" / "results.schema.json"
 
 
-def zablab(
-    *args: str, cwd: Path | None = None, timeout: float = 600, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
+def zablab(*args: str, cwd: Path | None = None, timeout: float = 600,
+           env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full_env = dict(os.environ, PYTHONPATH=str(REPO), **(env or {}))
-    return subprocess.run(
-        [sys.executable, "-m", "zablab", *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return subprocess.run([sys.executable, "-m", "zablab", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def validate_results(path: Path) -> dict:
@@ -46,14 +39,8 @@ def start_serving(args: list[str], cwd: Path | None = None) -> tuple[subprocess.
     import select
 
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zablab", *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    proc = subprocess.Popen([sys.executable, "-m", "zablab", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert proc.stdout is not None
     r, _, _ = select.select([proc.stdout], [], [], 30)
     line = proc.stdout.readline() if r else ""

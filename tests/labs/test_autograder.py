@@ -40,14 +40,8 @@ def test_autograder_zip_grades_in_a_gradescope_layout(tmp_path: Path, name: str)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "ZABLAB_LAB_SECRET")}
     env.update(ZABLAB_AUTOGRADER_ROOT=str(root), ZABLAB_PYTHON=sys.executable)
     # from an unrelated directory, so only the zip's copy of zablab can be imported
-    p = subprocess.run(
-        [str(root / "run_autograder")],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    p = subprocess.run([str(root / "run_autograder")], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stdout + p.stderr
     doc = validate_results(root / "results" / "results.json")
     assert doc["score"] == lab.max_points, doc["output"]
@@ -65,9 +59,8 @@ def test_a_grader_failure_still_writes_valid_results(tmp_path: Path) -> None:
     (root / "results").mkdir()  # no submission directory at all
     env = dict(os.environ, ZABLAB_AUTOGRADER_ROOT=str(root), ZABLAB_PYTHON=sys.executable)
     env.pop("PYTHONPATH", None)
-    p = subprocess.run(
-        [str(run)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
-    )
+    p = subprocess.run([str(run)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                       timeout=120)
     assert p.returncode == 0
     doc = validate_results(root / "results" / "results.json")
     assert doc["score"] == 0 and "grader itself failed" in doc["output"]

@@ -19,19 +19,11 @@ BAD = {
     "hang": ("def run():\n    while True:\n        pass\n", "timed out after 2 s"),
     "syntax": ("def run(:\n", "does not import: SyntaxError"),
     "exit": ("import sys\ndef run():\n    sys.exit(3)\n", "your code raised SystemExit: 3"),
-    "hard_exit": (
-        "import os\ndef run():\n    os._exit(0)\n",
-        "exited with code 0 without a result",
-    ),
-    "segv": (
-        "import os, signal\ndef run():\n    os.kill(os.getpid(), signal.SIGSEGV)\n",
-        "killed by signal 11",
-    ),
+    "hard_exit": ("import os\ndef run():\n    os._exit(0)\n", "exited with code 0 without a result"),
+    "segv": ("import os, signal\ndef run():\n    os.kill(os.getpid(), signal.SIGSEGV)\n",
+             "killed by signal 11"),
     "memory": ("def run():\n    return bytearray(4 * 1024 ** 3)\n", "out of memory (limit 512 MB)"),
-    "todo": (
-        "def run():\n    raise NotImplementedError\n",
-        "not implemented yet: run (student.py:2)",
-    ),
+    "todo": ("def run():\n    raise NotImplementedError\n", "not implemented yet: run (student.py:2)"),
     "missing_file": (None, "student.py is not in the submission"),
 }
 
@@ -43,15 +35,8 @@ def _call_run(case: Case) -> None:
 
 def _lab() -> Lab:
     tests = (LabTest("only.case", "p", 1, _call_run, timeout=2),)
-    return Lab(
-        "fake",
-        "Fake",
-        "zablab.labs.znode",
-        (Part("p", "P"),),
-        tests,
-        ("student.py",),
-        memory_mb=512,
-    )
+    return Lab("fake", "Fake", "zablab.labs.znode", (Part("p", "P"),), tests,
+               ("student.py",), memory_mb=512)
 
 
 @pytest.mark.parametrize("kind", sorted(BAD))
@@ -66,9 +51,7 @@ def test_student_failures_are_failed_tests_with_the_reason(tmp_path: Path, kind:
 
 
 def test_prints_are_captured_and_shown_with_the_failure(tmp_path: Path) -> None:
-    (tmp_path / "student.py").write_text(
-        "def run():\n    print('debug 42')\n    assert False, 'nope'\n"
-    )
+    (tmp_path / "student.py").write_text("def run():\n    print('debug 42')\n    assert False, 'nope'\n")
     lab = _lab()
     outcome = run_test(lab, lab.tests[0], tmp_path, [1])
     assert not outcome.passed and "nope" in outcome.output and "debug 42" in outcome.output
@@ -122,25 +105,15 @@ def test_lab_list_json_names_labs_parts_and_files() -> None:
         (("lab", "test", "znode", "--dir", ".", "--seed", "3"), "give --case NAME with it"),
     ],
 )
-def test_usage_errors_are_one_line_and_255(
-    tmp_path: Path, args: tuple[str, ...], message: str
-) -> None:
+def test_usage_errors_are_one_line_and_255(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
     r = zablab(*args, cwd=tmp_path)
     assert r.returncode == 255
     assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
 def test_grade_without_a_secret_is_a_usage_error(tmp_path: Path) -> None:
-    r = zablab(
-        "lab",
-        "grade",
-        "znode",
-        "--submission",
-        str(tmp_path),
-        "--results",
-        str(tmp_path / "r.json"),
-        env={"ZABLAB_LAB_SECRET": ""},
-    )
+    r = zablab("lab", "grade", "znode", "--submission", str(tmp_path), "--results",
+               str(tmp_path / "r.json"), env={"ZABLAB_LAB_SECRET": ""})
     assert r.returncode == 255 and "no secret" in r.stderr
     assert not (tmp_path / "r.json").exists()
 

@@ -13,14 +13,8 @@ from tests.labs.conftest import start_serving, stop, zablab
 from zablab.labs.engine import code_lines
 from zablab.labs.registry import get_lab, lab_names
 
-SECTIONS = [
-    "Introduction",
-    "The model",
-    "What to build, step by step",
-    "Hints",
-    "How grading works",
-    "Our solution",
-]
+SECTIONS = ["Introduction", "The model", "What to build, step by step", "Hints",
+            "How grading works", "Our solution"]
 
 
 def _handout(name: str) -> str:

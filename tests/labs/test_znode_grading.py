@@ -26,17 +26,8 @@ def _grade(tmp_path: Path, source: Path, name: str = "sub") -> dict:
 
 def _grade_dir(tmp_path: Path, sub: Path) -> dict:
     out = tmp_path / f"{sub.name}.json"
-    r = zablab(
-        "lab",
-        "grade",
-        "znode",
-        "--submission",
-        str(sub),
-        "--results",
-        str(out),
-        "--secret",
-        "course-secret",
-    )
+    r = zablab("lab", "grade", "znode", "--submission", str(sub), "--results", str(out),
+               "--secret", "course-secret")
     assert r.returncode == 0, r.stdout + r.stderr
     return validate_results(out)
 
@@ -74,13 +65,8 @@ def test_each_mutant_loses_points_in_the_test_named_for_it(tmp_path: Path, mutan
 
 
 def test_mutants_cover_the_known_wrong_solutions() -> None:
-    assert set(MUTANTS) == {
-        "global_sequence",
-        "cversion_on_delete",
-        "ephemerals_kept",
-        "reply_before_watch",
-        "multi_no_rollback",
-    }
+    assert set(MUTANTS) == {"global_sequence", "cversion_on_delete", "ephemerals_kept",
+                            "reply_before_watch", "multi_no_rollback"}
 
 
 def test_editing_the_tests_or_shipping_a_fake_zablab_gains_nothing(tmp_path: Path) -> None:
@@ -110,21 +96,10 @@ def test_hidden_seeds_follow_the_secret(tmp_path: Path) -> None:
     outs = []
     for secret in ("one", "one", "two"):
         out = tmp_path / "r.json"
-        r = zablab(
-            "lab",
-            "grade",
-            "znode",
-            "--submission",
-            str(sub),
-            "--results",
-            str(out),
-            env={"ZABLAB_LAB_SECRET": secret},
-        )
+        r = zablab("lab", "grade", "znode", "--submission", str(sub), "--results", str(out),
+                   env={"ZABLAB_LAB_SECRET": secret})
         assert r.returncode == 0, r.stderr
         doc = validate_results(out)
-        outs.append(
-            next(
-                t["output"] for t in doc["tests"] if t["name"] == "random.sequences (secret seeds)"
-            )
-        )
+        outs.append(next(t["output"] for t in doc["tests"]
+                         if t["name"] == "random.sequences (secret seeds)"))
     assert outs[0] == outs[1] != outs[2]

@@ -50,15 +50,8 @@ def test_the_wire_order_is_the_trees_order(tree_class: Any, first: type) -> None
 
 
 class Broken(Reference):
-    def create(
-        self,
-        session: int,
-        zxid: int,
-        path: str,
-        data: bytes = b"",
-        ephemeral: bool = False,
-        sequential: bool = False,
-    ) -> None:
+    def create(self, session: int, zxid: int, path: str, data: bytes = b"",
+               ephemeral: bool = False, sequential: bool = False) -> None:
         if path == "/crash":
             raise RuntimeError("student bug")
         if path == "/silent":
@@ -125,38 +118,18 @@ def test_kazoos_own_recipe_tests_pass_on_the_reference_tree(tmp_path: Path) -> N
     project's kazoo plugin, against `zablab lab serve` of the reference solution."""
     work = tmp_path / "w"
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    subprocess.run(
-        [sys.executable, "-m", "zablab", "lab", "start", "znode", str(work), "--solution"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    subprocess.run([sys.executable, "-m", "zablab", "lab", "start", "znode", str(work),
+                    "--solution"], env=env, check=True, capture_output=True)
     server, port = start_serving(["lab", "serve", "znode", "--dir", str(work), "--port", "0"])
     try:
         with tempfile.TemporaryDirectory() as tmp:
             junit = Path(tmp) / "junit.xml"
             run = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "pytest",
-                    "-p",
-                    "tests.kazoo_plugin",
-                    "-p",
-                    "no:cacheprovider",
-                    "-q",
-                    "--timeout",
-                    "60",
-                    f"--junitxml={junit}",
-                    "--pyargs",
-                    *(f"kazoo.tests.{m}" for m in RECIPE_MODULES),
-                ],
-                cwd=REPO,
-                env=dict(env, ZABLAB_KAZOO_HOSTS=f"127.0.0.1:{port}"),
-                capture_output=True,
-                text=True,
-                timeout=600,
-            )
+                [sys.executable, "-m", "pytest", "-p", "tests.kazoo_plugin", "-p",
+                 "no:cacheprovider", "-q", "--timeout", "60", f"--junitxml={junit}",
+                 "--pyargs", *(f"kazoo.tests.{m}" for m in RECIPE_MODULES)],
+                cwd=REPO, env=dict(env, ZABLAB_KAZOO_HOSTS=f"127.0.0.1:{port}"),
+                capture_output=True, text=True, timeout=600)
             outcomes = parse_junit(junit)
         failed = sorted(t for t, o in outcomes.items() if o in ("failed", "error"))
         passed = [t for t, o in outcomes.items() if o == "passed"]

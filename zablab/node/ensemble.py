@@ -72,9 +72,7 @@ class EnsembleRuntime(ServerRuntime):
         info["leader"] = "" if leader < 0 else str(leader)
         if leader in self.cfg.servers:
             info["leaderHost"] = self.cfg.servers[leader].host
-        if (
-            self.replica.is_leader
-        ):  # the leader's gauges in mntr (ZooKeeper's LeaderZooKeeperServer)
+        if self.replica.is_leader:  # the leader's gauges in mntr (ZooKeeper's LeaderZooKeeperServer)
             info.update({k: str(v) for k, v in gauges.items()})
             info["pending_syncs"] = str(len(self.core._syncs))
         return info
