@@ -1,77 +1,124 @@
 """The `zablab` command: one typer app, each subcommand defined next to the code it drives.
 
-Subcommand modules keep heavy imports (matplotlib, kazoo, paramiko) inside their functions so
-that `zablab --help` and `zablab node` start fast.
+Start-up is kept short: `zablab --version` and `zablab check` (an argparse command) run
+without importing typer at all (typer brings pydantic: over 0.1 s), and otherwise only the
+module of the subcommand invoked is imported and registered (all of them for --help).
+Subcommand modules keep heavy imports (matplotlib, kazoo, paramiko) inside their functions.
 """
 
-from __future__ import annotations
-
+# no `from __future__ import annotations`: typer reads the annotations of the commands
+# defined inside build_app, where `typer` is a local name, so they must be objects, not strings
+import importlib
 import sys
-
-import typer
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from zablab.errors import UserError
 
-app = typer.Typer(
-    name="zablab",
-    help="A Jepsen-style verification and teaching lab for ZooKeeper's ZAB protocol.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+if TYPE_CHECKING:
+    import typer
+
+#: subcommand -> the module whose register(app) defines it
+COMMANDS = {
+    "node": "zablab.node.command",
+    "test": "zablab.harness.command",
+    "analyze": "zablab.harness.command",
+    "serve": "zablab.harness.command",
+    "cluster": "zablab.harness.command",
+    "lab": "zablab.labs.command",
+}
 
 
-def _print_version(value: bool) -> None:
-    """Eager, so that `zablab --version` answers before typer asks for a command."""
-    if value:
-        from zablab import __version__
+def build_app(command: str | None = None) -> "typer.Typer":
+    """The typer app with `command`'s module registered (every module when None or unknown)."""
+    import typer
 
-        print(f"zablab {__version__}")
-        raise typer.Exit(0)
+    app = typer.Typer(
+        name="zablab",
+        help="A Jepsen-style verification and teaching lab for ZooKeeper's ZAB protocol.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+    def _print_version(value: bool) -> None:
+        """Eager, so that `zablab --version` answers before typer asks for a command."""
+        if value:
+            raise typer.Exit(_version())
+
+    @app.callback()
+    def _root(
+        version: bool = typer.Option(
+            False, "--version", help="Print the version and exit.", is_eager=True,
+            callback=_print_version,
+        ),
+    ) -> None:
+        """A Jepsen-style verification and teaching lab for ZooKeeper's ZAB protocol."""
+
+    _passthrough(
+        app,
+        "sim",
+        "zablab.sim_command",
+        "Deterministic simulation (seeded): `zablab sim --seed 7 --nodes 5`; with `--workload "
+        "register|set|session|lock` the whole node with clients; --help for more.",
+    )
+    _passthrough(
+        app,
+        "check",
+        "zablab.checkers.command",
+        "Check histories (files, directories, globs) against a checker; --help for more.",
+    )
+    wanted = {COMMANDS[command]} if command in COMMANDS else set(COMMANDS.values())
+    for module in sorted(wanted):
+        importlib.import_module(module).register(app)
+    return app
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(
-        False,
-        "--version",
-        help="Print the version and exit.",
-        is_eager=True,
-        callback=_print_version,
-    ),
-) -> None:
-    """A Jepsen-style verification and teaching lab for ZooKeeper's ZAB protocol."""
+def _passthrough(app: "typer.Typer", name: str, module: str, doc: str) -> None:
+    """A command that reads its arguments with its own argparse parser (`module.main(argv)`)."""
+    import typer
+
+    def run(ctx: typer.Context) -> None:
+        raise typer.Exit(importlib.import_module(module).main(list(ctx.args)))
+
+    run.__doc__ = doc
+    settings = {"allow_extra_args": True, "ignore_unknown_options": True}
+    app.command(name, context_settings=settings, add_help_option=False)(run)
 
 
-@app.command(
-    "sim",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    add_help_option=False,
-)
-def _sim(ctx: typer.Context) -> None:
-    """Deterministic ZAB simulation (seeded): `zablab sim --seed 7 --nodes 5`; --help for more."""
-    from zablab.sim.__main__ import main as sim_main
+def _version() -> int:
+    from zablab import __version__
 
-    raise typer.Exit(sim_main(list(ctx.args)))
+    print(f"zablab {__version__}")
+    return 0
 
 
-def _register() -> None:
-    from zablab.checkers import command as check_cmd
-    from zablab.harness import command as harness_cmd
-    from zablab.labs.command import app as lab_app
-    from zablab.node import command as node_cmd
-
-    node_cmd.register(app)
-    check_cmd.register(app)
-    app.add_typer(lab_app, name="lab")
-    harness_cmd.register(app)
+def _without_typer(run: Callable[[], int]) -> int:
+    """Run a command that needs no typer, with main's mapping of errors to exit codes."""
+    try:
+        return run()
+    except UserError as exc:
+        print(f"zablab: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("zablab: interrupted", file=sys.stderr)
+        return 130
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; maps UserError to a one-line message and exit code 255."""
-    _register()
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args == ["--version"]:
+        return _without_typer(_version)
+    if args[:1] == ["check"]:
+        from zablab.checkers.command import main as check_main
+
+        return _without_typer(lambda: check_main(args[1:]))
+    import typer
+
+    app = build_app(next((a for a in args if not a.startswith("-")), None))
     try:
-        rc = app(args=argv, standalone_mode=False)
+        rc = app(args=args, standalone_mode=False)
     except UserError as exc:
         print(f"zablab: error: {exc}", file=sys.stderr)
         return exc.exit_code

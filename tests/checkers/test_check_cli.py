@@ -4,26 +4,30 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-import typer
-from typer.testing import CliRunner
 
-from zablab.checkers import command
 from zablab.cli import main
 from zablab.history.jsonl import Op, write_jsonl
 
 
+class _Run:
+    def __init__(self, code: int, output: str):
+        self.exit_code = code
+        self.output = output
+
+
 @pytest.fixture()
-def app() -> typer.Typer:
-    a = typer.Typer()
-    command.register(a)
+def run(capsys: pytest.CaptureFixture[str]) -> object:
+    """`zablab ARGS` in this process: its exit status and what it printed."""
 
-    @a.command("noop")
-    def _noop() -> None:  # a second command keeps `check` a named subcommand
-        pass
+    def invoke(args: list[str]) -> _Run:
+        code = main(args)
+        captured = capsys.readouterr()
+        return _Run(code, captured.out + captured.err)
 
-    return a
+    return invoke
 
 
 def history(tmp_path: Path, read_value: int) -> Path:
@@ -40,11 +44,9 @@ def history(tmp_path: Path, read_value: int) -> Path:
     return p
 
 
-def test_valid_history_exits_0(app: typer.Typer, tmp_path: Path) -> None:
+def test_valid_history_exits_0(run: Any, tmp_path: Path) -> None:
     p = history(tmp_path, 2)
-    r = CliRunner().invoke(
-        app, ["check", str(p), "--model", "cas-register", "--out", str(tmp_path / "o")]
-    )
+    r = run(["check", str(p), "--model", "cas-register", "--out", str(tmp_path / "o")])
     assert r.exit_code == 0, r.output
     assert "valid" in r.output and "INVALID" not in r.output
     saved = json.loads((tmp_path / "o" / "results.json").read_text())
@@ -52,11 +54,9 @@ def test_valid_history_exits_0(app: typer.Typer, tmp_path: Path) -> None:
     assert not (tmp_path / "o" / "failure.html").exists()
 
 
-def test_invalid_history_exits_1_and_writes_the_view(app: typer.Typer, tmp_path: Path) -> None:
+def test_invalid_history_exits_1_and_writes_the_view(run: Any, tmp_path: Path) -> None:
     p = history(tmp_path, 1)
-    r = CliRunner().invoke(
-        app, ["check", str(p), "-m", "cas-register", "--out", str(tmp_path / "o")]
-    )
+    r = run(["check", str(p), "-m", "cas-register", "--out", str(tmp_path / "o")])
     assert r.exit_code == 1, r.output
     assert "INVALID" in r.output
     assert "cannot linearize: read -> 1, process 2, history index 4" in r.output
@@ -65,7 +65,7 @@ def test_invalid_history_exits_1_and_writes_the_view(app: typer.Typer, tmp_path:
     assert 'id="data"' in view.read_text()
 
 
-def test_timeout_exits_2(app: typer.Typer, tmp_path: Path) -> None:
+def test_timeout_exits_2(run: Any, tmp_path: Path) -> None:
     ops = []
     for p in range(14):
         ops.append(Op(len(ops), 0, "invoke", p, "append", ["k", f"<{p}>"]))
@@ -77,9 +77,7 @@ def test_timeout_exits_2(app: typer.Typer, tmp_path: Path) -> None:
     ]
     path = tmp_path / "hard.jsonl"
     write_jsonl(ops, path)
-    r = CliRunner().invoke(
-        app, ["check", str(path), "-m", "kv", "--timeout", "0.05", "--out", str(tmp_path)]
-    )
+    r = run(["check", str(path), "-m", "kv", "--timeout", "0.05", "--out", str(tmp_path)])
     assert r.exit_code == 2, r.output
     assert "unknown: timed out" in r.output
 
@@ -124,20 +122,18 @@ def test_wrong_format_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 
 def test_other_checkers_and_options_reach_the_registry(
-    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from zablab.checkers import registry
     from zablab.checkers.result import Result
 
-    seen: dict[str, object] = {}
-
     def fake(history: list[Op], options: dict[str, object]) -> Result:
-        seen.update(options, n=len(history))
-        return Result("fake", False, {"why": "test"})
+        # runs in the worker process: what it saw comes back through results.json
+        return Result("fake", False, {"seen": dict(options), "n": len(history)})
 
-    monkeypatch.setattr(command, "_checkers", lambda: {"fake": fake})
+    monkeypatch.setitem(registry.CHECKERS, "fake", registry.Entry(fake, "a test double"))
     p = history(tmp_path, 2)
-    r = CliRunner().invoke(
-        app,
+    r = run(
         [
             "check",
             str(p),
@@ -147,24 +143,28 @@ def test_other_checkers_and_options_reach_the_registry(
             "keyed=true",
             "-o",
             "name=x",
+            "--time-limit",
+            "7",
             "--out",
             str(tmp_path / "o"),
         ],
     )
     assert r.exit_code == 1, r.output
-    assert seen == {"keyed": True, "name": "x", "dir": str(tmp_path / "o"), "n": 6}
-    assert "INVALID (fake)" in r.output
+    saved = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert saved["seen"] == {"keyed": True, "name": "x", "dir": str(tmp_path / "o"), "timeout": 7}
+    assert saved["n"] == 6
+    assert "INVALID (fake" in r.output
     assert not (tmp_path / "o" / "failure.html").exists()
 
 
-def test_registry_checkers_are_offered() -> None:
-    try:
-        from zablab.checkers.registry import CHECKERS
-    except ImportError:  # the registry is optional
-        CHECKERS = {}
-    names = command._checkers()
-    assert {"linearizable", *CHECKERS} <= set(names)
-    assert names["linearizable"] is command._linearizable
+def test_every_registry_checker_is_offered(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from zablab.checkers.registry import CHECKERS
+
+    assert main(["check", str(history(tmp_path, 2)), "--checker", "nope"]) == 255
+    err = capsys.readouterr().err
+    assert all(name in err for name in CHECKERS)
 
 
 def test_console_entry_point_returns_the_verdict_code(tmp_path: Path) -> None:
@@ -177,3 +177,40 @@ def test_console_entry_point_returns_the_verdict_code(tmp_path: Path) -> None:
         == 1
     )
     assert (tmp_path / "failure.html").is_file()
+
+
+def corpus(tmp_path: Path) -> Path:
+    d = tmp_path / "corpus"
+    d.mkdir()
+    for i, read in enumerate([2, 1, 2, 2, 1]):
+        history(tmp_path, read).rename(d / f"h{i}.jsonl")
+    (d / "notes.txt").write_text("not a history")  # skipped: no history suffix
+    return d
+
+
+@pytest.mark.parametrize("jobs", ["1", "3"])
+def test_many_histories_table_summary_and_worst_exit(run: Any, tmp_path: Path, jobs: str) -> None:
+    d = corpus(tmp_path)
+    r = run(["check", str(d), "-m", "cas-register", "-j", jobs, "--out", str(tmp_path / "o")])
+    assert r.exit_code == 1, r.output
+    lines = r.output.splitlines()
+    assert lines[0].split() == ["file", "model", "ops", "verdict", "seconds"]
+    assert [ln.split()[3] for ln in lines[1:6]] == ["valid", "INVALID", "valid", "valid", "INVALID"]
+    assert lines[-1].startswith(f"5 histories in {d}: 3 valid, 2 invalid;")
+    assert (tmp_path / "o" / "h1.jsonl" / "failure.html").is_file()
+    assert not (tmp_path / "o" / "h0.jsonl" / "failure.html").exists()
+
+
+def test_globs_files_and_json(run: Any, tmp_path: Path) -> None:
+    d = corpus(tmp_path)
+    args = ["check", str(d / "h[02].jsonl"), str(d / "h3.jsonl"), "-m", "cas-register", "--json"]
+    r = run([*args, "--out", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    assert [Path(o["file"]).name for o in doc["histories"]] == ["h0.jsonl", "h2.jsonl", "h3.jsonl"]
+    assert doc["summary"]["valid"] == 3 and doc["summary"]["verdict"] == "valid"
+
+
+def test_a_pattern_matching_nothing_is_a_usage_error(run: Any, tmp_path: Path) -> None:
+    r = run(["check", str(tmp_path / "*.nothing"), "-m", "register"])
+    assert r.exit_code == 255 and "no file matches this pattern" in r.output

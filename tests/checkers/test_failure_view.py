@@ -11,8 +11,8 @@ import pytest
 
 from zablab.checkers.failure_view import render_failure_view, write_failure_view
 from zablab.checkers.linearizable import check_linearizable
-from zablab.checkers.model import Operation
 from zablab.checkers.models import CasRegister
+from zablab.checkers.spec import Operation
 
 CHROMIUM = (
     shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -77,8 +77,9 @@ def test_chromium_renders_the_failing_op(tmp_path: Path) -> None:
 INVALID = {
     "register": [("write", 1, None), ("read", None, 2)],
     "cas-register": [("cas", [None, 1], None), ("read", None, 2)],
+    "zk-register": [("cas", [None, 1], None), ("sync-read", None, 2)],
     "kv": [("put", ["k", "x"], None), ("get", ["k", None], ["k", "y"])],
-    "set": [("add", 1, None), ("read", None, [2])],
+    "set": [("add", 1, None), ("read", None, [1, 2])],  # 2 was never added
     "fifo-queue": [("enqueue", 1, None), ("dequeue", None, 2)],
     "unordered-queue": [("enqueue", 1, None), ("dequeue", None, 2)],
     "mutex": [("acquire", None, None), ("acquire", None, None)],
@@ -92,7 +93,17 @@ def test_every_model_describes_its_failure(model: str) -> None:
     assert set(INVALID) == set(MODELS)
     h = [
         Operation(
-            i, i, f, v, out, "ok", 2 * i, 2 * i + 1, invoke_index=2 * i, complete_index=2 * i + 1
+            i,
+            i,
+            f,
+            v,
+            out,
+            "ok",
+            2 * i,
+            2 * i + 1,
+            invoke_index=2 * i,
+            complete_index=2 * i + 1,
+            final=True,
         )
         for i, (f, v, out) in enumerate(INVALID[model])
     ]

@@ -133,6 +133,7 @@ def test_load_history_dispatch(tmp_path: Path) -> None:
     ops = [Op(0, 0, "invoke", 0, "write", 1), Op(1, 1, "ok", 0, "write", 1)]
     write_jsonl(ops, tmp_path / "h.jsonl")
     assert [o.to_dict() for o in load_history(tmp_path / "h.jsonl")] == [o.to_dict() for o in ops]
+    (tmp_path / "h.txt").write_text("{}\n")
     with pytest.raises(UserError, match="--format"):
         load_history(tmp_path / "h.txt")
     with pytest.raises(UserError, match="no such file"):

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from zablab.checkers.linearizable import check_linearizable, pair_ops
-from zablab.checkers.model import DROP, Model, Operation
 from zablab.checkers.models import KV, CasRegister, Register
+from zablab.checkers.spec import DROP, Model, Operation
 from zablab.errors import UserError
 from zablab.history.jsonl import Op
 
@@ -209,3 +209,21 @@ def test_read_of_a_value_never_written_fails_fast() -> None:
     assert r.details["op"]["id"] == 0
     assert r.details["states_visited"] < 10
     assert check_linearizable(ops(*rows), Register(), timeout=0.2, prune=False).valid == "unknown"
+
+
+def test_set_refutation_agrees_with_the_search() -> None:
+    """The set model's refutation before the search says no more than the search would."""
+    from zablab.checkers.models import SetModel
+    from zablab.history.builder import HistoryBuilder
+
+    b = HistoryBuilder()
+    b.op(0, "add", 1, 0, 10).op(1, "add", 2, 5, 30).op(2, "read", None, 20, 40, out=[2])
+    ops = b.ops()
+    fast = check_linearizable(ops, SetModel())
+    slow = check_linearizable(ops, SetModel(), prune=False)  # no refutation, plain search
+    assert fast.valid is False and slow.valid is False
+    assert fast.details["why"] == "it misses 1, whose add completed before it began"
+    assert fast.details["op"]["f"] == "read"
+    b2 = HistoryBuilder()  # the add of 1 overlaps the read: it may come after, no refutation
+    b2.op(0, "add", 1, 0, 25).op(2, "read", None, 20, 40, out=[])
+    assert check_linearizable(b2.ops(), SetModel()).valid is True

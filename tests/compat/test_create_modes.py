@@ -21,18 +21,18 @@ from wire import WireClient
 
 from zablab.apache import LocalZooKeeper
 from zablab.node.launcher import launch_node
-from zablab.node.protocol import Op
+from zablab.node.protocol import OpCode
 
 pytestmark = pytest.mark.zookeeper
 
 CHECK_MS = 200  # znode.container.checkIntervalMs on both servers
 TTL_MS = 1000
-OPS = (Op.CREATE, Op.CREATE2, Op.CREATE_CONTAINER, Op.CREATE_TTL)
+OPS = (OpCode.CREATE, OpCode.CREATE2, OpCode.CREATE_CONTAINER, OpCode.CREATE_TTL)
 FLAGS = range(-1, 8)  # 0..6 are the CreateModes; -1 and 7 must be refused alike
 
 
 def ttls(op: int, flags: int) -> tuple[int, ...]:
-    if op != Op.CREATE_TTL:
+    if op != OpCode.CREATE_TTL:
         return (-1,)
     return ((-1,) if flags in (5, 6) else ()) + (0, TTL_MS)
 
@@ -53,7 +53,7 @@ def exercise(host: str, port: int) -> dict[str, object]:
                 if path:
                     created.append(path)
     for path in created:
-        kid = owner.create(Op.CREATE, path + "/kid", b"", 0)
+        kid = owner.create(OpCode.CREATE, path + "/kid", b"", 0)
         seen[f"child of {path}"] = kid.err
         if kid.err == 0:
             assert owner.delete(path + "/kid") == 0
@@ -122,12 +122,12 @@ def test_every_create_opcode_and_flag_matches_zookeeper(
     after = ours["after the reaper"]
     assert isinstance(after, dict)
     # the point of the test, stated outright: flag 4 on create/create2 keeps its node and data
-    for op in (Op.CREATE, Op.CREATE2):
+    for op in (OpCode.CREATE, OpCode.CREATE2):
         name = f"o{op}f4t-1"
         assert after[name][1] == f"/{name}".encode()
-    assert not any(name.startswith(f"o{Op.CREATE_CONTAINER}f") for name in after)
+    assert not any(name.startswith(f"o{OpCode.CREATE_CONTAINER}f") for name in after)
     before = ours["before the reaper"]
     assert isinstance(before, dict)
-    ttl_nodes = [n for n in before if n.startswith(f"o{Op.CREATE_TTL}f")]
+    ttl_nodes = [n for n in before if n.startswith(f"o{OpCode.CREATE_TTL}f")]
     assert len(ttl_nodes) == (2 if extended else 0)  # plain and sequential, then reaped
     assert not any(n in after for n in ttl_nodes)

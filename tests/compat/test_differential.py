@@ -1,4 +1,4 @@
-"""Acceptance 2: the same kazoo operations give the same answers on zablab and Apache ZooKeeper.
+"""The same kazoo operations give the same answers on zablab and Apache ZooKeeper.
 
 Hypothesis writes short programs (creates with every flag and several ACLs, deletes and sets
 with versions, reads with watches, ACL reads and writes, multi, several sessions one of which is

@@ -1,4 +1,4 @@
-"""Acceptance 1: kazoo's own suite passes against zablab exactly where it passes on ZooKeeper.
+"""Kazoo's own suite passes against zablab exactly where it passes on ZooKeeper.
 
 The suite runs in subprocesses (pytest -p tests.kazoo_plugin) against both servers at once: its
 tests mostly wait on the network, so two runs take hardly longer than one.

@@ -1,4 +1,4 @@
-"""Acceptance 3: Debian's zkCli (ZooKeeperMain) works against zablab as against ZooKeeper.
+"""Debian's zkCli (ZooKeeperMain) works against zablab as against ZooKeeper.
 
 One JVM per server runs a piped script; the transcript, with zxids replaced by their rank, times
 and session ids masked and the test's root path replaced by /R, must equal the one recorded from

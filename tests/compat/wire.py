@@ -12,7 +12,7 @@ import struct
 from dataclasses import dataclass
 
 from zablab.node.jute import INT, REPLY_HEADER, Reader, Writer
-from zablab.node.protocol import OPEN_ACL_UNSAFE, STAT, ConnectRequest, Op, write_acl
+from zablab.node.protocol import OPEN_ACL_UNSAFE, STAT, ConnectRequest, OpCode, write_acl
 
 
 @dataclass(frozen=True)
@@ -69,19 +69,19 @@ class WireClient:
     def create(self, op: int, path: str, data: bytes, flags: int, ttl: int = -1) -> Answer:
         """create (1), create2 (15), createContainer (19) or createTTL (21) as sent raw."""
         w = Writer().ustring(path).buffer(data).vector(OPEN_ACL_UNSAFE, write_acl).int(flags)
-        if op == Op.CREATE_TTL:
+        if op == OpCode.CREATE_TTL:
             w.long(ttl)
         return self.call(op, w.bytes())
 
     def children(self, path: str) -> tuple[int, list[str]]:
-        a = self.call(Op.GET_CHILDREN, Writer().ustring(path).bool(False).bytes())
+        a = self.call(OpCode.GET_CHILDREN, Writer().ustring(path).bool(False).bytes())
         if a.err:
             return a.err, []
         return 0, sorted(Reader(a.body).strings())
 
     def get(self, path: str) -> tuple[int, bytes | None, tuple[int, ...]]:
         """(error, data, Stat) of getData."""
-        a = self.call(Op.GET_DATA, Writer().ustring(path).bool(False).bytes())
+        a = self.call(OpCode.GET_DATA, Writer().ustring(path).bool(False).bytes())
         if a.err:
             return a.err, None, ()
         r = Reader(a.body)
@@ -89,11 +89,11 @@ class WireClient:
         return 0, data, STAT.unpack_from(a.body, r.pos)
 
     def delete(self, path: str) -> int:
-        return self.call(Op.DELETE, Writer().ustring(path).int(-1).bytes()).err
+        return self.call(OpCode.DELETE, Writer().ustring(path).int(-1).bytes()).err
 
     def close(self) -> None:
         try:
-            self.call(Op.CLOSE_SESSION, b"")
+            self.call(OpCode.CLOSE_SESSION, b"")
         except OSError:
             pass
         self.sock.close()

@@ -1,4 +1,4 @@
-"""Issue 5, acceptance 3: a deliberately broken zablab is reported invalid, with the evidence.
+"""A deliberately broken zablab is reported invalid, with the evidence.
 
 The seeded bug is `commit-without-quorum`: a leader commits (and answers the client) on its own
 ACK. `partition-leader` cuts the leader off; for the sync limit (5 ticks of 500 ms) it keeps

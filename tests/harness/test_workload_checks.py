@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
+from zablab.checkers.register import linearizable_view
 from zablab.harness.workloads import get_workload
-from zablab.harness.workloads.register import linearizable_view
 from zablab.harness.workloads.session import check_sessions
 from zablab.history.jsonl import Op
 

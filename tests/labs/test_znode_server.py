@@ -20,7 +20,7 @@ from zablab.labs.znode.mutants.reply_before_watch import ZNodeTree as ReplyFirst
 from zablab.labs.znode.reference.znode_tree import ZNodeTree as Reference
 from zablab.labs.znode.serve import StudentTreeCore
 from zablab.node.jute import Writer
-from zablab.node.protocol import Err, Event, Op
+from zablab.node.protocol import Err, Event, OpCode
 from zablab.node.testing import Bench, Notification
 from zablab.node.testing import Reply as WireReply
 
@@ -32,7 +32,7 @@ def _bench(tree_class: Any) -> Bench:
 
 
 def _set(c: Any, path: str, data: bytes) -> list[object]:
-    c.request(Op.SET_DATA, Writer().ustring(path).buffer(data).int(-1).bytes())
+    c.request(OpCode.SET_DATA, Writer().ustring(path).buffer(data).int(-1).bytes())
     return c.read()
 
 
@@ -87,7 +87,7 @@ def test_unsupported_requests_are_unimplemented_not_a_crash() -> None:
     c = bench.client()
     c.connect()
     acl = Writer().ustring("/").vector([], lambda w, a: None).int(-1).bytes()
-    assert c.call(Op.SET_ACL, acl).err == Err.UNIMPLEMENTED
+    assert c.call(OpCode.SET_ACL, acl).err == Err.UNIMPLEMENTED
     assert c.create("/c", flags=4).err == Err.UNIMPLEMENTED  # containers are not in the lab
     assert c.create("/ok").err == 0
 
@@ -102,7 +102,7 @@ def test_expiry_closes_the_session_in_the_tree() -> None:
     for _ in range(30):
         bench.core.now += 100
         bench.core.wall += 100
-        b.request(Op.PING)  # keeps b alive while a goes silent
+        b.request(OpCode.PING)  # keeps b alive while a goes silent
         bench.advance(0)
     msgs = b.read()
     assert any(isinstance(m, Notification) and m.type == Event.NODE_DELETED for m in msgs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zablab.node.datatree import DataTree
 from zablab.node.jute import Writer
-from zablab.node.protocol import EPHEMERAL, EPHEMERAL_SEQUENTIAL, PERSISTENT_SEQUENTIAL, Err, Op
+from zablab.node.protocol import EPHEMERAL, EPHEMERAL_SEQUENTIAL, PERSISTENT_SEQUENTIAL, Err, OpCode
 from zablab.node.testing import Bench
 from zablab.node.txn import Txn
 
@@ -157,14 +157,14 @@ def test_get_children2_and_sync():
     rd = r.reader()
     assert rd.strings() == ["a", "b"]
     assert r.stat(rd.pos)[NCHILD] == 2
-    s = c.call(Op.SYNC, Writer().ustring("/p").bytes())
+    s = c.call(OpCode.SYNC, Writer().ustring("/p").bytes())
     assert s.err == 0 and s.reader().ustring() == "/p"
 
 
 def test_null_data_stays_null():
     b, c = connected()
     w = Writer().ustring("/n").buffer(None).int(1).int(31).ustring("world").ustring("anyone").int(0)
-    assert c.call(Op.CREATE, w.bytes()).err == 0
+    assert c.call(OpCode.CREATE, w.bytes()).err == 0
     g = c.get("/n")
     rd = g.reader()
     assert rd.buffer() is None
@@ -177,13 +177,13 @@ def test_emptied_containers_are_reaped_and_unused_ones_stay():
     from zablab.node.protocol import CONTAINER_EPHEMERAL_OWNER
 
     b, c = connected()
-    r = c.create("/box", op=Op.CREATE_CONTAINER)
+    r = c.create("/box", op=OpCode.CREATE_CONTAINER)
     assert r.err == 0
     rd = r.reader()
     rd.ustring()
     assert r.stat(rd.pos)[OWNER] == 0  # clients see 0, as from ZooKeeper
     assert b.core.tree.nodes["/box"].owner == CONTAINER_EPHEMERAL_OWNER
-    c.create("/unused", op=Op.CREATE_CONTAINER)
+    c.create("/unused", op=OpCode.CREATE_CONTAINER)
     c.create("/box/item")
     c.delete("/box/item")
     b.advance(59_000)  # (the client's session expires meanwhile: no matter)
@@ -202,7 +202,7 @@ def test_container_flag_on_create_makes_a_persistent_node():
     from zablab.node.protocol import CONTAINER
 
     b, c = connected()
-    for op, path in ((Op.CREATE, "/one"), (Op.CREATE2, "/two")):
+    for op, path in ((OpCode.CREATE, "/one"), (OpCode.CREATE2, "/two")):
         assert c.create(path, b"kept", flags=CONTAINER, op=op).err == 0
         assert c.create(path + "/kid").err == 0
         assert c.delete(path + "/kid").err == 0
@@ -227,12 +227,12 @@ def test_create_modes_need_a_matching_opcode_as_in_zookeeper():
         c.connect()
         ttl_mode = Err.OK if extended else Err.UNIMPLEMENTED
         bad_ttl = Err.BADARGUMENTS if extended else Err.UNIMPLEMENTED
-        for op in (Op.CREATE, Op.CREATE2, Op.CREATE_CONTAINER):
+        for op in (OpCode.CREATE, OpCode.CREATE2, OpCode.CREATE_CONTAINER):
             for flags, want in ((-1, -8), (0, 0), (4, 0), (5, bad_ttl), (6, bad_ttl), (7, -8)):
                 assert c.create(f"/n{op}-{flags}", flags=flags, op=op).err == want, (op, flags)
         for flags in range(-1, 8):
             for ttl in (-1, 0, 1000):
-                r = c.create(f"/t{flags}{ttl}", flags=flags, op=Op.CREATE_TTL, ttl=ttl)
+                r = c.create(f"/t{flags}{ttl}", flags=flags, op=OpCode.CREATE_TTL, ttl=ttl)
                 want = Err.BADARGUMENTS
                 if flags in (5, 6):
                     want = ttl_mode if ttl > 0 else bad_ttl
@@ -246,12 +246,12 @@ def test_ttl_nodes_are_reaped_once_childless_and_older_than_their_ttl():
     b = Bench(options=ServerOptions(extended_types=True, container_check_ms=100))
     cl = b.client()
     cl.connect(timeout=40_000)
-    r = cl.create("/t", b"x", flags=PERSISTENT_WITH_TTL, op=Op.CREATE_TTL, ttl=1000)
+    r = cl.create("/t", b"x", flags=PERSISTENT_WITH_TTL, op=OpCode.CREATE_TTL, ttl=1000)
     assert r.err == 0
     rd = r.reader()
     rd.ustring()
     assert r.stat(rd.pos)[OWNER] == 0  # clients see 0 for a TTL node, as from ZooKeeper
-    seq = cl.create("/s-", flags=PERSISTENT_SEQUENTIAL_WITH_TTL, op=Op.CREATE_TTL, ttl=3000)
+    seq = cl.create("/s-", flags=PERSISTENT_SEQUENTIAL_WITH_TTL, op=OpCode.CREATE_TTL, ttl=3000)
     assert seq.err == 0 and seq.reader().ustring() == "/s-0000000001"
     assert cl.create("/t/kid").err == 0
     b.advance(1500)

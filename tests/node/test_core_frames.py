@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from zablab.node.jute import INT, Writer
-from zablab.node.protocol import Err, Op
+from zablab.node.protocol import Err, OpCode
 from zablab.node.testing import Bench
 
 
@@ -71,7 +71,7 @@ def test_malformed_request_body_closes(bench, caplog):
     bad = b.client()
     bad.connect()
     with caplog.at_level(logging.WARNING, logger="zablab.node"):
-        bad.send_frame(Writer().int(1).int(Op.CREATE).int(100).bytes())
+        bad.send_frame(Writer().int(1).int(OpCode.CREATE).int(100).bytes())
     assert bad.closed
     assert "malformed request" in caplog.records[0].getMessage()
     assert good.exists("/").err == 0
@@ -88,14 +88,14 @@ def test_unknown_opcode_is_unimplemented_then_closed(bench):
 
 def test_reconfig_is_disabled_like_a_default_zookeeper(bench):
     b, good = bench
-    r = good.call(Op.RECONFIG, Writer().ustring("").ustring("").ustring("").long(-1).bytes())
+    r = good.call(OpCode.RECONFIG, Writer().ustring("").ustring("").ustring("").long(-1).bytes())
     assert r.err == Err.RECONFIGDISABLED
     assert not good.closed
 
 
 def test_frames_split_across_reads_are_reassembled(bench):
     b, good = bench
-    frame = Writer().int(9).int(Op.EXISTS).ustring("/").bool(False).bytes()
+    frame = Writer().int(9).int(OpCode.EXISTS).ustring("/").bool(False).bytes()
     raw = INT.pack(len(frame)) + frame
     for i in range(len(raw)):
         good.send_raw(raw[i : i + 1])

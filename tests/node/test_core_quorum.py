@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 
 from zablab.node.jute import Writer
-from zablab.node.protocol import EPHEMERAL, Err, Event, Op
+from zablab.node.protocol import EPHEMERAL, Err, Event, OpCode
 from zablab.node.replica import Close, Flush, Replica, ReplicaConfig, Send, SetTimer
 from zablab.node.replica.factory import make_replica
 from zablab.node.server import ServerCore
@@ -153,7 +153,7 @@ def test_sync_at_a_follower_waits_for_the_leader():
     f = next(i for i in ens.cores if i != lead)
     c = ens.views[f].client()
     c.connect()
-    r = c.call(Op.SYNC, Writer().ustring("/").bytes())
+    r = c.call(OpCode.SYNC, Writer().ustring("/").bytes())
     assert r.err == 0 and r.reader().ustring() == "/"
 
 
@@ -167,7 +167,7 @@ def test_ephemerals_of_a_silent_session_are_expired_by_the_leader():
     keeper = ens.views[f].client()
     keeper.connect(timeout=400)
     for _ in range(10):  # a live session at a follower is kept alive through the leader
-        keeper.send_frame(Writer().int(-2).int(Op.PING).bytes())
+        keeper.send_frame(Writer().int(-2).int(OpCode.PING).bytes())
         ens.advance(100)
     for core in ens.cores.values():
         assert "/e" not in core.tree.nodes

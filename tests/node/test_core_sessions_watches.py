@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from zablab.node.jute import Writer
-from zablab.node.protocol import EPHEMERAL, Err, Event, Op
+from zablab.node.protocol import EPHEMERAL, Err, Event, OpCode
 from zablab.node.testing import Bench, Notification, Reply
 
 
@@ -24,7 +24,7 @@ def test_expiry_deletes_ephemerals_and_fires_watches():
     watcher.children("/", watch=True)
     b.advance(800)
     assert "/e" in b.core.tree.nodes  # not yet: 1000 ms rounded up to the next tick
-    watcher.send_frame(Writer().int(-2).int(Op.PING).bytes())  # keep the watcher alive
+    watcher.send_frame(Writer().int(-2).int(OpCode.PING).bytes())  # keep the watcher alive
     b.advance(600)
     assert "/e" not in b.core.tree.nodes
     assert owner.closed
@@ -45,7 +45,7 @@ def test_activity_keeps_a_session_alive():
     c.connect(timeout=1000)
     for _ in range(10):
         b.advance(400)
-        c.send_frame(Writer().int(-2).int(Op.PING).bytes())
+        c.send_frame(Writer().int(-2).int(OpCode.PING).bytes())
     assert not c.closed
     assert c.session_id in b.core.tracker.sessions
 
@@ -83,7 +83,7 @@ def test_watches_are_one_shot_and_events_precede_the_write_reply():
     c.connect()
     c.create("/w", b"0")
     c.get("/w", watch=True)
-    xid = c.request(Op.SET_DATA, Writer().ustring("/w").buffer(b"1").int(-1).bytes())
+    xid = c.request(OpCode.SET_DATA, Writer().ustring("/w").buffer(b"1").int(-1).bytes())
     msgs = c.read()
     assert isinstance(msgs[0], Notification) and msgs[0].type == Event.NODE_DATA_CHANGED
     assert isinstance(msgs[1], Reply) and msgs[1].xid == xid
@@ -123,8 +123,8 @@ def test_reads_wait_behind_the_sessions_earlier_writes():
     c = b.client()
     c.connect()
     b.auto_commit = False  # hold txns back, as a slow fsync would
-    w = c.request(Op.CREATE2, _create("/f"))
-    r = c.request(Op.GET_DATA, Writer().ustring("/f").bool(False).bytes())
+    w = c.request(OpCode.CREATE2, _create("/f"))
+    r = c.request(OpCode.GET_DATA, Writer().ustring("/f").bool(False).bytes())
     assert c.read() == []  # the read waits for the write
     b.commit()
     msgs = c.read()
@@ -158,7 +158,7 @@ def test_set_watches_re_arms_or_fires_by_relative_zxid():
     body = (
         Writer().long(z).strings(["/k", "/gone"]).strings(["/k", "/absent"]).strings(["/"]).bytes()
     )
-    c.request(Op.SET_WATCHES, body, xid=-8)
+    c.request(OpCode.SET_WATCHES, body, xid=-8)
     msgs = c.read()
     ev = [(m.type, m.path) for m in msgs if isinstance(m, Notification)]
     assert ev == [
@@ -182,9 +182,9 @@ def test_check_and_remove_watches():
     c.create("/r")
     c.get("/r", watch=True)
     body = Writer().ustring("/r").int(2).bytes()
-    assert c.call(Op.CHECK_WATCHES, body).err == 0
-    assert c.call(Op.REMOVE_WATCHES, body).err == 0
-    assert c.call(Op.CHECK_WATCHES, body).err == Err.NOWATCHER
+    assert c.call(OpCode.CHECK_WATCHES, body).err == 0
+    assert c.call(OpCode.REMOVE_WATCHES, body).err == 0
+    assert c.call(OpCode.CHECK_WATCHES, body).err == Err.NOWATCHER
 
 
 def test_closed_connection_drops_its_watches():
@@ -205,8 +205,8 @@ def test_sync_barrier_holds_the_sync_and_later_reads():
     c.connect()
     tokens: list[int] = []
     b.core.sync_barrier = tokens.append
-    s = c.request(Op.SYNC, Writer().ustring("/").bytes())
-    g = c.request(Op.EXISTS, Writer().ustring("/").bool(False).bytes())
+    s = c.request(OpCode.SYNC, Writer().ustring("/").bytes())
+    g = c.request(OpCode.EXISTS, Writer().ustring("/").bool(False).bytes())
     assert c.read() == [] and len(tokens) == 1
     b.core.synced(tokens[0])
     b.pump()
@@ -230,7 +230,7 @@ def test_drop_clients_and_install_tree():
 
 
 def _add_watch(c, path: str, mode: int):
-    return c.call(Op.ADD_WATCH, Writer().ustring(path).int(mode).bytes())
+    return c.call(OpCode.ADD_WATCH, Writer().ustring(path).int(mode).bytes())
 
 
 def _events(c):
@@ -279,7 +279,7 @@ def test_persistent_watch_sees_its_node_and_children_and_last_mode_wins():
     ]
     assert _add_watch(c, "/p", 7).err == Err.MARSHALLINGERROR
     body = Writer().ustring("/p").int(4).bytes()
-    assert c.call(Op.REMOVE_WATCHES, body).err == Err.MARSHALLINGERROR
-    assert c.call(Op.REMOVE_WATCHES, Writer().ustring("/p").int(3).bytes()).err == 0
+    assert c.call(OpCode.REMOVE_WATCHES, body).err == Err.MARSHALLINGERROR
+    assert c.call(OpCode.REMOVE_WATCHES, Writer().ustring("/p").int(3).bytes()).err == 0
     other.set("/p", b"3")
     assert _events(c) == []

@@ -1,4 +1,4 @@
-"""Crash durability of `zablab node` (issue 2, acceptance 5).
+"""Crash durability of `zablab node`.
 
 kill -9 during a write load loses no acknowledged write; a torn log tail is repaired on
 restart; a damaged record in the middle of the log stops startup with one clear line.

@@ -1,4 +1,4 @@
-"""Acceptance 3 of the ZAB issue: real `zablab node` ensembles under kill -9 and a kazoo load.
+"""Real `zablab node` ensembles under kill -9 and a kazoo load.
 
 Several writer threads (multi-host connection strings) create znodes and record every create
 the server acknowledged. Faults are injected while they run; after each fault the load must

@@ -1,4 +1,5 @@
-"""Acceptance 4 of the ZAB issue: kazoo's own suite against a 3-node zablab ensemble.
+"""Kazoo's own suite against a 3-node zablab ensemble, on each
+replication protocol (zoo.cfg `zablab.protocol`).
 
 kazoo's tests get the ensemble as one multi-host connection string (tests/kazoo_plugin.py splits
 it into stand-in cluster members), with the deselection list of the standalone run. Against
@@ -15,8 +16,11 @@ from zablab.node.launcher import NodeProcess, launch_ensemble
 pytestmark = pytest.mark.slow
 
 
-def test_kazoo_suite_against_three_node_ensemble(tmp_path, node_logs):
-    nodes = launch_ensemble(str(tmp_path / "ensemble"), 3, tick_time=200)
+@pytest.mark.parametrize("protocol", ["zab", "paxos"])
+def test_kazoo_suite_against_three_node_ensemble(tmp_path, node_logs, protocol):
+    nodes = launch_ensemble(
+        str(tmp_path / "ensemble"), 3, tick_time=200, extra_config=f"zablab.protocol={protocol}"
+    )
     node_logs.extend(nodes)
     hosts = ",".join(n.address for n in nodes)
     run = run_suites({"ensemble": hosts})["ensemble"]

@@ -1,4 +1,4 @@
-"""Bad input on the client port (issue 2, acceptance 4).
+"""Bad input on the client port.
 
 Hypothesis sends malformed, truncated, oversized and random frames, before and after a valid
 ConnectRequest, each on its own connection to one long-running `zablab node`. Throughout:

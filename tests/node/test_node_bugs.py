@@ -76,7 +76,11 @@ def test_zoo_cfg_key_chooses_the_replica_protocol(tmp_path):
     p = tmp_path / "zoo.cfg"
     p.write_text("dataDir=/tmp/x\nserver.1=127.0.0.1:1:2\nzablab.protocol=zab\n")
     assert read_zoo_cfg(str(p)).protocol == "zab"
-    p.write_text("dataDir=/tmp/x\nzablab.protocol=paxos\n")
+    p.write_text("dataDir=/tmp/x\nserver.1=127.0.0.1:1:2\nzablab.protocol=paxos\n")
+    assert read_zoo_cfg(str(p)).protocol == "paxos"
+    p.write_text("dataDir=/tmp/x\nzablab.protocol=raft\n")
     with pytest.raises(UserError) as e:
         read_zoo_cfg(str(p))
-    assert str(e.value) == f"{p}:2: unknown replication protocol 'paxos'; known protocols: zab."
+    assert str(e.value) == (
+        f"{p}:2: unknown replication protocol 'raft'; known protocols: zab, paxos."
+    )

@@ -16,7 +16,7 @@ from zablab.node.protocol import (
     DeleteRequest,
     Id,
     MultiRequest,
-    Op,
+    OpCode,
     SetDataRequest,
     decode_body,
     encode_event,
@@ -78,12 +78,12 @@ def test_acl_vector_round_trip():
 
 def test_multi_request_round_trip():
     ops = [
-        (Op.CREATE, CreateRequest("/a", b"x", [ACL(31, Id("world", "anyone"))], 0)),
-        (Op.SET_DATA, SetDataRequest("/a", b"y", 3)),
-        (Op.CHECK, CheckVersionRequest("/a", 4)),
-        (Op.DELETE, DeleteRequest("/a", -1)),
+        (OpCode.CREATE, CreateRequest("/a", b"x", [ACL(31, Id("world", "anyone"))], 0)),
+        (OpCode.SET_DATA, SetDataRequest("/a", b"y", 3)),
+        (OpCode.CHECK, CheckVersionRequest("/a", 4)),
+        (OpCode.DELETE, DeleteRequest("/a", -1)),
     ]
-    m = decode_body(Op.MULTI, Reader(encode_multi_request(ops)))
+    m = decode_body(OpCode.MULTI, Reader(encode_multi_request(ops)))
     assert isinstance(m, MultiRequest)
     assert m.ops == ops
 
@@ -91,7 +91,7 @@ def test_multi_request_round_trip():
 def test_multi_with_unknown_op_is_malformed():
     data = Writer().int(99).bool(False).int(-1).bytes()
     with pytest.raises(JuteError):
-        decode_body(Op.MULTI, Reader(data))
+        decode_body(OpCode.MULTI, Reader(data))
 
 
 def test_event_frame_layout():
@@ -112,22 +112,22 @@ ACL1 = [ACL(31, Id("world", "anyone"))]
 @pytest.mark.parametrize(
     "typ,body",
     [
-        (Op.CREATE, CreateTxn("/a", b"d", ACL1, 0, 3)),
-        (Op.CREATE2, CreateTxn("/a", b"", ACL1, 0x1234, 1)),
-        (Op.DELETE, DeleteTxn("/a")),
-        (Op.SET_DATA, SetDataTxn("/a", b"x" * 100, 7)),
-        (Op.SET_ACL, SetACLTxn("/a", ACL1, 2)),
-        (Op.CHECK, CheckVersionTxn("/a", 2)),
-        (Op.CREATE_SESSION, CreateSessionTxn(4000)),
-        (Op.CLOSE_SESSION, CloseSessionTxn()),
-        (Op.ERROR, ErrorTxn(-101)),
+        (OpCode.CREATE, CreateTxn("/a", b"d", ACL1, 0, 3)),
+        (OpCode.CREATE2, CreateTxn("/a", b"", ACL1, 0x1234, 1)),
+        (OpCode.DELETE, DeleteTxn("/a")),
+        (OpCode.SET_DATA, SetDataTxn("/a", b"x" * 100, 7)),
+        (OpCode.SET_ACL, SetACLTxn("/a", ACL1, 2)),
+        (OpCode.CHECK, CheckVersionTxn("/a", 2)),
+        (OpCode.CREATE_SESSION, CreateSessionTxn(4000)),
+        (OpCode.CLOSE_SESSION, CloseSessionTxn()),
+        (OpCode.ERROR, ErrorTxn(-101)),
         (
-            Op.MULTI,
+            OpCode.MULTI,
             MultiTxn(
                 [
-                    (Op.CREATE, CreateTxn("/m", b"", ACL1, 0, 1)),
-                    (Op.ERROR, ErrorTxn(-110)),
-                    (Op.SET_DATA, SetDataTxn("/m", b"z", 1)),
+                    (OpCode.CREATE, CreateTxn("/m", b"", ACL1, 0, 1)),
+                    (OpCode.ERROR, ErrorTxn(-110)),
+                    (OpCode.SET_DATA, SetDataTxn("/m", b"z", 1)),
                 ]
             ),
         ),
@@ -143,8 +143,8 @@ def test_write_request_forwarding_round_trip():
 
     raw = Writer().ustring("/a").buffer(b"x").int(3).bytes()
     req = WriteRequest(
-        0x77, 5, Op.SET_DATA, SetDataRequest("/a", b"x", 3), [Id("ip", "1.2.3.4")], raw
+        0x77, 5, OpCode.SET_DATA, SetDataRequest("/a", b"x", 3), [Id("ip", "1.2.3.4")], raw
     )
     assert WriteRequest.decode(req.encode()) == req
-    sess = WriteRequest(0x78, 0, Op.CREATE_SESSION, 4000, [])
+    sess = WriteRequest(0x78, 0, OpCode.CREATE_SESSION, 4000, [])
     assert WriteRequest.decode(sess.encode()) == sess

@@ -14,7 +14,7 @@ from kazoo.retry import KazooRetry
 
 from zablab.node.jute import Writer
 from zablab.node.launcher import NodeProcess
-from zablab.node.protocol import EPHEMERAL, ConnectRequest, Op
+from zablab.node.protocol import EPHEMERAL, ConnectRequest, OpCode
 
 
 @pytest.fixture
@@ -115,7 +115,7 @@ def test_vanished_client_expires_through_the_leader_and_paused_leader_is_replace
     with socket.create_connection((host, int(port)), timeout=5) as s:
         s.sendall(frame(ConnectRequest(0, 0, 400, 0, bytes(16), False, True).encode()))
         s.recv(4096)
-        create = Writer().int(1).int(Op.CREATE).ustring("/gone").buffer(b"")
+        create = Writer().int(1).int(OpCode.CREATE).ustring("/gone").buffer(b"")
         create.int(1).int(31).ustring("world").ustring("anyone").int(EPHEMERAL)
         s.sendall(frame(create.bytes()))
         assert struct.unpack_from(">iiqi", s.recv(4096))[3] == 0

@@ -13,7 +13,7 @@ from kazoo.exceptions import BadVersionError, NodeExistsError, NoNodeError, Roll
 
 from zablab.node.jute import Writer
 from zablab.node.launcher import launch_node
-from zablab.node.protocol import EPHEMERAL, ConnectRequest, Op
+from zablab.node.protocol import EPHEMERAL, ConnectRequest, OpCode
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def test_vanished_client_expires_and_its_ephemerals_go(zablab_server):
         with socket.create_connection((host, int(port)), timeout=5) as s:
             s.sendall(_frame(ConnectRequest(0, 0, 400, 0, bytes(16), False, True).encode()))
             _read_frame(s)
-            create = Writer().int(1).int(Op.CREATE).ustring("/eph").buffer(b"")
+            create = Writer().int(1).int(OpCode.CREATE).ustring("/eph").buffer(b"")
             create.int(1).int(31).ustring("world").ustring("anyone").int(EPHEMERAL)
             s.sendall(_frame(create.bytes()))
             assert struct.unpack_from(">iqi", _read_frame(s))[2] == 0

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from pathlib import Path
 
-import networkx as nx
 import pytest
+from import_graph import PKG, ROOT, imports_of
 
 from zablab.node.replica import PROTOCOLS, ReplicaConfig
 from zablab.node.replica.codec import Codec, CodecError, FrameDecoder
@@ -19,48 +18,7 @@ from zablab.node.storage import SimDisk, Storage
 from zablab.node.testing import Bench
 from zablab.sim.app import SimApp
 
-ROOT = Path(__file__).parents[2]
-PKG = ROOT / "zablab"
 REPLICA_CLASSES = {"ZabReplica"}
-
-
-def _module(path: Path) -> str:
-    rel = path.relative_to(ROOT).with_suffix("")
-    parts = list(rel.parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
-
-
-def _imports(path: Path) -> set[str]:
-    """Every module `path` imports, at any depth (function bodies and TYPE_CHECKING too)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    mod = _module(path)
-    package = mod if path.name == "__init__.py" else mod.rsplit(".", 1)[0]
-    out: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            out |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")
-                anchor = anchor[: len(anchor) - node.level + 1]
-                base = ".".join(anchor + ([base] if base else []))
-            out.add(base)
-            out |= {f"{base}.{a.name}" for a in node.names}
-    return out
-
-
-def _graph(*roots: Path) -> nx.DiGraph:
-    files = {_module(p): p for r in roots for p in sorted(r.rglob("*.py"))}
-    g = nx.DiGraph()
-    for mod, path in files.items():
-        g.add_node(mod)
-        for target in _imports(path):
-            if target in files and target != mod:
-                g.add_edge(mod, target)
-    return g
 
 
 def test_replicas_are_built_only_by_make_replica() -> None:
@@ -77,13 +35,6 @@ def test_replicas_are_built_only_by_make_replica() -> None:
     assert where == []
 
 
-def test_no_import_cycle_in_the_replica_seam_and_the_simulator() -> None:
-    g = _graph(PKG / "sim", PKG / "node" / "replica", PKG / "node" / "zab")
-    cycles = list(nx.simple_cycles(g))
-    assert cycles == []
-    assert g.has_edge("zablab.sim.cluster", "zablab.sim.checks")  # the graph sees imports
-
-
 def test_the_seam_and_the_drivers_name_no_protocol_package() -> None:
     files = [*(PKG / "node" / "replica").rglob("*.py"), *(PKG / "sim").rglob("*.py")]
     files += [PKG / "node" / "ensemble.py", PKG / "node" / "zab_replicator.py"]
@@ -91,7 +42,7 @@ def test_the_seam_and_the_drivers_name_no_protocol_package() -> None:
         if path.name == "factory.py":
             continue  # the one place that knows the protocols
         bad = {
-            i for i in _imports(path) if i.startswith("zablab.node.zab.") or i == "zablab.node.zab"
+            i for i in imports_of(path) if i.startswith("zablab.node.zab.") or i == "zablab.node.zab"
         }
         assert bad == set(), path
 

@@ -19,7 +19,10 @@ def _demo() -> list[str]:
     raise AssertionError("the README no longer shows the diff-without-trunc demo")
 
 
-def test_readme_sim_demo_exits_1_naming_the_violation(capsys: pytest.CaptureFixture[str]) -> None:
+def test_readme_sim_demo_exits_1_naming_the_violation(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the failing run's trace goes to store/sim here
     args = _demo()
     assert main(args) == 1
     out = capsys.readouterr().out
@@ -27,7 +30,9 @@ def test_readme_sim_demo_exits_1_naming_the_violation(capsys: pytest.CaptureFixt
     assert "- agreement: at position" in out and "lost write:" in out
     assert "sync mode=DIFF" in out  # the timeline shows the sync that should have been a TRUNC
     seed = args[args.index("--seed") + 1]
-    assert f"replay: python -m zablab.sim --seed {seed} --bug diff-without-trunc" in out
+    assert f"rerun: python -m zablab.sim --seed {seed} --bug diff-without-trunc" in out
+    assert f"replay: zablab sim --replay store/sim/seed-{seed}.json" in out
+    assert (tmp_path / "store" / "sim" / f"seed-{seed}.json").exists()
 
 
 def test_the_same_seed_without_the_bug_is_ok(capsys: pytest.CaptureFixture[str]) -> None:

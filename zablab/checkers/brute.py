@@ -13,7 +13,7 @@ from itertools import combinations, permutations
 from typing import Any
 
 from zablab.checkers.linearizable import _as_operations
-from zablab.checkers.model import DROP, Model, Operation
+from zablab.checkers.spec import DROP, Model, Operation
 from zablab.history.jsonl import Op
 
 

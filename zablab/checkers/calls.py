@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from zablab.checkers.model import hashable
+from zablab.checkers.spec import hashable
+from zablab.errors import UserError
 from zablab.history.jsonl import Op
 
 INF = math.inf
@@ -67,8 +68,10 @@ class Call:
 def pair_calls(ops: Iterable[Op], include_nemesis: bool = False) -> list[Call]:
     """Pair each invoke with the next completion of its process, in invoke order.
 
-    A completion without an invoke (some imported histories) becomes a call of its own that
-    started when it completed.
+    The one pairing every checker uses. A client completion with no open invoke means the
+    history is damaged (cut at the start, or merged wrongly) and raises UserError naming it;
+    a nemesis completion with no invoke (Jepsen's logs record faults as lone `info` lines)
+    becomes a call of its own that started when it completed.
     """
     calls: list[Call] = []
     open_: dict[Any, Call] = {}
@@ -86,6 +89,11 @@ def pair_calls(ops: Iterable[Op], include_nemesis: bool = False) -> list[Call]:
         else:
             call_or_none = open_.pop(key, None)
             if call_or_none is None:
+                if op.is_client:
+                    raise UserError(
+                        f"history op {op.index}: {op.type} {op.f} of process {op.process!r} "
+                        "has no matching invoke; is the history cut at the start?"
+                    )
                 call = Call(op.process, op.f, op.type, op, op, dict(op.extra))
                 calls.append(call)
                 continue

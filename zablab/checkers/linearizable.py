@@ -32,9 +32,9 @@ import time
 from collections.abc import Generator, Hashable, Sequence
 from typing import Any
 
-from zablab.checkers.model import DROP, NOT_A_READ, Model, Operation
+from zablab.checkers.calls import pair_calls
 from zablab.checkers.result import Result
-from zablab.errors import UserError
+from zablab.checkers.spec import DROP, NOT_A_READ, Model, Operation
 from zablab.history.jsonl import Op
 
 _NOT_A_READ = NOT_A_READ
@@ -43,47 +43,26 @@ MAX_STATES = 4_000_000  # per partition; about 1 GB of cache at worst
 
 
 def pair_ops(history: Sequence[Op]) -> list[Operation]:
-    """Pair each invoke with its process's next completion; unmatched invokes are crashed.
-
-    Nemesis ops and other non-client events are skipped. A completion with no open invoke is a
-    malformed history and raises UserError.
-    """
-    open_: dict[Any, Operation] = {}
+    """The history's client calls (`pair_calls`) as Operations; unmatched invokes are crashed."""
     ops: list[Operation] = []
-    for h in history:
-        if not h.is_client:
-            continue
-        if h.type == "invoke":
-            prev = open_.pop(h.process, None)
-            if prev is not None:  # a second invoke: the first never answered
-                prev.status = "info"
-            op = Operation(
+    for c in pair_calls(history):
+        done = c.complete if c.type != "info" else None
+        ops.append(
+            Operation(
                 id=len(ops),
-                process=h.process,
-                f=h.f,
-                value=h.value,
-                output=None,
-                status="info",
-                call=h.time,
-                ret=None,
-                invoke_index=h.index,
-                key=h.extra.get("key"),
+                process=c.process,
+                f=c.f,
+                value=c.invoke.value,
+                output=None if done is None else done.value,
+                status=c.type,
+                call=c.invoke.time,
+                ret=None if done is None else done.time,
+                invoke_index=c.invoke.index,
+                complete_index=None if c.complete is None else c.complete.index,
+                key=c.invoke.extra.get("key"),
+                final=bool(c.extra.get("final")),
             )
-            open_[h.process] = op
-            ops.append(op)
-            continue
-        op2 = open_.pop(h.process, None)
-        if op2 is None:
-            raise UserError(
-                f"history op {h.index}: {h.type} {h.f} of process {h.process!r} "
-                "has no matching invoke"
-            )
-        op2.complete_index = h.index
-        op2.status = h.type
-        if h.type == "info":
-            continue  # crashed: it stays open forever
-        op2.ret = h.time
-        op2.output = h.value
+        )
     return ops
 
 
@@ -94,7 +73,7 @@ def _as_operations(ops: Sequence[Op] | Sequence[Operation]) -> list[Operation]:
 
 
 class _Outcome:
-    __slots__ = ("valid", "longest", "visited")
+    __slots__ = ("valid", "longest", "visited", "why")
 
     def __init__(
         self, valid: bool | str, longest: list[tuple[list[tuple[int, Any]], int]], visited: int
@@ -102,6 +81,7 @@ class _Outcome:
         self.valid = valid
         self.longest = longest  # [(ops linearized with the state after each, blocking op index)]
         self.visited = visited
+        self.why = ""  # set when the model refuted the partition without a search
 
 
 def _search(
@@ -299,6 +279,15 @@ def _search(
         e = nxt[e]
 
 
+def _refuted(blocked: int, why: str) -> Generator[None, None, _Outcome]:
+    """The outcome of a partition the model refuted before any search: op `blocked` fits
+    nowhere, so the longest partial linearization is empty."""
+    outcome = _Outcome(False, [([], blocked)], 0)
+    outcome.why = why
+    return outcome
+    yield  # a generator, like _search
+
+
 def _path(
     stack_e: list[int], stack_s: list[Any], state: Any, opof: list[int]
 ) -> list[tuple[int, Any]]:
@@ -335,48 +324,80 @@ def check_linearizable(
     parts = model.partition(operations)
     details["partitions"] = len(parts)
     runs = []
+    checked = 0
     for k, part in enumerate(parts):
         kept: list[Operation] = []
         args: list[Any] = []
-        for op in part:
-            a = model.prepare(op)
+        for op, a in zip(part, model.prepare_all(part), strict=True):
             if a is not DROP:
                 kept.append(op)
                 args.append(a)
+                checked += op.ret is not None
+        refuted = model.refute(kept, args) if prune else None
+        if refuted is not None:
+            runs.append((k, part, kept, _refuted(*refuted)))
+            continue
         runs.append((k, part, kept, _search(kept, args, model, max_states, prune)))
+    details["checked"] = checked
     valid: bool | str = True
     visited = 0
     reason = ""
-    while runs and valid is not False:
-        for run in list(runs):
-            k, part, kept, gen = run
-            try:
-                next(gen)
-            except StopIteration as stop:
-                outcome: _Outcome = stop.value
-                runs.remove(run)
-                visited += outcome.visited
-                if outcome.valid is True:
+    if not checked:
+        valid = "unknown"
+        reason = _nothing_to_check(operations)
+        runs = []
+    try:
+        while runs and valid is not False:
+            for run in list(runs):
+                k, part, kept, gen = run
+                try:
+                    next(gen)
+                except StopIteration as stop:
+                    outcome: _Outcome = stop.value
+                    runs.remove(run)
+                    visited += outcome.visited
+                    if outcome.valid is True:
+                        continue
+                    if outcome.valid is False:
+                        valid = False
+                        details.update(_evidence(k, part, kept, outcome, model))
+                        break
+                    valid = "unknown"
+                    reason = f"partition {k} needed more than {max_states} search states"
                     continue
-                if outcome.valid is False:
-                    valid = False
-                    details.update(_evidence(k, part, kept, outcome, model))
+                if deadline is not None and time.monotonic() > deadline:
+                    valid = "unknown"
+                    reason = f"timed out after {timeout:g} s"
+                    runs = []
                     break
-                valid = "unknown"
-                reason = f"partition {k} needed more than {max_states} states"
-                continue
-            if deadline is not None and time.monotonic() > deadline:
-                valid = "unknown"
-                reason = f"timed out after {timeout} s"
-                runs = []
-                break
+    except MemoryError:
+        # the process's memory limit (zablab check --max-memory) stopped the search
+        runs.clear()
+        valid = "unknown"
+        reason = "the search ran out of its memory limit"
     for run in runs:
         run[3].close()
     details["states_visited"] = visited
     details["seconds"] = round(time.monotonic() - started, 6)
     if valid == "unknown":
+        if model.bounded_hint and checked:
+            reason += f"; {model.bounded_hint}"
         details["reason"] = reason
     return Result("linearizable", valid, details)  # type: ignore[arg-type]
+
+
+def _nothing_to_check(operations: Sequence[Operation]) -> str:
+    if not operations:
+        return "the history holds no client operation, so there is nothing to check"
+    if all(op.ret is None for op in operations):
+        return (
+            f"none of the history's {len(operations)} operation(s) completed, "
+            "so there is nothing to check"
+        )
+    return (
+        "the model keeps no completed operation of this history (it drops failed ops and "
+        "crashed reads); is --model right?"
+    )
 
 
 def _evidence(
@@ -407,6 +428,8 @@ def _evidence(
     if blocked_ids:
         first = next(op for op in kept if op.id == blocked_ids[0])
         d["op"] = op_dict(first)
+    if outcome.why:
+        d["why"] = outcome.why
     return d
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from zablab.checkers.model import DROP, NOT_A_READ, Model, Operation, _show, hashable
+from zablab.checkers.spec import DROP, NOT_A_READ, Model, Operation, _show, hashable
 from zablab.errors import UserError
 
 _READ, _WRITE, _CAS, _CAS_FAILED, _CAS_MAYBE = 0, 1, 2, 3, 4
@@ -36,7 +36,7 @@ class Register(Model):
 
     def prepare(self, op: Operation) -> Any:
         f = op.f
-        if f == "read":
+        if f == "read" or f == "sync-read":  # zablab's register workload: sync, then read
             if op.status != "ok":
                 return DROP
             return (_READ, hashable(op.output))
@@ -102,6 +102,27 @@ class CasRegister(Register):
         if op.status == "fail":
             return (_CAS_FAILED, a)
         return (_CAS_MAYBE, a, b)
+
+
+class ZkRegister(CasRegister):
+    """The part of a zablab register history that ZooKeeper promises to be linearizable."""
+
+    name = "zk-register"
+    semantics = (
+        "what ZooKeeper promises of a register: writes, successful cas and the final synced "
+        "reads (after the heal) are linearizable, as a cas-register. Other reads are left out, "
+        "synced ones too (sync is not a quorum operation, so a follower still attached to a "
+        "deposed leader may serve stale data after it), and so is a failed cas (its read may "
+        "have been stale, so it observed nothing linearizable). `--checker zookeeper` checks "
+        "those reads against ZooKeeper's weaker guarantees."
+    )
+
+    def prepare(self, op: Operation) -> Any:
+        if op.f == "read" or (op.f == "sync-read" and not op.final):
+            return DROP
+        if op.f == "cas" and op.status == "fail":
+            return DROP
+        return super().prepare(op)
 
 
 def _kv_key_value(op: Operation) -> tuple[Any, Any]:
@@ -223,25 +244,80 @@ class KV(Model):
 
 
 class SetModel(Model):
+    """States are ints used as bitsets (bit i: the i-th distinct element is in the set), so a
+    state costs a few bytes per element and equal sets hash alike whatever the add order."""
+
     name = "set"
     semantics = (
         "a set with add v and read (returns all elements), initially empty. Failed ops and "
-        "crashed reads are dropped; a crashed add may take effect at any time or never."
+        "crashed reads are dropped; a crashed add may take effect at any time or never (a "
+        "crashed add of an element no read returned is dropped: it can only make reads fail)."
     )
+    bounded_hint = "use --checker set: it judges each element on its own, with no search"
+
+    def __init__(self) -> None:
+        self._bit: dict[Hashable, int] = {}
+        self._elements: list[Hashable] = []
+
+    def _mask(self, elements: Any) -> int:
+        mask = 0
+        for x in elements:
+            x = hashable(x)
+            i = self._bit.get(x)
+            if i is None:
+                i = self._bit[x] = len(self._elements)
+                self._elements.append(x)
+            mask |= 1 << i
+        return mask
 
     def init(self) -> Hashable:
-        return frozenset()
+        return 0
 
     def prepare(self, op: Operation) -> Any:
         if op.status == "fail":
             return DROP
         if op.f == "add":
-            return (_WRITE, hashable(op.value))
+            return (_WRITE, self._mask([op.value]))
         if op.f == "read":
             if op.status != "ok":
                 return DROP
-            return (_READ, frozenset(hashable(x) for x in (op.output or ())))
+            out = op.output
+            return (_READ, self._mask(out if isinstance(out, list | tuple | set) else ()))
         raise UserError(f"model set has no operation {op.f!r} (op {op.id})")
+
+    def prepare_all(self, ops: Sequence[Operation]) -> list[Any]:
+        args = [self.prepare(op) for op in ops]
+        seen = 0
+        for a in args:
+            if a is not DROP and a[0] == _READ:
+                seen |= a[1]
+        return [
+            DROP if a is not DROP and op.crashed and a[0] == _WRITE and not a[1] & seen else a
+            for op, a in zip(ops, args, strict=True)
+        ]
+
+    def refute(self, ops: Sequence[Operation], args: Sequence[Any]) -> tuple[int, str] | None:
+        # an add acknowledged before a read began precedes it in every order, and a set only
+        # grows: the read must hold its element (the search would need exponential time here)
+        adds = sorted(
+            (op.ret, a[1]) for op, a in zip(ops, args, strict=True)
+            if a[0] == _WRITE and op.ret is not None
+        )  # fmt: skip
+        reads = sorted(
+            (op.call, i) for i, (op, a) in enumerate(zip(ops, args, strict=True)) if a[0] == _READ
+        )
+        done, k = 0, 0
+        for call, i in reads:
+            while k < len(adds) and adds[k][0] < call:
+                done |= adds[k][1]
+                k += 1
+            missing = done & ~args[i][1]
+            if missing:
+                x = self._elements[(missing & -missing).bit_length() - 1]
+                n = bin(missing).count("1")
+                more = f" (and {n - 1} more)" if n > 1 else ""
+                return i, f"it misses {_show(x)}{more}, whose add completed before it began"
+        return None
 
     def read_only(self, arg: Any) -> bool:
         return arg[0] == _READ
@@ -250,12 +326,16 @@ class SetModel(Model):
         return arg[1] if arg[0] == _READ else NOT_A_READ
 
     def reachability(self, args: Sequence[Any]) -> Callable[[Any, Any, int], bool] | None:
-        return lambda state, wanted, linearized: state <= wanted  # adds only grow the set
+        return lambda state, wanted, linearized: not state & ~wanted  # adds only grow the set
 
     def step(self, state: Any, arg: Any) -> tuple[bool, Any]:
         if arg[0] == _READ:
             return arg[1] == state, state
-        return True, state | {arg[1]}
+        return True, state | arg[1]
+
+    def describe_state(self, state: Any) -> str:
+        members = [x for i, x in enumerate(self._elements) if state >> i & 1]
+        return _show(frozenset(members))
 
 
 class FifoQueue(Model):
@@ -386,6 +466,7 @@ class Mutex(Model):
 MODELS: dict[str, type[Model]] = {
     "register": Register,
     "cas-register": CasRegister,
+    "zk-register": ZkRegister,
     "kv": KV,
     "set": SetModel,
     "fifo-queue": FifoQueue,

@@ -25,6 +25,10 @@ CheckerFn = Callable[[Sequence[Op], Mapping[str, Any]], Result]
 class Entry:
     fn: CheckerFn
     help: str
+    #: what `zablab check PATH` names: a history, or a trace (a file, or a directory of them)
+    reads: str = "history"
+    #: the modules `fn` imports, loaded once before worker processes are forked from this one
+    modules: tuple[str, ...] = ()
 
 
 def _zookeeper(ops: Sequence[Op], o: Mapping[str, Any]) -> Result:
@@ -104,6 +108,10 @@ def _timeline(ops: Sequence[Op], o: Mapping[str, Any]) -> Result:
     from zablab.checkers.timeline import render_timeline
 
     p = render_timeline(ops, _out_dir(o) / "timeline.html", title=str(o.get("title", "History")))
+    if not any(op.is_client and op.type != "invoke" for op in ops):
+        return Result(
+            "timeline", "unknown", {"file": str(p), "reason": "no client operation completed"}
+        )
     return Result("timeline", True, {"file": str(p)})
 
 
@@ -119,20 +127,31 @@ def _zab(ops: Sequence[Op], o: Mapping[str, Any]) -> Result:
 
 def _linearizable(ops: Sequence[Op], o: Mapping[str, Any]) -> Result:
     from zablab.checkers.linearizable import check_linearizable
-    from zablab.checkers.models import get_model
+    from zablab.checkers.models import MODELS, get_model
 
     model = o.get("model")
     if not model:
-        raise UserError("the linearizable checker needs a model (option 'model')")
+        raise UserError(f"--model is required for the linearizable checker ({', '.join(MODELS)})")
     return check_linearizable(ops, get_model(str(model)), o.get("timeout"))
 
 
 CHECKERS: dict[str, Entry] = {
-    "linearizable": Entry(_linearizable, "linearizability against a model (--model)"),
-    "zookeeper": Entry(
-        _zookeeper, "ZooKeeper's guarantees: linearizable writes, ordered sequential reads"
+    "linearizable": Entry(
+        _linearizable,
+        "linearizability against a model (--model)",
+        modules=("zablab.checkers.linearizable", "zablab.checkers.models"),
     ),
-    "zab": Entry(_zab, "ZAB's properties on replica traces (--trace)"),
+    "zookeeper": Entry(
+        _zookeeper,
+        "ZooKeeper's guarantees: linearizable writes, ordered sequential reads",
+        modules=("zablab.checkers.zookeeper",),
+    ),
+    "zab": Entry(
+        _zab,
+        "ZAB's properties on replica traces (a file or a directory)",
+        "trace",
+        ("zablab.checkers.zab",),
+    ),
     "set": Entry(_set, "set: lost, stale, unexpected, duplicated elements"),
     "counter": Entry(_counter, "counter: reads within the range the adds allow"),
     "unique-ids": Entry(_unique_ids, "unique ids: no id generated twice"),
@@ -148,11 +167,15 @@ CHECKERS: dict[str, Entry] = {
 }
 
 
-def get_checker(name: str) -> CheckerFn:
+def get_entry(name: str) -> Entry:
     try:
-        return CHECKERS[name].fn
+        return CHECKERS[name]
     except KeyError:
         raise UserError(f"unknown checker {name!r}; choose from: {', '.join(CHECKERS)}") from None
+
+
+def get_checker(name: str) -> CheckerFn:
+    return get_entry(name).fn
 
 
 def run_checkers(names: Sequence[str], ops: Sequence[Op], options: Mapping[str, Any]) -> Result:

@@ -49,4 +49,6 @@ def merge_validity(values: Iterable[Validity]) -> Validity:
 def compose(checker: str, results: Iterable[Result]) -> Result:
     """Combine several results into one whose validity is the worst of them."""
     rs = list(results)
+    if not rs:
+        return Result(checker, "unknown", {"reason": "no checker ran"})
     return Result(checker, merge_validity(r.valid for r in rs), {}, rs)

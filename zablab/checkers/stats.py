@@ -22,8 +22,10 @@ from zablab.history.jsonl import Op
 def check_stats(ops: Iterable[Op]) -> Result:
     """ok/fail/info counts per f; invalid when some f never succeeded."""
     by_f: dict[str, Counter[str]] = defaultdict(Counter)
+    completed = 0
     for c in pair_calls(ops):
         by_f[c.f][c.type] += 1
+        completed += c.complete is not None
     table: dict[str, dict[str, Any]] = {}
     for f, n in sorted(by_f.items()):
         total = sum(n.values())
@@ -47,8 +49,9 @@ def check_stats(ops: Iterable[Op]) -> Result:
     }
     if never:
         details["never-succeeded"] = never
-    if not table:
-        return Result("stats", "unknown", {**details, "reason": "no client operations"})
+    if not completed:
+        reason = "no client operation completed" if table else "no client operations"
+        return Result("stats", "unknown", {**details, "reason": reason})
     return Result("stats", not never, details)
 
 
@@ -66,6 +69,7 @@ def _kind(e: Any) -> str:
 
 def check_errors(ops: Iterable[Op], *, example_limit: int = 3) -> Result:
     """Group the `error` and `exception` fields of failed and crashed ops by kind."""
+    ops = list(ops)
     groups: dict[str, dict[str, Any]] = {}
     unhandled: dict[str, dict[str, Any]] = {}
     for op in ops:
@@ -83,4 +87,7 @@ def check_errors(ops: Iterable[Op], *, example_limit: int = 3) -> Result:
         "errors": dict(sorted(groups.items(), key=lambda kv: -kv[1]["count"])),
         "unhandled": dict(sorted(unhandled.items(), key=lambda kv: -kv[1]["count"])),
     }
+    if not any(op.is_client and op.type != "invoke" for op in ops):
+        details["reason"] = "no client operation completed, so there is nothing to check"
+        return Result("errors", "unknown", details)
     return Result("errors", not unhandled, details)

@@ -14,8 +14,8 @@ from functools import cached_property
 from typing import Any
 
 from zablab.checkers.faults import Period, fault_before, fault_periods, short_name
-from zablab.checkers.model import hashable
 from zablab.checkers.result import Result
+from zablab.checkers.spec import hashable
 from zablab.checkers.zab import PROPERTIES
 from zablab.history.jsonl import Op
 

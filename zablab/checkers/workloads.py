@@ -199,6 +199,9 @@ def check_unique_ids(ops: Iterable[Op]) -> Result:
     nums = [x for x in ids if isinstance(x, int) and not isinstance(x, bool)]
     if nums:
         details["range"] = [min(nums), max(nums)]
+    if not ids:
+        details["reason"] = "no generate completed ok, so there is nothing to check"
+        return Result("unique-ids", "unknown", details)
     return Result("unique-ids", not dups, details)
 
 
@@ -279,5 +282,8 @@ def check_queue(ops: Iterable[Op], *, named: bool = False) -> Result:
         return Result("queue", False, details)
     if not drained and missing:
         details["reason"] = "no successful drain, so undequeued elements may still be queued"
+        return Result("queue", "unknown", details)
+    if not acked and not dequeued:
+        details["reason"] = "no enqueue or dequeue completed ok, so there is nothing to check"
         return Result("queue", "unknown", details)
     return Result("queue", True, details)

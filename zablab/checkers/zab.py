@@ -22,9 +22,10 @@ from typing import Any
 
 import networkx as nx
 
-from zablab.checkers.model import hashable
 from zablab.checkers.result import Result, compose
+from zablab.checkers.spec import hashable
 from zablab.errors import UserError
+from zablab.history.textfile import text_lines
 
 PROPERTIES = (
     "integrity",
@@ -109,20 +110,23 @@ def load_zab_trace(*paths: str | Path) -> list[dict[str, Any]]:
             files.append(p)
         else:
             raise UserError(f"{p}: no such trace file or directory")
+    if not files:
+        raise UserError(f"{', '.join(map(str, paths))}: no *.jsonl trace files found")
     events: list[dict[str, Any]] = []
     for f in files:
-        with open(f, encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    e = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise UserError(f"{f}:{lineno}: not valid JSON ({exc.msg})") from None
-                if not isinstance(e, dict) or "node" not in e or "event" not in e:
-                    raise UserError(f"{f}:{lineno}: a trace event needs 'node' and 'event' fields")
-                e.setdefault("_where", f"{f}:{lineno}")
-                events.append(e)
+        for lineno, line, _ in text_lines(f):
+            if not line.strip():
+                continue
+            try:
+                e = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise UserError(
+                    f"{f}:{lineno}: not valid JSON ({exc.msg}); a trace has one event a line"
+                ) from None
+            if not isinstance(e, dict) or "node" not in e or "event" not in e:
+                raise UserError(f"{f}:{lineno}: a trace event needs 'node' and 'event' fields")
+            e.setdefault("_where", f"{f}:{lineno}")
+            events.append(e)
     return events
 
 
@@ -219,6 +223,11 @@ def check_zab_trace(
         "deliveries": sum(len(r.deliveries) for r in replicas.values()),
         "violated": [c.checker for c in children if c.valid is False],
     }
+    if res.valid is True and not res.details["broadcasts"] and not res.details["deliveries"]:
+        res.valid = "unknown"
+        res.details["reason"] = (
+            "the trace holds no broadcast or deliver event, so there is nothing to check"
+        )
     return res
 
 

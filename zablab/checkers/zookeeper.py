@@ -27,9 +27,10 @@ from typing import Any
 
 from zablab.checkers.calls import INF, Call, hashable, pair_calls
 from zablab.checkers.result import Result
+from zablab.errors import UserError
 from zablab.history.jsonl import Op
 
-READ_FS = frozenset({"read", "get"})
+READ_FS = frozenset({"read", "get", "sync-read"})  # sync-read: zablab's sync, then read
 WRITE_FS = frozenset({"write", "set", "put"})
 CAS_FS = frozenset({"cas"})
 
@@ -315,6 +316,13 @@ def check_zookeeper(
     }
     if rep.counts:
         return Result("zookeeper", False, details)
+    if not any(c.type in ("ok", "fail") for c in calls):
+        details["reason"] = (
+            "no read, write or cas completed, so there is nothing to check"
+            if calls
+            else "the history holds no read, write or cas, so there is nothing to check"
+        )
+        return Result("zookeeper", "unknown", details)
     if not has_zxids and (writes or reads):
         details["reason"] = (
             "the history records no zxids, so write order and session order cannot be checked; "
@@ -592,17 +600,15 @@ def _check_synced_reads(
 
 def _fallback_linearizable_writes(ops: Iterable[Op], dec: _Decoder) -> Any:
     """Without zxids only the writes can be judged: linearizability of the write subhistory."""
-    try:
-        from zablab.checkers.linearizable import check_linearizable  # type: ignore[import-not-found,unused-ignore]
-        from zablab.checkers.models import get_model
-    except ImportError:
-        return "unknown"
+    from zablab.checkers.linearizable import check_linearizable
+    from zablab.checkers.models import get_model
+
     wops = [o for o in ops if o.is_client and o.f in WRITE_FS | CAS_FS]
     if not wops:
         return "unknown"
     model = "kv" if dec.keyed else "cas-register"
     try:
         res = check_linearizable(wops, get_model(model), 10.0)
-    except Exception:  # noqa: BLE001 - a fallback must not turn a verdict into a crash
+    except UserError:  # values the model cannot read: the fallback has no verdict
         return "unknown"
     return False if res.valid is False else "unknown"

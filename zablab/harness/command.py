@@ -87,6 +87,9 @@ def test(
     test_count: int = typer.Option(
         1, "--test-count", help="Run the test this many times (seed, seed+1, ...)."
     ),
+    shard: str | None = typer.Option(
+        None, "--shard", metavar="I/K", help="Run only shard I of K of the --test-count seeds."
+    ),
     store_dir: str = typer.Option("store", "--store", help="Where runs are kept."),
     name: str | None = typer.Option(None, "--name", help="Test name (default: <db>-<workload>)."),
     op_timeout: float = typer.Option(
@@ -132,8 +135,15 @@ def test(
         (ssh_user, ssh_port, ssh_key, known_hosts, ssh_config, no_strict_host_keys),
     )
     base_seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
+    seeds = [base_seed + i for i in range(test_count)]
+    if shard:
+        from zablab.shards import shard as shard_of
+
+        if seed is None:
+            raise UserError("--shard needs --seed, so that every shard splits the same seeds.")
+        seeds = shard_of(seeds, shard)
     worst = 0
-    for i in range(test_count):
+    for run_seed in seeds:
         opts = TestOptions(
             backend=backend,
             db=db,
@@ -146,7 +156,7 @@ def test(
             concurrency=concurrency,
             rate=rate,
             client_procs=client_procs,
-            seed=base_seed + i,
+            seed=run_seed,
             store=store_dir,
             name=name,
             op_timeout=op_timeout,

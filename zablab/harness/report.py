@@ -27,6 +27,7 @@ from zablab.checkers.summary import (
     n,
     summarize,
 )
+from zablab.harness import server_metrics
 from zablab.history.jsonl import read_jsonl
 
 log = logging.getLogger("zablab.report")
@@ -89,6 +90,13 @@ workload <code>{{ workload }}</code> · nemesis <code>{{ nemesis }}</code></p>
 <table><tr><th>time (s)</th><th>f</th><th>value</th></tr>
 {% for op in faults %}<tr><td>{{ "%.3f"|format(op.time / 1e9) }}</td><td>{{ op.f }}</td><td><code>{{ op.value }}</code></td></tr>{% endfor %}
 </table></details>
+
+<h2>Server metrics</h2>
+{% if metric_rows %}<p>Each node's own counters (<code>mntr</code>, ZooKeeper's names, as on its Prometheus
+endpoint) at the end of the run, before teardown.</p>
+<table class="ops"><tr><th>metric</th><th>meaning</th>{% for n in metric_nodes %}<th>{{ n }}</th>{% endfor %}</tr>
+{% for key, meaning, values in metric_rows %}<tr><td><code>{{ key }}</code></td><td>{{ meaning }}</td>{% for v in values %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}
+</table>{% else %}<p>No server metrics were recorded for this run.</p>{% endif %}
 
 <h2>Timeline</h2>
 {% if timeline %}<iframe title="timeline" srcdoc="{{ timeline }}"></iframe>{% else %}<p>No timeline.</p>{% endif %}
@@ -215,7 +223,8 @@ def write_report(run_dir: str | Path) -> Path:
     node_names = [
         str(n["name"]) for n in test.get("nodes", []) if isinstance(n, dict) and "name" in n
     ]
-    repeat = repeat_command(o, test.get("seed"))
+    repeat = test.get("replay") or repeat_command(o, test.get("seed"))
+    metric_nodes, metric_rows = server_metrics.table(run)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     html = env.from_string(TEMPLATE).render(
         name=test.get("name", run.parent.name),
@@ -245,6 +254,8 @@ def write_report(run_dir: str | Path) -> Path:
         faults=[op for op in ops if op.process == "nemesis" and op.value is not None],
         timeline=timeline,
         logs=logs,
+        metric_nodes=metric_nodes,
+        metric_rows=metric_rows,
     )
     out = run / "report.html"
     out.write_text(html, encoding="utf-8")

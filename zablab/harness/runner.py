@@ -28,7 +28,7 @@ from zablab.checkers.result import Result, compose
 from zablab.checkers.summary import annotate
 from zablab.checkers.zab import check_zab_trace, load_zab_trace
 from zablab.errors import UserError
-from zablab.harness import capacity, leftovers, store
+from zablab.harness import capacity, leftovers, server_metrics, store
 from zablab.harness.backends import cleanup_runs, get_backend
 from zablab.harness.backends.base import Node
 from zablab.harness.clients.procs import WorkerProcesses, auto_procs
@@ -480,6 +480,8 @@ class Runner:
                 self._note_healed(self.nemesis.heal_all())
         if self.db is not None and self.run_dir is not None:
             running = [n.name for n in self.nodes if _quietly(self.db.running, n)]
+            with contextlib.suppress(Exception):  # the servers' own counters, for the report
+                server_metrics.collect([n for n in self.nodes if n.name in running], self.run_dir)
             for n in self.nodes:
                 with contextlib.suppress(Exception):
                     self.db.kill(n)

@@ -16,6 +16,7 @@ from typing import Any
 
 from zablab.errors import UserError
 from zablab.history.jsonl import OP_TYPES, Op, read_jsonl
+from zablab.history.textfile import read_bytes, read_text, text_lines
 
 FORMATS = ("jsonl", "edn", "etcd-log", "kv-log")
 
@@ -35,9 +36,9 @@ def detect_format(path: str | Path) -> str:
 
 def load_history(path: str | Path, fmt: str | None = None) -> list[Op]:
     """Read a history in any supported format (detected from the file name when not given)."""
-    fmt = fmt or detect_format(path)
     if not Path(path).is_file():
-        raise UserError(f"{path}: no such file")
+        read_bytes(path)  # raises the one-line error that fits (missing, directory, ...)
+    fmt = fmt or detect_format(path)
     readers = {
         "jsonl": read_jsonl,
         "edn": read_edn,
@@ -189,7 +190,7 @@ def _parse_edn(text: str, where: str) -> list[Any]:
 
 def read_edn(path: str | Path) -> list[Op]:
     """A Jepsen EDN history: a vector or list of op maps, or a stream of maps (often one a line)."""
-    text = Path(path).read_text(encoding="utf-8")
+    text = read_text(path)
     lead = re.match(r"(?:[\s,]|;[^\n]*)*", text)
     if text[lead.end() if lead else 0 :].startswith(("[", "(")):
         forms = _parse_edn(text, str(path))
@@ -290,28 +291,29 @@ def read_etcd_log(path: str | Path) -> list[Op]:
     op keeps the invoke's value.
     """
     ops: list[Op] = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if "jepsen.util" not in line:
-                continue
-            where = f"{path}:{lineno}"
-            m = _LOG_LINE.search(line)
-            if m is None or m.group(2) not in OP_TYPES:
-                raise UserError(f"{where}: not a Jepsen op line (process :type :f value)")
-            proc_s, typ, f, raw = m.groups()
-            process: Any = int(proc_s) if _SCALAR.fullmatch(proc_s) else proc_s
-            try:
-                value = _log_value(raw, where)
-            except UserError:
-                if process != "nemesis":
-                    raise
-                value = raw  # a nemesis value is only shown, never checked
-            extra: dict[str, Any] = {}
-            if typ == "info" and isinstance(value, str) and process != "nemesis":
-                extra["error"] = value
-                value = None
-            ops.append(Op(len(ops), lineno, typ, process, f, value, extra))
-    if not ops and Path(path).stat().st_size > 0:
+    lines = 0
+    for lineno, line, _ in text_lines(path):
+        lines += bool(line.strip())
+        if "jepsen.util" not in line:
+            continue
+        where = f"{path}:{lineno}"
+        m = _LOG_LINE.search(line)
+        if m is None or m.group(2) not in OP_TYPES:
+            raise UserError(f"{where}: not a Jepsen op line (process :type :f value)")
+        proc_s, typ, f, raw = m.groups()
+        process: Any = int(proc_s) if _SCALAR.fullmatch(proc_s) else proc_s
+        try:
+            value = _log_value(raw, where)
+        except UserError:
+            if process != "nemesis":
+                raise
+            value = raw  # a nemesis value is only shown, never checked
+        extra: dict[str, Any] = {}
+        if typ == "info" and isinstance(value, str) and process != "nemesis":
+            extra["error"] = value
+            value = None
+        ops.append(Op(len(ops), lineno, typ, process, f, value, extra))
+    if not ops and lines:
         raise UserError(
             f"{path}: no Jepsen op lines (jepsen.util - process :type :f value); is --format right?"
         )
@@ -332,28 +334,25 @@ def read_kv_log(path: str | Path) -> list[Op]:
     thousands of lines); anything else goes through the EDN parser.
     """
     ops: list[Op] = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            m = _KV_LINE.fullmatch(line)
-            if m is not None and "\\" not in line:
-                proc, typ, f, key, raw = m.groups()
-                value = None if raw == "nil" else raw[1:-1]
-                if typ not in OP_TYPES:
-                    raise UserError(
-                        f"{where}: type must be one of {', '.join(OP_TYPES)}, not {typ!r}"
-                    )
-                ops.append(Op(len(ops), lineno, typ, int(proc), f, value, {"key": key}))
-                continue
-            forms = _parse_edn(line, where)
-            if len(forms) != 1:
-                raise UserError(f"{where}: expected one map")
-            op = _op_from_map(forms[0], where, len(ops))
-            op.time = lineno
-            op.index = len(ops)
-            if "key" not in op.extra:
-                raise UserError(f"{where}: kv op has no :key")
-            ops.append(op)
+    for lineno, line, _ in text_lines(path):
+        if not line.strip():
+            continue
+        where = f"{path}:{lineno}"
+        m = _KV_LINE.fullmatch(line)
+        if m is not None and "\\" not in line:
+            proc, typ, f, key, raw = m.groups()
+            value = None if raw == "nil" else raw[1:-1]
+            if typ not in OP_TYPES:
+                raise UserError(f"{where}: type must be one of {', '.join(OP_TYPES)}, not {typ!r}")
+            ops.append(Op(len(ops), lineno, typ, int(proc), f, value, {"key": key}))
+            continue
+        forms = _parse_edn(line, where)
+        if len(forms) != 1:
+            raise UserError(f"{where}: expected one map {{:process :type :f :key :value}}")
+        op = _op_from_map(forms[0], where, len(ops))
+        op.time = lineno
+        op.index = len(ops)
+        if "key" not in op.extra:
+            raise UserError(f"{where}: kv op has no :key")
+        ops.append(op)
     return ops

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from zablab.errors import UserError
+from zablab.history.textfile import text_lines
 
 OP_TYPES = ("invoke", "ok", "fail", "info")
 _CORE = ("index", "time", "type", "process", "f", "value")
@@ -44,47 +45,65 @@ class Op:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], where: str = "") -> Op:
-        try:
-            typ = d["type"]
-            if typ not in OP_TYPES:
-                raise UserError(f"{where}: type must be one of {', '.join(OP_TYPES)}, not {typ!r}")
-            return cls(
-                index=int(d.get("index", -1)),
-                time=int(d.get("time", 0)),
-                type=typ,
-                process=d["process"],
-                f=str(d["f"]),
-                value=d.get("value"),
-                extra={k: v for k, v in d.items() if k not in _CORE},
-            )
-        except KeyError as exc:
-            raise UserError(f"{where}: missing field {exc.args[0]!r}") from None
-        except (TypeError, ValueError) as exc:
-            raise UserError(f"{where}: {exc}") from None
+        for name in ("type", "process", "f"):
+            if name not in d:
+                if "event" in d and "node" in d:
+                    raise UserError(f"{where}: a ZAB trace event, not an op; use --checker zab")
+                raise UserError(
+                    f"{where}: missing field {name!r}; every op needs type, process and f "
+                    "(Jepsen's field names)"
+                )
+        typ = d["type"]
+        if typ not in OP_TYPES:
+            raise UserError(f"{where}: type must be one of {', '.join(OP_TYPES)}, not {typ!r}")
+        if not isinstance(d["f"], str) or not d["f"]:
+            raise UserError(f"{where}: f must be the op's name (a string), not {d['f']!r}")
+        return cls(
+            index=_int_field(d, "index", -1, where),
+            time=_int_field(d, "time", 0, where),
+            type=typ,
+            process=d["process"],
+            f=d["f"],
+            value=d.get("value"),
+            extra={k: v for k, v in d.items() if k not in _CORE},
+        )
 
     @property
     def is_client(self) -> bool:
         return self.process != "nemesis"
 
 
+def _int_field(d: dict[str, Any], name: str, default: int, where: str) -> int:
+    v = d.get(name, default)
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise UserError(f"{where}: {name} must be a number, not {v!r}")
+    return int(v)
+
+
 def read_jsonl(path: str | Path) -> list[Op]:
     """Read a JSONL history; a bad line raises UserError naming file and line."""
     ops: list[Op] = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                d = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UserError(f"{where}: not valid JSON ({exc.msg})") from None
-            if not isinstance(d, dict):
-                raise UserError(f"{where}: expected a JSON object per line")
-            op = Op.from_dict(d, where)
-            if op.index < 0:
-                op.index = len(ops)
-            ops.append(op)
+    for lineno, line, ended in text_lines(path):
+        if not line.strip():
+            continue
+        where = f"{path}:{lineno}"
+        try:
+            d = json.loads(line)
+        except json.JSONDecodeError as exc:
+            if not ended:
+                raise UserError(
+                    f"{where}: the last line is cut short ({exc.msg}); the writer stopped "
+                    "mid-line: delete that line to check the rest"
+                ) from None
+            raise UserError(
+                f"{where}: not valid JSON ({exc.msg}); one JSON object a line"
+            ) from None
+        if not isinstance(d, dict):
+            raise UserError(f"{where}: expected a JSON object per line, got {type(d).__name__}")
+        op = Op.from_dict(d, where)
+        if op.index < 0:
+            op.index = len(ops)
+        ops.append(op)
     return ops
 
 

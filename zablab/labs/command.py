@@ -184,3 +184,8 @@ def _points(lab: Lab, part: str) -> tuple[float, float]:
 def _need_dir(directory: Path) -> None:
     if not directory.is_dir():
         raise UserError(f"{directory} is not a directory; `zablab lab start LAB DIR` makes one.")
+
+
+def register(root: typer.Typer) -> None:
+    """`zablab lab ...` under the root command (cli.py registers only what is invoked)."""
+    root.add_typer(app, name="lab")

@@ -21,9 +21,9 @@ Examples:
 
   zablab node --config zoo.cfg --bug commit-without-quorum   # a deliberately broken replica
 
-  An ensemble's replication protocol is zoo.cfg's zablab.protocol (default and so far only: zab);
-  its election is zablab.election: fle (default), smallest-id or first-claim (these two lose
-  acknowledged writes: a lesson, not a setting).
+  An ensemble's replication protocol is zoo.cfg's zablab.protocol or --protocol: zab (the
+  default) or paxos. ZAB's election is zablab.election: fle (default), smallest-id or
+  first-claim (these two lose acknowledged writes: a lesson, not a setting).
 
 Seeded bugs (--bug, repeatable; or zablab.bugs=a,b in zoo.cfg), ensemble mode only:
 """
@@ -64,6 +64,9 @@ def register(app: typer.Typer) -> None:
         bug: list[str] | None = typer.Option(  # noqa: B008 (typer needs the call here)
             None, "--bug", help="Turn on a seeded bug (repeatable; listed above). Labs only."
         ),
+        protocol: str = typer.Option(
+            "", "--protocol", help="Replication protocol: zab or paxos (zoo.cfg zablab.protocol)."
+        ),
     ) -> None:
         run_node(
             config=config,
@@ -78,6 +81,7 @@ def register(app: typer.Typer) -> None:
             log_level=log_level,
             trace=trace,
             bugs=bug,
+            protocol=protocol,
         )
 
 
@@ -95,6 +99,7 @@ def run_node(
     log_level: str = "INFO",
     trace: str = "",
     bugs: list[str] | None = None,
+    protocol: str = "",
 ) -> None:
     import asyncio
     import logging
@@ -102,6 +107,7 @@ def run_node(
 
     from .config import NodeConfig, read_myid, read_zoo_cfg, validate
     from .dirlock import lock_data_dir
+    from .replica.config import parse_protocol
     from .runtime import NodeRuntime, ServerRuntime
     from .storage import CorruptStorage
 
@@ -126,6 +132,8 @@ def run_node(
         cfg.fsync = False
     if snap_count:
         cfg.snap_count = snap_count
+    if protocol:
+        cfg.protocol = parse_protocol(protocol)
     if server_id:
         cfg.server_id = server_id
     elif cfg.data_dir:

@@ -9,41 +9,41 @@ from __future__ import annotations
 from collections import deque
 
 from .metrics import Summary
-from .protocol import Id, Op
+from .protocol import Id, OpCode
 
 NEW, WAIT_SESSION, OPEN, CLOSED = range(4)
 
 # the request kinds ZooKeeper's cons prints as lop= (FinalRequestProcessor's lastOp)
 LAST_OP = {
-    Op.PING: "PING",
-    Op.CREATE_SESSION: "SESS",
-    Op.MULTI: "MULT",
-    Op.MULTI_READ: "MLTR",
-    Op.CREATE: "CREA",
-    Op.CREATE2: "CREA",
-    Op.CREATE_CONTAINER: "CREA",
-    Op.CREATE_TTL: "CREA",
-    Op.DELETE: "DELE",
-    Op.DELETE_CONTAINER: "DELE",
-    Op.SET_DATA: "SETD",
-    Op.RECONFIG: "RECO",
-    Op.SET_ACL: "SETA",
-    Op.CLOSE_SESSION: "CLOS",
-    Op.SYNC: "SYNC",
-    Op.CHECK: "CHEC",
-    Op.EXISTS: "EXIS",
-    Op.GET_DATA: "GETD",
-    Op.SET_WATCHES: "SETW",
-    Op.SET_WATCHES2: "STW2",
-    Op.ADD_WATCH: "ADDW",
-    Op.GET_ACL: "GETA",
-    Op.GET_CHILDREN: "GETC",
-    Op.GET_CHILDREN2: "GETC",
-    Op.GET_ALL_CHILDREN_NUMBER: "GETACN",
-    Op.CHECK_WATCHES: "CHKW",
-    Op.REMOVE_WATCHES: "REMW",
-    Op.WHO_AM_I: "HOMI",
-    Op.GET_EPHEMERALS: "GETE",
+    OpCode.PING: "PING",
+    OpCode.CREATE_SESSION: "SESS",
+    OpCode.MULTI: "MULT",
+    OpCode.MULTI_READ: "MLTR",
+    OpCode.CREATE: "CREA",
+    OpCode.CREATE2: "CREA",
+    OpCode.CREATE_CONTAINER: "CREA",
+    OpCode.CREATE_TTL: "CREA",
+    OpCode.DELETE: "DELE",
+    OpCode.DELETE_CONTAINER: "DELE",
+    OpCode.SET_DATA: "SETD",
+    OpCode.RECONFIG: "RECO",
+    OpCode.SET_ACL: "SETA",
+    OpCode.CLOSE_SESSION: "CLOS",
+    OpCode.SYNC: "SYNC",
+    OpCode.CHECK: "CHEC",
+    OpCode.EXISTS: "EXIS",
+    OpCode.GET_DATA: "GETD",
+    OpCode.SET_WATCHES: "SETW",
+    OpCode.SET_WATCHES2: "STW2",
+    OpCode.ADD_WATCH: "ADDW",
+    OpCode.GET_ACL: "GETA",
+    OpCode.GET_CHILDREN: "GETC",
+    OpCode.GET_CHILDREN2: "GETC",
+    OpCode.GET_ALL_CHILDREN_NUMBER: "GETACN",
+    OpCode.CHECK_WATCHES: "CHKW",
+    OpCode.REMOVE_WATCHES: "REMW",
+    OpCode.WHO_AM_I: "HOMI",
+    OpCode.GET_EPHEMERALS: "GETE",
 }
 
 

@@ -19,7 +19,7 @@ from .protocol import (
     STAT,
     Err,
     Event,
-    Op,
+    OpCode,
     client_owner,
     read_acls,
     write_acl,
@@ -161,7 +161,7 @@ class DataTree:
                 assert isinstance(body, CreateTxn)
                 rc.path = body.path
                 rc.stat = self._create(body, zxid, time, trig).stat()
-            elif typ == Op.SET_DATA:
+            elif typ == OpCode.SET_DATA:
                 assert isinstance(body, SetDataTxn)
                 rc.path = body.path
                 n = self._node(body.path)
@@ -174,11 +174,11 @@ class DataTree:
                 n._stat = None
                 rc.stat = n.stat()
                 trig.append((DATA, body.path, Event.NODE_DATA_CHANGED))
-            elif typ in (Op.DELETE, Op.DELETE_CONTAINER):
+            elif typ in (OpCode.DELETE, OpCode.DELETE_CONTAINER):
                 assert isinstance(body, DeleteTxn)
                 rc.path = body.path
                 self._delete(body.path, zxid, trig)
-            elif typ == Op.SET_ACL:
+            elif typ == OpCode.SET_ACL:
                 assert isinstance(body, SetACLTxn)
                 rc.path = body.path
                 n = self._node(body.path)
@@ -186,23 +186,23 @@ class DataTree:
                 n.aversion = body.version
                 n._stat = None
                 rc.stat = n.stat()
-            elif typ == Op.CHECK:
+            elif typ == OpCode.CHECK:
                 assert isinstance(body, CheckVersionTxn)
                 rc.path = body.path
-            elif typ == Op.ERROR:
+            elif typ == OpCode.ERROR:
                 assert isinstance(body, ErrorTxn)
                 rc.err = body.err
-            elif typ == Op.CREATE_SESSION:
+            elif typ == OpCode.CREATE_SESSION:
                 assert isinstance(body, CreateSessionTxn)
                 self.sessions[client] = body.timeout
-            elif typ == Op.CLOSE_SESSION:
+            elif typ == OpCode.CLOSE_SESSION:
                 self.sessions.pop(client, None)
                 for path in sorted(self.ephemerals.pop(client, ())):
                     try:
                         self._delete(path, zxid, trig)
                     except KeyError:
                         pass
-            elif typ == Op.MULTI:
+            elif typ == OpCode.MULTI:
                 assert isinstance(body, MultiTxn)
                 rc.multi = self._multi(body, client, zxid, time, trig)
                 for sub in rc.multi:
@@ -218,14 +218,14 @@ class DataTree:
     def _multi(
         self, body: MultiTxn, client: int, zxid: int, time: int, trig: list[Trigger]
     ) -> list[Result]:
-        failed = any(t == Op.ERROR for t, _ in body.txns)
+        failed = any(t == OpCode.ERROR for t, _ in body.txns)
         out: list[Result] = []
         post_failed = False
         for t, b in body.txns:
-            if t == Op.ERROR:
+            if t == OpCode.ERROR:
                 post_failed = True
             elif failed:
-                t = Op.ERROR
+                t = OpCode.ERROR
                 b = ErrorTxn(Err.RUNTIMEINCONSISTENCY if post_failed else Err.OK)
             out.append(self._apply(t, b, client, zxid, time, trig))
         return out

@@ -18,7 +18,7 @@ from typing import IO, Any, assert_never
 from .config import NodeConfig
 from .peers import PeerNet
 from .replica import Close, Flush, ReplicaConfig, Send, SetTimer, Trace
-from .replica.factory import make_replica
+from .replica.factory import codec_of, make_replica
 from .runtime import ServerRuntime, _mono
 from .secret import ensemble_secret
 from .txn import Txn
@@ -56,7 +56,15 @@ class EnsembleRuntime(ServerRuntime):
             )
         self.rep = ZabReplicator(self.core, self.replica)
         self.core.on_apply = self._applied
-        self.peers = PeerNet(cfg.server_id, cfg.servers, secret, self._message, self._broken)
+        self.peers = PeerNet(
+            cfg.server_id,
+            cfg.servers,
+            secret,
+            self._message,
+            self._broken,
+            codec=codec_of(cfg.protocol),
+            channel_of=self.replica.channel_of,
+        )
         self._flush_wanted = False
         self._last_zab_tick = 0
         self._trace: IO[str] | None = open(cfg.trace, "a", encoding="utf-8") if cfg.trace else None  # noqa: SIM115
@@ -72,7 +80,9 @@ class EnsembleRuntime(ServerRuntime):
         info["leader"] = "" if leader < 0 else str(leader)
         if leader in self.cfg.servers:
             info["leaderHost"] = self.cfg.servers[leader].host
-        if self.replica.is_leader:  # the leader's gauges in mntr (ZooKeeper's LeaderZooKeeperServer)
+        if (
+            self.replica.is_leader
+        ):  # the leader's gauges in mntr (ZooKeeper's LeaderZooKeeperServer)
             info.update({k: str(v) for k, v in gauges.items()})
             info["pending_syncs"] = str(len(self.core._syncs))
         return info
@@ -142,13 +152,8 @@ class EnsembleRuntime(ServerRuntime):
             self.rep.handle(self.replica.compact(self.core.now))
 
     def _synced(self, fut: asyncio.Future[int]) -> None:
-        self._busy = False
-        exc = fut.exception()
-        if exc is not None:
-            log.critical("cannot write the transaction log: %s; stopping", exc)
-            self.request_stop()
+        if not self._log_written(fut):
             return
-        self._clock()
         self.rep.handle(self.replica.on_flushed(self.core.now))
         self.flush()
 

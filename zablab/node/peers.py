@@ -15,13 +15,17 @@ import functools
 import logging
 import os
 from collections.abc import Callable
+from typing import Any
 
 from zablab.errors import UserError
 
 from .config import Peer
+from .replica.codec import Codec, CodecError, FrameDecoder
 from .replica.handshake import Handshake, HandshakeError
-from .zab.codec import CodecError, FrameDecoder, encode
-from .zab.messages import Message, channel_of
+from .zab.codec import CODEC as ZAB_CODEC
+from .zab.messages import channel_of as zab_channel_of
+
+Message = Any  # a record of the replica protocol's message table
 
 log = logging.getLogger("zablab.node.peers")
 
@@ -49,7 +53,12 @@ class PeerNet:
         secret: bytes,
         on_message: Callable[[int, Message], None],
         on_break: Callable[[int], None],
+        codec: Codec = ZAB_CODEC,
+        channel_of: Callable[[Any], str] = zab_channel_of,
     ) -> None:
+        """``codec`` and ``channel_of`` are the replica protocol's (ZAB unless told)."""
+        self.codec = codec
+        self.channel_of = channel_of
         self.my_id = my_id
         self.peers = peers
         self.members = set(peers)
@@ -97,12 +106,12 @@ class PeerNet:
     def send(self, to: int, msg: Message) -> None:
         if to not in self.peers or to == self.my_id:
             return
-        ch = channel_of(msg)
+        ch = self.channel_of(msg)
         link = self.out.get((to, ch))
         if link is None:
             link = self.out[(to, ch)] = _Link(to, ch)
             link.task = asyncio.get_running_loop().create_task(self._dial(link))
-        data = encode(msg)
+        data = self.codec.encode(msg)
         if link.writer is not None:
             link.writer.write(data)
         elif len(link.queue) < MAX_QUEUED:
@@ -199,7 +208,7 @@ class PeerNet:
         if old is not None:
             old.close()
         self.inbound[(peer, channel)] = writer
-        dec = FrameDecoder()
+        dec = FrameDecoder(self.codec)
         try:
             data = hs.leftover
             while True:

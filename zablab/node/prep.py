@@ -33,7 +33,7 @@ from .protocol import (
     Err,
     Id,
     MultiRequest,
-    Op,
+    OpCode,
     Perm,
     SetACLRequest,
     SetDataRequest,
@@ -72,7 +72,7 @@ class WriteRequest:
     def encode(self) -> bytes:
         w = Writer().long(self.session_id).int(self.cxid).int(self.type)
         w.vector(self.auth, lambda w, i: w.ustring(i.scheme).ustring(i.id))
-        if self.type == Op.CREATE_SESSION:
+        if self.type == OpCode.CREATE_SESSION:
             assert isinstance(self.body, int)
             return w.int(self.body).bytes()
         return w.buffer(self.raw).bytes()
@@ -82,7 +82,7 @@ class WriteRequest:
         r = Reader(data)
         sid, cxid, typ = r.long(), r.int(), r.int()
         auth = r.vector(lambda r: Id(r.ustring() or "", r.ustring() or "")) or []
-        if typ == Op.CREATE_SESSION:
+        if typ == OpCode.CREATE_SESSION:
             return cls(sid, cxid, typ, r.int(), auth)
         raw = r.buffer() or b""
         return cls(sid, cxid, typ, decode_body(typ, Reader(raw)), auth, raw)
@@ -195,11 +195,11 @@ def create_owner(typ: int, flags: int, ttl: int, session_id: int, extended: bool
     if is_ttl:
         if not 0 < ttl <= MAX_TTL:
             raise KeeperError(Err.BADARGUMENTS)
-    elif ttl >= 0 or typ == Op.CREATE_TTL:
+    elif ttl >= 0 or typ == OpCode.CREATE_TTL:
         raise KeeperError(Err.BADARGUMENTS)
-    if typ == Op.CREATE_CONTAINER:
+    if typ == OpCode.CREATE_CONTAINER:
         return CONTAINER_EPHEMERAL_OWNER
-    if typ == Op.CREATE_TTL:
+    if typ == OpCode.CREATE_TTL:
         return ttl_owner(ttl)
     return session_id if flags in (EPHEMERAL, EPHEMERAL_SEQUENTIAL) else 0
 
@@ -264,23 +264,23 @@ class Prep:
         typ = req.type
         self._time = time
         try:
-            if typ == Op.CREATE_SESSION:
+            if typ == OpCode.CREATE_SESSION:
                 assert isinstance(req.body, int)
                 return Txn(req.session_id, req.cxid, zxid, time, typ, CreateSessionTxn(req.body))
-            if typ == Op.CLOSE_SESSION:
+            if typ == OpCode.CLOSE_SESSION:
                 self._close_session(req.session_id, zxid)
                 return Txn(req.session_id, req.cxid, zxid, time, typ, CloseSessionTxn())
-            if typ == Op.DELETE_CONTAINER:  # from the server's container reaper
+            if typ == OpCode.DELETE_CONTAINER:  # from the server's container reaper
                 return Txn(0, 0, zxid, time, typ, self._delete_container(req.body, zxid))
             if not self.tracker.check(req.session_id):
                 raise KeeperError(Err.SESSIONEXPIRED)
-            if typ == Op.MULTI:
+            if typ == OpCode.MULTI:
                 assert isinstance(req.body, MultiRequest)
                 return Txn(req.session_id, req.cxid, zxid, time, typ, self._multi(req, zxid))
             t, body = self._one(typ, req.body, req, zxid)
             return Txn(req.session_id, req.cxid, zxid, time, t, body)
         except KeeperError as e:
-            return Txn(req.session_id, req.cxid, zxid, time, Op.ERROR, ErrorTxn(e.code))
+            return Txn(req.session_id, req.cxid, zxid, time, OpCode.ERROR, ErrorTxn(e.code))
 
     def _check_quota(self, path: str, count_diff: int, bytes_diff: int) -> None:
         """ZooKeeperServer.checkQuota against the committed usage: a passed limit is logged
@@ -335,28 +335,28 @@ class Prep:
         failed = False
         for typ, body in req.body.ops:
             if failed:
-                out.append((Op.ERROR, ErrorTxn(Err.RUNTIMEINCONSISTENCY)))
+                out.append((OpCode.ERROR, ErrorTxn(Err.RUNTIMEINCONSISTENCY)))
                 continue
             try:
-                if typ in (Op.GET_DATA, Op.GET_CHILDREN):
+                if typ in (OpCode.GET_DATA, OpCode.GET_CHILDREN):
                     raise KeeperError(Err.BADARGUMENTS)
                 out.append(self._one(typ, body, req, zxid))
             except KeeperError as e:
                 failed = True
-                out.append((Op.ERROR, ErrorTxn(e.code)))
+                out.append((OpCode.ERROR, ErrorTxn(e.code)))
                 while len(self.order) > mark:
                     self.order.pop()
                 self.pending = saved
         return MultiTxn(out)
 
     def _one(self, typ: int, body: object, req: WriteRequest, zxid: int) -> tuple[int, object]:
-        if typ in (Op.CREATE, Op.CREATE2, Op.CREATE_CONTAINER, Op.CREATE_TTL):
+        if typ in (OpCode.CREATE, OpCode.CREATE2, OpCode.CREATE_CONTAINER, OpCode.CREATE_TTL):
             assert isinstance(body, CreateRequest)
             return self._create(typ, body, req, zxid)
-        if typ in (Op.DELETE, Op.DELETE_CONTAINER):
+        if typ in (OpCode.DELETE, OpCode.DELETE_CONTAINER):
             assert isinstance(body, DeleteRequest)
             return self._delete(typ, body, req, zxid)
-        if typ == Op.SET_DATA:
+        if typ == OpCode.SET_DATA:
             assert isinstance(body, SetDataRequest)
             validate_path(body.path)
             rec = self.record(body.path)
@@ -370,7 +370,7 @@ class Prep:
             rec.version = v
             self._add(rec)
             return typ, SetDataTxn(body.path, body.data, v)
-        if typ == Op.SET_ACL:
+        if typ == OpCode.SET_ACL:
             assert isinstance(body, SetACLRequest)
             validate_path(body.path)
             new_acl = acls.fixup(body.acl, req.auth)
@@ -382,13 +382,13 @@ class Prep:
             rec.acl = tuple(new_acl)
             self._add(rec)
             return typ, SetACLTxn(body.path, new_acl, v)
-        if typ == Op.CHECK:
+        if typ == OpCode.CHECK:
             assert isinstance(body, CheckVersionRequest)
             validate_path(body.path)
             rec = self.record(body.path)
             acls.check(rec.acl, Perm.READ, req.auth)
             return typ, CheckVersionTxn(body.path, check_version(rec.version, body.version))
-        if typ == Op.RECONFIG:
+        if typ == OpCode.RECONFIG:
             raise KeeperError(Err.RECONFIGDISABLED)
         raise KeeperError(Err.UNIMPLEMENTED)
 
@@ -396,7 +396,7 @@ class Prep:
         self, typ: int, body: CreateRequest, req: WriteRequest, zxid: int
     ) -> tuple[int, object]:
         flags = body.flags
-        ttl = body.ttl if typ == Op.CREATE_TTL else -1
+        ttl = body.ttl if typ == OpCode.CREATE_TTL else -1
         owner = create_owner(typ, flags, ttl, req.session_id, self.options.extended_types)
         path = body.path
         i = path.rfind("/")

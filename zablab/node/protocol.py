@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from .jute import INT, JuteError, Reader, Writer
 
 
-class Op:
+class OpCode:
     NOTIFICATION = 0
     CREATE = 1
     DELETE = 2
@@ -320,49 +320,49 @@ def decode_create(r: Reader, ttl: bool = False) -> CreateRequest:
 
 def decode_body(op: int, r: Reader) -> object:
     """Decode the body of a request with opcode `op`; None for bodiless ones."""
-    if op in (Op.GET_DATA, Op.EXISTS, Op.GET_CHILDREN, Op.GET_CHILDREN2):
+    if op in (OpCode.GET_DATA, OpCode.EXISTS, OpCode.GET_CHILDREN, OpCode.GET_CHILDREN2):
         return PathWatchRequest(_path(r), r.bool())
-    if op == Op.SET_DATA:
+    if op == OpCode.SET_DATA:
         return SetDataRequest(_path(r), r.buffer(), r.int())
-    if op in (Op.CREATE, Op.CREATE2, Op.CREATE_CONTAINER):
+    if op in (OpCode.CREATE, OpCode.CREATE2, OpCode.CREATE_CONTAINER):
         return decode_create(r)
-    if op == Op.CREATE_TTL:
+    if op == OpCode.CREATE_TTL:
         return decode_create(r, ttl=True)
-    if op in (Op.DELETE, Op.DELETE_CONTAINER):
+    if op in (OpCode.DELETE, OpCode.DELETE_CONTAINER):
         path = _path(r)
-        return DeleteRequest(path, r.int() if op == Op.DELETE else -1)
-    if op == Op.CHECK:
+        return DeleteRequest(path, r.int() if op == OpCode.DELETE else -1)
+    if op == OpCode.CHECK:
         return CheckVersionRequest(_path(r), r.int())
-    if op == Op.SET_ACL:
+    if op == OpCode.SET_ACL:
         return SetACLRequest(_path(r), read_acls(r), r.int())
-    if op in (Op.SYNC, Op.GET_ACL, Op.GET_ALL_CHILDREN_NUMBER, Op.GET_EPHEMERALS):
+    if op in (OpCode.SYNC, OpCode.GET_ACL, OpCode.GET_ALL_CHILDREN_NUMBER, OpCode.GET_EPHEMERALS):
         return PathRequest(_path(r))
-    if op in (Op.MULTI, Op.MULTI_READ):
+    if op in (OpCode.MULTI, OpCode.MULTI_READ):
         return decode_multi(r)
-    if op == Op.SET_WATCHES:
+    if op == OpCode.SET_WATCHES:
         return SetWatches(r.long(), r.strings(), r.strings(), r.strings())
-    if op == Op.SET_WATCHES2:
+    if op == OpCode.SET_WATCHES2:
         return SetWatches(r.long(), r.strings(), r.strings(), r.strings(), r.strings(), r.strings())
-    if op == Op.AUTH:
+    if op == OpCode.AUTH:
         return AuthPacket(r.int(), r.ustring() or "", r.buffer() or b"")
-    if op in (Op.REMOVE_WATCHES, Op.CHECK_WATCHES):
+    if op in (OpCode.REMOVE_WATCHES, OpCode.CHECK_WATCHES):
         return RemoveWatchesRequest(_path(r), r.int())
-    if op == Op.ADD_WATCH:
+    if op == OpCode.ADD_WATCH:
         return AddWatchRequest(_path(r), r.int())
     return None
 
 
 MULTI_OPS = frozenset(
     {
-        Op.CREATE,
-        Op.CREATE2,
-        Op.CREATE_CONTAINER,
-        Op.CREATE_TTL,
-        Op.DELETE,
-        Op.SET_DATA,
-        Op.CHECK,
-        Op.GET_CHILDREN,
-        Op.GET_DATA,
+        OpCode.CREATE,
+        OpCode.CREATE2,
+        OpCode.CREATE_CONTAINER,
+        OpCode.CREATE_TTL,
+        OpCode.DELETE,
+        OpCode.SET_DATA,
+        OpCode.CHECK,
+        OpCode.GET_CHILDREN,
+        OpCode.GET_DATA,
     }
 )
 
@@ -377,7 +377,7 @@ def decode_multi(r: Reader) -> MultiRequest:
             return m
         if typ not in MULTI_OPS:
             raise JuteError(f"invalid type of op in multi: {typ}")
-        if typ in (Op.GET_CHILDREN, Op.GET_DATA):
+        if typ in (OpCode.GET_CHILDREN, OpCode.GET_DATA):
             m.ops.append((typ, PathWatchRequest(_path(r), False)))
         else:
             m.ops.append((typ, decode_body(typ, r)))

@@ -23,7 +23,7 @@ from .protocol import (
     Event,
     Id,
     MultiRequest,
-    Op,
+    OpCode,
     PathRequest,
     PathWatchRequest,
     Perm,
@@ -164,12 +164,12 @@ def multi_read(core: ReadCore, c: Conn, body: object) -> bytes:
         assert isinstance(sub, PathWatchRequest)
         try:
             n = readable(core.tree, sub.path, c)
-            if typ == Op.GET_CHILDREN:
+            if typ == OpCode.GET_CHILDREN:
                 w.raw(MULTI_HEADER.pack(typ, False, 0)).strings(sorted(n.children))
             else:
                 w.raw(MULTI_HEADER.pack(typ, False, 0)).buffer(n.data).raw(n.stat())
         except KeeperError as e:
-            w.raw(MULTI_HEADER.pack(Op.ERROR, False, e.code)).int(e.code)
+            w.raw(MULTI_HEADER.pack(OpCode.ERROR, False, e.code)).int(e.code)
     w.raw(MULTI_END)
     return w.bytes()
 
@@ -239,19 +239,19 @@ def add_watch(core: ReadCore, c: Conn, body: object) -> bytes:
 
 
 READS: dict[int, Handler] = {
-    Op.GET_DATA: get_data,
-    Op.EXISTS: exists,
-    Op.GET_CHILDREN: get_children,
-    Op.GET_CHILDREN2: get_children2,
-    Op.GET_ACL: get_acl,
-    Op.SYNC: sync,
-    Op.SET_WATCHES: set_watches,
-    Op.SET_WATCHES2: set_watches,
-    Op.MULTI_READ: multi_read,
-    Op.CHECK_WATCHES: check_watches,
-    Op.REMOVE_WATCHES: remove_watches,
-    Op.GET_ALL_CHILDREN_NUMBER: all_children_number,
-    Op.GET_EPHEMERALS: ephemerals,
-    Op.WHO_AM_I: who_am_i,
-    Op.ADD_WATCH: add_watch,
+    OpCode.GET_DATA: get_data,
+    OpCode.EXISTS: exists,
+    OpCode.GET_CHILDREN: get_children,
+    OpCode.GET_CHILDREN2: get_children2,
+    OpCode.GET_ACL: get_acl,
+    OpCode.SYNC: sync,
+    OpCode.SET_WATCHES: set_watches,
+    OpCode.SET_WATCHES2: set_watches,
+    OpCode.MULTI_READ: multi_read,
+    OpCode.CHECK_WATCHES: check_watches,
+    OpCode.REMOVE_WATCHES: remove_watches,
+    OpCode.GET_ALL_CHILDREN_NUMBER: all_children_number,
+    OpCode.GET_EPHEMERALS: ephemerals,
+    OpCode.WHO_AM_I: who_am_i,
+    OpCode.ADD_WATCH: add_watch,
 }

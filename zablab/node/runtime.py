@@ -12,6 +12,7 @@ import os
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from .config import NodeConfig
 from .datatree import DataTree
@@ -104,21 +105,24 @@ class ServerRuntime:
         """The tree the core starts from (a replica recovers its own and installs it later)."""
         return DataTree()
 
+    def _core_options(self) -> dict[str, Any]:
+        """ServerCore's settings from zoo.cfg, for every runtime that builds one."""
+        cfg = self.cfg
+        return {
+            "tick_ms": cfg.tick_time,
+            "server_id": cfg.server_id,
+            "min_session_timeout": cfg.min_session_timeout,
+            "max_session_timeout": cfg.max_session_timeout,
+            "max_client_cnxns": cfg.max_client_cnxns,
+            "now": _mono(),
+            "wall": _wall(),
+            "info": self._info,
+            "options": cfg.server,
+        }
+
     def _make_core(self, tree: DataTree) -> ServerCore:
         """The sans-IO server over `tree`, configured from zoo.cfg (standalone and ensemble)."""
-        cfg = self.cfg
-        core = ServerCore(
-            tree,
-            tick_ms=cfg.tick_time,
-            server_id=cfg.server_id,
-            min_session_timeout=cfg.min_session_timeout,
-            max_session_timeout=cfg.max_session_timeout,
-            max_client_cnxns=cfg.max_client_cnxns,
-            now=_mono(),
-            wall=_wall(),
-            info=self._info,
-            options=cfg.server,
-        )
+        core = ServerCore(tree, **self._core_options())
         self.storage.log.on_sync = core.metrics.fsynced
         self.storage.on_snapshot = core.metrics.snapshottime.add
         return core
@@ -133,6 +137,18 @@ class ServerRuntime:
             "dataDir": self.cfg.data_dir,
             "serverId": str(self.cfg.server_id),
         }
+
+    def _log_written(self, fut: asyncio.Future[Any]) -> bool:
+        """A log write of the disk thread finished; a failed one stops the node, since a server
+        that cannot make its log durable must not acknowledge anything more."""
+        self._busy = False
+        exc = fut.exception()
+        if exc is not None:
+            log.critical("cannot write the transaction log: %s; stopping", exc)
+            self.request_stop()
+            return False
+        self._clock()
+        return True
 
     def _on_tick(self) -> None:
         self.core.tick()
@@ -316,13 +332,8 @@ class NodeRuntime(ServerRuntime):
         lg.sync()
 
     def _written(self, fut: asyncio.Future[None]) -> None:
-        self._busy = False
-        exc = fut.exception()
-        if exc is not None:
-            log.critical("cannot write the transaction log: %s; stopping", exc)
-            self.request_stop()
+        if not self._log_written(fut):
             return
-        self._clock()
         n = len(self.repl.in_flight or ())
         self.repl.batch_done()
         self._since_snap += n

@@ -29,7 +29,7 @@ from .protocol import (
     Err,
     Event,
     Id,
-    Op,
+    OpCode,
     PathRequest,
     Xid,
     decode_body,
@@ -47,22 +47,22 @@ log = logging.getLogger("zablab.node")
 
 SUBMIT_OPS = frozenset(
     {
-        Op.CREATE,
-        Op.CREATE2,
-        Op.CREATE_CONTAINER,
-        Op.CREATE_TTL,
-        Op.DELETE,
-        Op.SET_DATA,
-        Op.SET_ACL,
-        Op.CHECK,
-        Op.MULTI,
-        Op.RECONFIG,
-        Op.CLOSE_SESSION,
+        OpCode.CREATE,
+        OpCode.CREATE2,
+        OpCode.CREATE_CONTAINER,
+        OpCode.CREATE_TTL,
+        OpCode.DELETE,
+        OpCode.SET_DATA,
+        OpCode.SET_ACL,
+        OpCode.CHECK,
+        OpCode.MULTI,
+        OpCode.RECONFIG,
+        OpCode.CLOSE_SESSION,
     }
 )
 
 # PING answers with its own xid, and an ensemble's SYNC waits for the leader (see _request)
-READ_OPS = frozenset(READS) | {Op.PING}
+READ_OPS = frozenset(READS) | {OpCode.PING}
 
 
 class ServerCore:
@@ -234,12 +234,12 @@ class ServerCore:
             return
         for sid in self.tracker.expired(self.now):
             log.info("Expiring session 0x%x, timeout exceeded", sid & 0xFFFFFFFFFFFFFFFF)
-            self._submit(WriteRequest(sid, 0, Op.CLOSE_SESSION, None))
+            self._submit(WriteRequest(sid, 0, OpCode.CLOSE_SESSION, None))
         if self.now >= self._next_container_check:
             self._next_container_check = self.now + self.options.container_check_ms
             for path in self.reapable():
                 req = DeleteRequest(path, -1)
-                self._submit(WriteRequest(0, 0, Op.DELETE_CONTAINER, req, [], path.encode()))
+                self._submit(WriteRequest(0, 0, OpCode.DELETE_CONTAINER, req, [], path.encode()))
 
     def reapable(self) -> list[str]:
         """Nodes ZooKeeper's ContainerManager would delete now: childless containers that had
@@ -361,7 +361,7 @@ class ServerCore:
             c.session_id = sid
             c.state = WAIT_SESSION
             self.session_conn[sid] = c
-            self._submit(WriteRequest(sid, 0, Op.CREATE_SESSION, timeout))
+            self._submit(WriteRequest(sid, 0, OpCode.CREATE_SESSION, timeout))
             return
         sid = req.session_id
         old = self.session_conn.get(sid)
@@ -410,7 +410,7 @@ class ServerCore:
         r = Reader(payload)
         xid = r.int()
         op = r.int()
-        if op == Op.SYNC and self.sync_barrier is not None:
+        if op == OpCode.SYNC and self.sync_barrier is not None:
             body = decode_body(op, r)
             p = Pending(xid, op, body, True, self.now)
             c.queue.append(p)
@@ -427,7 +427,7 @@ class ServerCore:
             body = decode_body(op, r)
             c.queue.append(Pending(xid, op, body, True, self.now))
             self._submit(WriteRequest(c.session_id, xid, op, body, list(c.auth), payload[8:]))
-        elif op == Op.AUTH:
+        elif op == OpCode.AUTH:
             body = decode_body(op, r)
             assert isinstance(body, AuthPacket)
             self._auth(c, xid, body)
@@ -459,7 +459,7 @@ class ServerCore:
                     return
                 q.popleft()
                 self._send(c, p.reply)
-                self._done(c, p.op, p.xid, p.t0, p.op != Op.SYNC)
+                self._done(c, p.op, p.xid, p.t0, p.op != OpCode.SYNC)
             else:
                 q.popleft()
                 self._read(c, p.xid, p.op, p.body, p.t0)
@@ -467,7 +467,7 @@ class ServerCore:
     # ---- reads ----------------------------------------------------------------------------------------
 
     def _read(self, c: Conn, xid: int, op: int, body: object, t0: int) -> None:
-        if op == Op.PING:
+        if op == OpCode.PING:
             self._reply(c, Xid.PING, Err.OK)
         else:
             try:
@@ -542,20 +542,20 @@ class ServerCore:
         typ = txn.type
         sid = txn.client_id
         c = self.session_conn.get(sid)
-        if typ == Op.CREATE_SESSION:
+        if typ == OpCode.CREATE_SESSION:
             if sid not in self.tracker.sessions:  # a session made at another replica
                 assert isinstance(txn.body, CreateSessionTxn)
                 self.tracker.add(sid, txn.body.timeout, self.now)
             if c is not None and c.state == WAIT_SESSION:
                 self._session_open(c)
             return
-        if typ == Op.CLOSE_SESSION:
+        if typ == OpCode.CLOSE_SESSION:
             self.tracker.remove(sid)
             if c is not None:
                 del self.session_conn[sid]
                 q = c.queue
                 while q and not (
-                    q[0].write and q[0].op == Op.CLOSE_SESSION and q[0].xid == txn.cxid
+                    q[0].write and q[0].op == OpCode.CLOSE_SESSION and q[0].xid == txn.cxid
                 ):
                     p = q.popleft()
                     if p.write and p.reply is not None:
@@ -597,16 +597,16 @@ class ServerCore:
     def _write_reply(self, p: Pending, rc: Result) -> bytes:
         xid = p.xid
         z = self.tree.last_zxid
-        if rc.type == Op.ERROR:
+        if rc.type == OpCode.ERROR:
             return INT.pack(16) + REPLY_HEADER.pack(xid, z, rc.err)
         op = p.op
-        if op == Op.SET_DATA or op == Op.SET_ACL:
+        if op == OpCode.SET_DATA or op == OpCode.SET_ACL:
             body = rc.stat or b""
-        elif op == Op.CREATE:
+        elif op == OpCode.CREATE:
             body = Writer().ustring(rc.path).bytes()
-        elif op in (Op.CREATE2, Op.CREATE_CONTAINER, Op.CREATE_TTL):
+        elif op in (OpCode.CREATE2, OpCode.CREATE_CONTAINER, OpCode.CREATE_TTL):
             body = Writer().ustring(rc.path).raw(rc.stat or b"").bytes()
-        elif op == Op.MULTI:
+        elif op == OpCode.MULTI:
             body = _multi_results(rc)
         else:
             body = b""
@@ -621,17 +621,17 @@ def _multi_results(rc: Result) -> bytes:
     w = Writer()
     for sub in rc.multi or ():
         t = sub.type
-        if t == Op.ERROR:
-            w.raw(MULTI_HEADER.pack(Op.ERROR, False, sub.err)).int(sub.err)
-        elif t == Op.CREATE:
-            w.raw(MULTI_HEADER.pack(Op.CREATE, False, 0)).ustring(sub.path)
-        elif t in (Op.CREATE2, Op.CREATE_CONTAINER, Op.CREATE_TTL):
-            w.raw(MULTI_HEADER.pack(Op.CREATE2, False, 0)).ustring(sub.path).raw(sub.stat or b"")
-        elif t in (Op.DELETE, Op.DELETE_CONTAINER):
-            w.raw(MULTI_HEADER.pack(Op.DELETE, False, 0))
-        elif t == Op.SET_DATA:
-            w.raw(MULTI_HEADER.pack(Op.SET_DATA, False, 0)).raw(sub.stat or b"")
-        elif t == Op.CHECK:
-            w.raw(MULTI_HEADER.pack(Op.CHECK, False, 0))
+        if t == OpCode.ERROR:
+            w.raw(MULTI_HEADER.pack(OpCode.ERROR, False, sub.err)).int(sub.err)
+        elif t == OpCode.CREATE:
+            w.raw(MULTI_HEADER.pack(OpCode.CREATE, False, 0)).ustring(sub.path)
+        elif t in (OpCode.CREATE2, OpCode.CREATE_CONTAINER, OpCode.CREATE_TTL):
+            w.raw(MULTI_HEADER.pack(OpCode.CREATE2, False, 0)).ustring(sub.path).raw(sub.stat or b"")
+        elif t in (OpCode.DELETE, OpCode.DELETE_CONTAINER):
+            w.raw(MULTI_HEADER.pack(OpCode.DELETE, False, 0))
+        elif t == OpCode.SET_DATA:
+            w.raw(MULTI_HEADER.pack(OpCode.SET_DATA, False, 0)).raw(sub.stat or b"")
+        elif t == OpCode.CHECK:
+            w.raw(MULTI_HEADER.pack(OpCode.CHECK, False, 0))
     w.raw(MULTI_END)
     return w.bytes()

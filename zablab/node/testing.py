@@ -15,7 +15,7 @@ from .protocol import (
     OPEN_ACL_UNSAFE,
     STAT,
     ConnectRequest,
-    Op,
+    OpCode,
     write_acl,
 )
 from .replication import StandaloneReplicator
@@ -178,28 +178,28 @@ class TestClient:
         data: bytes = b"",
         flags: int = 0,
         acl: tuple[ACL, ...] = OPEN_ACL_UNSAFE,
-        op: int = Op.CREATE2,
+        op: int = OpCode.CREATE2,
         ttl: int = -1,
     ) -> Reply:
         w = Writer().ustring(path).buffer(data).vector(acl, write_acl).int(flags)
-        if op == Op.CREATE_TTL:
+        if op == OpCode.CREATE_TTL:
             w.long(ttl)
         return self.call(op, w.bytes())
 
     def get(self, path: str, watch: bool = False) -> Reply:
-        return self.call(Op.GET_DATA, Writer().ustring(path).bool(watch).bytes())
+        return self.call(OpCode.GET_DATA, Writer().ustring(path).bool(watch).bytes())
 
     def exists(self, path: str, watch: bool = False) -> Reply:
-        return self.call(Op.EXISTS, Writer().ustring(path).bool(watch).bytes())
+        return self.call(OpCode.EXISTS, Writer().ustring(path).bool(watch).bytes())
 
     def children(self, path: str, watch: bool = False) -> Reply:
-        return self.call(Op.GET_CHILDREN2, Writer().ustring(path).bool(watch).bytes())
+        return self.call(OpCode.GET_CHILDREN2, Writer().ustring(path).bool(watch).bytes())
 
     def set(self, path: str, data: bytes, version: int = -1) -> Reply:
-        return self.call(Op.SET_DATA, Writer().ustring(path).buffer(data).int(version).bytes())
+        return self.call(OpCode.SET_DATA, Writer().ustring(path).buffer(data).int(version).bytes())
 
     def delete(self, path: str, version: int = -1) -> Reply:
-        return self.call(Op.DELETE, Writer().ustring(path).int(version).bytes())
+        return self.call(OpCode.DELETE, Writer().ustring(path).int(version).bytes())
 
     def close_session(self) -> Reply:
-        return self.call(Op.CLOSE_SESSION)
+        return self.call(OpCode.CLOSE_SESSION)

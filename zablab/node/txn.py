@@ -11,7 +11,7 @@ import struct
 from dataclasses import dataclass
 
 from .jute import Reader, Writer
-from .protocol import ACL, Op, read_acls, write_acl
+from .protocol import ACL, OpCode, read_acls, write_acl
 
 HEADER = struct.Struct(">qiqqi")  # clientId, cxid, zxid, time, type
 
@@ -67,7 +67,7 @@ class ErrorTxn:
 
 @dataclass(slots=True)
 class MultiTxn:
-    txns: list[tuple[int, object]]  # (opcode or Op.ERROR, body)
+    txns: list[tuple[int, object]]  # (opcode or OpCode.ERROR, body)
 
 
 Body = (
@@ -82,7 +82,7 @@ Body = (
     | MultiTxn
 )
 
-CREATE_TYPES = (Op.CREATE, Op.CREATE2, Op.CREATE_CONTAINER, Op.CREATE_TTL)
+CREATE_TYPES = (OpCode.CREATE, OpCode.CREATE2, OpCode.CREATE_CONTAINER, OpCode.CREATE_TTL)
 
 
 @dataclass(slots=True)
@@ -112,25 +112,25 @@ def _write_body(w: Writer, typ: int, b: object) -> None:
         assert isinstance(b, CreateTxn)
         w.ustring(b.path).buffer(b.data).vector(b.acl, write_acl)
         w.long(b.ephemeral_owner).int(b.parent_cversion)
-    elif typ in (Op.DELETE, Op.DELETE_CONTAINER):
+    elif typ in (OpCode.DELETE, OpCode.DELETE_CONTAINER):
         assert isinstance(b, DeleteTxn)
         w.ustring(b.path)
-    elif typ == Op.SET_DATA:
+    elif typ == OpCode.SET_DATA:
         assert isinstance(b, SetDataTxn)
         w.ustring(b.path).buffer(b.data).int(b.version)
-    elif typ == Op.CHECK:
+    elif typ == OpCode.CHECK:
         assert isinstance(b, CheckVersionTxn)
         w.ustring(b.path).int(b.version)
-    elif typ == Op.SET_ACL:
+    elif typ == OpCode.SET_ACL:
         assert isinstance(b, SetACLTxn)
         w.ustring(b.path).vector(b.acl, write_acl).int(b.version)
-    elif typ == Op.CREATE_SESSION:
+    elif typ == OpCode.CREATE_SESSION:
         assert isinstance(b, CreateSessionTxn)
         w.int(b.timeout)
-    elif typ == Op.ERROR:
+    elif typ == OpCode.ERROR:
         assert isinstance(b, ErrorTxn)
         w.int(b.err)
-    elif typ == Op.MULTI:
+    elif typ == OpCode.MULTI:
         assert isinstance(b, MultiTxn)
         w.int(len(b.txns))
         for st, sb in b.txns:
@@ -143,21 +143,21 @@ def _write_body(w: Writer, typ: int, b: object) -> None:
 def _read_body(r: Reader, typ: int) -> object:
     if typ in CREATE_TYPES:
         return CreateTxn(r.ustring() or "", r.buffer(), read_acls(r), r.long(), r.int())
-    if typ in (Op.DELETE, Op.DELETE_CONTAINER):
+    if typ in (OpCode.DELETE, OpCode.DELETE_CONTAINER):
         return DeleteTxn(r.ustring() or "")
-    if typ == Op.SET_DATA:
+    if typ == OpCode.SET_DATA:
         return SetDataTxn(r.ustring() or "", r.buffer(), r.int())
-    if typ == Op.CHECK:
+    if typ == OpCode.CHECK:
         return CheckVersionTxn(r.ustring() or "", r.int())
-    if typ == Op.SET_ACL:
+    if typ == OpCode.SET_ACL:
         return SetACLTxn(r.ustring() or "", read_acls(r), r.int())
-    if typ == Op.CREATE_SESSION:
+    if typ == OpCode.CREATE_SESSION:
         return CreateSessionTxn(r.int())
-    if typ == Op.CLOSE_SESSION:
+    if typ == OpCode.CLOSE_SESSION:
         return CloseSessionTxn()
-    if typ == Op.ERROR:
+    if typ == OpCode.ERROR:
         return ErrorTxn(r.int())
-    if typ == Op.MULTI:
+    if typ == OpCode.MULTI:
         n = r.int()
         txns = []
         for _ in range(n):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, assert_never
 
 from zablab.bugs import Layer, parse_bugs
+from zablab.errors import UserError
 from zablab.node.replica import (
     Action,
     Close,
@@ -72,6 +73,11 @@ class SimConfig:
     def __post_init__(self) -> None:
         parse_protocol(self.protocol)
         parse_election(self.election)
+        if self.election != "fle" and self.protocol != "zab":
+            raise UserError(
+                f"--election chooses the ZAB replica's election; {self.protocol} has its own "
+                "(drop --election)."
+            )
         # a replica protocol's bugs are the registry's layer of the same name
         parse_bugs(self.bugs, [Layer(self.protocol)])
 
@@ -163,7 +169,7 @@ class SimResult:
         if self.ok:
             return head
         lines = [head] + [f"  - {v}" for v in self.violations[:20]]
-        lines.append(f"  replay: {self.config.replay_command(self.seed)}")
+        lines.append(f"  rerun: {self.config.replay_command(self.seed)}")
         return "\n".join(lines)
 
 
@@ -189,6 +195,16 @@ class Simulation:
         self.trace_at: list[int] = []  # simulator time of each trace event ("t" is the node's)
         self.stats = {"crashes": 0, "partitions": 0, "pauses": 0, "events": 0}
         self.active = True
+        # The run as explicit choices (steps.py), kept when ``record`` is on: what replays it.
+        self.record = False
+        self.steps: list[dict[str, Any]] = []
+
+    def rec(self, do: str, **args: Any) -> dict[str, Any]:
+        """Note one choice the run made (after it took effect, so a replay may take it too)."""
+        step = {"t": self.now, "do": do, **args}
+        if self.record:
+            self.steps.append(step)
+        return step
 
     # -- event queue ---------------------------------------------------------------------
 
@@ -233,6 +249,7 @@ class Simulation:
         ``silent`` stay open while their messages wait for the heal (failure detectors must
         notice)."""
         self.stats["partitions"] += 1
+        self.rec("partition", groups=groups, silent=silent)
         self.log.append((self.now, f"partition {groups} ({'silent' if silent else 'reset'})"))
         for a, b in self.net.partition(groups, silent=silent):
             self.at(self.now, "disconnect", a, b, prio=_NOW)
@@ -240,6 +257,7 @@ class Simulation:
         self._release_held()
 
     def heal(self) -> None:
+        self.rec("heal")
         self.log.append((self.now, "heal"))
         self.net.heal()
         self._release_held()
@@ -275,6 +293,7 @@ class Simulation:
 
     def restart(self, n: int) -> None:
         node = self.nodes[n]
+        self.rec("restart", node=n)
         node.up = True
         node.incarnation += 1
         node.timers = set()
@@ -291,6 +310,7 @@ class Simulation:
         if not node.up:
             return
         self.stats["crashes"] += 1
+        step = self.rec("crash", node=n)
         self.log.append((self.now, f"crash {n} ({node.disk.unsynced_bytes()} unsynced bytes)"))
         node.up = False
         node.incarnation += 1
@@ -298,13 +318,20 @@ class Simulation:
         node.paused_until = 0
         node.replica = None
         node.role = ("DOWN", 0, None)
-        node.disk.crash(self.rng)
+        keep: list[int] = []
+        step["keep"] = keep
+        node.disk.crash(self.torn_tail(keep))
         for m in self.ids:
             if m != n:
                 self.net.break_pair(n, m)
                 self.at(self.now, "disconnect", m, n, prio=_NOW)
         if self.active:
             self.at(self.now + self.rng.randint(50, 1500), "revive", n)
+
+    def clock_jump(self, n: int, ms: int) -> None:
+        self.rec("clock", node=n, ms=ms)
+        self.nodes[n].clock_offset += ms
+        self.log.append((self.now, f"clock of {n} jumps {ms} ms ahead"))
 
     def clock(self, n: int) -> int:
         """Node ``n``'s own clock: only ever bumped forward, as a monotonic clock that jumps."""
@@ -358,8 +385,23 @@ class Simulation:
                     pass  # the simulated clients keep no sessions
                 case _:
                     assert_never(a)
-        if delivered and node.replica is not None and self.rng.random() < self.cfg.compact_chance:
-            self.apply(n, node.replica.compact(self.clock(n)))
+        if delivered and node.replica is not None and self.compact_now():
+            self.compact(n)
+
+    def compact(self, n: int) -> None:
+        r = self.nodes[n].replica
+        if r is not None and self.nodes[n].up:
+            self.rec("compact", node=n)
+            self.apply(n, r.compact(self.clock(n)))
+
+    def compact_now(self) -> bool:
+        """Whether the replica that just delivered snapshots and trims its log now."""
+        return self.rng.random() < self.cfg.compact_chance
+
+    def torn_tail(self, keep: list[int]) -> random.Random:
+        """What a crash draws the kept prefix of unsynced appends from; the draws are noted in
+        ``keep`` so that the crash step replays them."""
+        return _Noting(self.rng, keep)
 
     def send(self, a: int, b: int, msg: Any) -> None:
         sender = self.nodes[a].replica
@@ -380,17 +422,23 @@ class Simulation:
         r = self.alive(b, inc)
         if r is None or not self.net.current(a, b, ch, gen):
             return
+        if self.record:  # the hot handlers skip even the call when nothing is noted
+            self.rec("deliver", frm=a, to=b, ch=ch)
         self.apply(b, r.on_message(self.clock(b), a, msg))
 
     def _ev_disconnect(self, n: int, peer: int) -> None:
         r = self.nodes[n].replica
         if r is not None and self.nodes[n].up:
+            if self.record:
+                self.rec("disconnect", node=n, peer=peer)
             self.apply(n, r.on_disconnect(self.clock(n), peer))
 
     def _ev_tick(self, n: int, inc: int) -> None:
         r = self.alive(n, inc)
         if r is None:
             return
+        if self.record:
+            self.rec("tick", node=n)
         self.apply(n, r.on_tick(self.clock(n)))
         self.at(self.now + self.cfg.tick_ms, "tick", n, inc)
 
@@ -399,12 +447,16 @@ class Simulation:
         if r is None:
             return
         self.nodes[n].timers.discard(t)
+        if self.record:
+            self.rec("timer", node=n, at=t)
         self.apply(n, r.on_timer(self.clock(n)))
 
     def _ev_flush(self, n: int, inc: int) -> None:
         r = self.alive(n, inc)
         if r is None:
             return
+        if self.record:
+            self.rec("flush", node=n)
         self.nodes[n].storage.log.sync()  # type: ignore[union-attr]
         self.apply(n, r.on_flushed(self.clock(n)))
 
@@ -412,6 +464,7 @@ class Simulation:
         r = self.alive(n, inc)
         if r is None:
             return
+        self.rec("propose", node=n)
         try:
             self.apply(n, r.propose(self.clock(n), payload))
         except NotLeader:
@@ -421,17 +474,23 @@ class Simulation:
         if not self.active:
             return
         n = self.rng.choice(self.ids)
-        r = self.nodes[n].replica
         self.writes += 1
-        payload = b"w%d@%d" % (self.writes, n)
-        if r is not None and self.nodes[n].up and self.nodes[n].paused_until <= self.now:
-            try:
-                actions = r.submit(self.clock(n), payload)
-                self.origin[payload] = n
-                self.apply(n, actions)
-            except NotServing:
-                pass
+        if self.nodes[n].paused_until <= self.now:
+            self.write(n, b"w%d@%d" % (self.writes, n))
         self.at(self._gap(self.cfg.request_every_ms), "request")
+
+    def write(self, n: int, payload: bytes) -> None:
+        """A client's write at server ``n`` (refused unless it serves)."""
+        r = self.nodes[n].replica
+        if r is None or not self.nodes[n].up:
+            return
+        self.rec("write", node=n, payload=payload.decode())
+        try:
+            actions = r.submit(self.clock(n), payload)
+            self.origin[payload] = n
+            self.apply(n, actions)
+        except NotServing:
+            pass
 
     def _ev_resume(self, n: int) -> None:
         node = self.nodes[n]
@@ -467,9 +526,7 @@ class Simulation:
             self.crash(rng.choice(self.ids))
         elif kind == "clock":
             victim = rng.choice(self.ids)
-            bump = rng.randint(1, 2 * self.cfg.sync_limit) * self.cfg.tick_ms
-            self.nodes[victim].clock_offset += bump
-            self.log.append((self.now, f"clock of {victim} jumps {bump} ms ahead"))
+            self.clock_jump(victim, rng.randint(1, 2 * self.cfg.sync_limit) * self.cfg.tick_ms)
         elif kind == "slow":
             # A congested link: delays up to several ticks, still in order (heal clears it).
             victim = rng.choice(self.ids)
@@ -549,3 +606,15 @@ class Simulation:
 
 def simulate(seed: int, config: SimConfig | None = None) -> SimResult:
     return Simulation(seed, config).run()
+
+
+class _Noting(random.Random):
+    """The simulation's random source, noting each ``randint`` a disk crash draws."""
+
+    def __init__(self, rng: random.Random, noted: list[int]) -> None:
+        self._rng, self._noted = rng, noted
+
+    def randint(self, a: int, b: int) -> int:
+        v = self._rng.randint(a, b)
+        self._noted.append(v)
+        return v

@@ -5,10 +5,11 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from zablab.checkers.register import linearizable_view, zk_view
 from zablab.checkers.result import Result, compose
 from zablab.harness.clients.client import Client
 from zablab.harness.workloads.base import ROOT, Workload, ensure
-from zablab.harness.workloads.register import linearizable_view, register_op, register_ops, zk_view
+from zablab.harness.workloads.register import register_op, register_ops
 from zablab.history.jsonl import Op
 
 

@@ -30,14 +30,14 @@ from zablab.node.protocol import (
     Err,
     Event,
     MultiRequest,
-    Op,
+    OpCode,
     PathWatchRequest,
     SetDataRequest,
     SetWatches,
     encode_event,
     write_acl,
 )
-from zablab.node.runtime import ServerRuntime, _mono, _wall
+from zablab.node.runtime import ServerRuntime
 from zablab.node.server import INT, Conn, ServerCore
 from zablab.node.txn import CloseSessionTxn, CreateSessionTxn, Txn
 
@@ -61,10 +61,10 @@ EVENT_CODES = {
     api.NODE_DATA_CHANGED: Event.NODE_DATA_CHANGED,
     api.NODE_CHILDREN_CHANGED: Event.NODE_CHILDREN_CHANGED,
 }
-TREE_READS = frozenset({Op.GET_DATA, Op.EXISTS, Op.GET_CHILDREN, Op.GET_CHILDREN2, Op.GET_ACL,
-                        Op.SET_WATCHES, Op.SET_WATCHES2})
-CORE_READS = frozenset({Op.PING, Op.SYNC, Op.WHO_AM_I})
-CREATES = (Op.CREATE, Op.CREATE2)
+TREE_READS = frozenset({OpCode.GET_DATA, OpCode.EXISTS, OpCode.GET_CHILDREN, OpCode.GET_CHILDREN2, OpCode.GET_ACL,
+                        OpCode.SET_WATCHES, OpCode.SET_WATCHES2})
+CORE_READS = frozenset({OpCode.PING, OpCode.SYNC, OpCode.WHO_AM_I})
+CREATES = (OpCode.CREATE, OpCode.CREATE2)
 
 
 class StudentTreeCore(ServerCore):
@@ -105,11 +105,11 @@ class StudentTreeCore(ServerCore):
         self.times[zxid] = self.wall
         self.tree.last_zxid = zxid
         sid = req.session_id
-        if req.type == Op.CREATE_SESSION:
+        if req.type == OpCode.CREATE_SESSION:
             assert isinstance(req.body, int)
             self.deliver(Txn(sid, req.cxid, zxid, self.wall, req.type, CreateSessionTxn(req.body)))
             return
-        if req.type == Op.CLOSE_SESSION:
+        if req.type == OpCode.CLOSE_SESSION:
             self._call_tree(sid, None, "close_session", sid, zxid)
             self.deliver(Txn(sid, req.cxid, zxid, self.wall, req.type, CloseSessionTxn()))
             return
@@ -149,11 +149,11 @@ class StudentTreeCore(ServerCore):
         b = req.body
         if req.type in CREATES and isinstance(b, CreateRequest) and 0 <= b.flags <= 3:
             return "create", (b.path, b.data or b"", b.flags in (1, 3), b.flags in (2, 3))
-        if req.type == Op.DELETE and isinstance(b, DeleteRequest):
+        if req.type == OpCode.DELETE and isinstance(b, DeleteRequest):
             return "delete", (b.path, b.version)
-        if req.type == Op.SET_DATA and isinstance(b, SetDataRequest):
+        if req.type == OpCode.SET_DATA and isinstance(b, SetDataRequest):
             return "set_data", (b.path, b.data or b"", b.version)
-        if req.type == Op.MULTI and isinstance(b, MultiRequest):
+        if req.type == OpCode.MULTI and isinstance(b, MultiRequest):
             ops = [_multi_op(t, o) for t, o in b.ops]
             if any(o is None for o in ops):
                 return None
@@ -163,16 +163,16 @@ class StudentTreeCore(ServerCore):
     def _reply_bytes(self, c: Conn, reply: api.Reply) -> bytes:
         p = c.queue[0]
         if reply.error:
-            rc = Result(Op.ERROR, ERROR_CODES.get(reply.error, Err.SYSTEMERROR))
+            rc = Result(OpCode.ERROR, ERROR_CODES.get(reply.error, Err.SYSTEMERROR))
         elif p.op in CREATES:
             path = str(reply.value)
             rc = Result(p.op, path=path, stat=self._jute_stat(path))
-        elif p.op == Op.SET_DATA:
+        elif p.op == OpCode.SET_DATA:
             rc = Result(p.op, stat=self._pack(reply.value))
-        elif p.op == Op.MULTI:
+        elif p.op == OpCode.MULTI:
             assert isinstance(p.body, MultiRequest)
             values = reply.value if isinstance(reply.value, list) else []
-            rc = Result(Op.MULTI, multi=[
+            rc = Result(OpCode.MULTI, multi=[
                 self._sub_result(t, r) for (t, _), r in zip(p.body.ops, values, strict=False)
             ])
         else:
@@ -182,12 +182,12 @@ class StudentTreeCore(ServerCore):
     def _sub_result(self, typ: int, r: object) -> Result:
         if not isinstance(r, api.OpResult) or r.op == "error":
             err = getattr(r, "error", api.RUNTIME_INCONSISTENCY)
-            return Result(Op.ERROR, ERROR_CODES.get(err, Err.SYSTEMERROR))
+            return Result(OpCode.ERROR, ERROR_CODES.get(err, Err.SYSTEMERROR))
         if r.op == "create":
             return Result(typ, path=r.path, stat=self._jute_stat(r.path))
         if r.op == "set_data":
-            return Result(Op.SET_DATA, stat=self._pack(r.stat))
-        return Result(Op.DELETE if r.op == "delete" else Op.CHECK)
+            return Result(OpCode.SET_DATA, stat=self._pack(r.stat))
+        return Result(OpCode.DELETE if r.op == "delete" else OpCode.CHECK)
 
     # ---- reads ----------------------------------------------------------------------------------
 
@@ -213,25 +213,25 @@ class StudentTreeCore(ServerCore):
         if isinstance(body, SetWatches):
             self._set_watches(c, body)
             return b""
-        assert isinstance(body, PathWatchRequest) or op == Op.GET_ACL
+        assert isinstance(body, PathWatchRequest) or op == OpCode.GET_ACL
         path = body.path  # type: ignore[attr-defined]
         watcher = c.id if getattr(body, "watch", False) else None
-        if op == Op.GET_DATA:
+        if op == OpCode.GET_DATA:
             data, st = tree.get_data(path, watcher)
             return INT.pack(len(data)) + bytes(data) + self._pack(st)
-        if op == Op.EXISTS:
+        if op == OpCode.EXISTS:
             st = tree.exists(path, watcher)
             if st is None:
                 raise api.ZNodeError(api.NO_NODE, path)
             return self._pack(st)
-        if op == Op.GET_ACL:
+        if op == OpCode.GET_ACL:
             st = tree.exists(path)
             if st is None:
                 raise api.ZNodeError(api.NO_NODE, path)
             return Writer().vector(list(OPEN_ACL_UNSAFE), write_acl).raw(self._pack(st)).bytes()
         names, st = tree.get_children(path, watcher)
         w = Writer().strings(list(names))
-        return w.raw(self._pack(st)).bytes() if op == Op.GET_CHILDREN2 else w.bytes()
+        return w.raw(self._pack(st)).bytes() if op == OpCode.GET_CHILDREN2 else w.bytes()
 
     def _set_watches(self, c: Conn, sw: SetWatches) -> None:
         """A reconnecting client re-sets its watches; tell it what it missed, as ZooKeeper."""
@@ -283,11 +283,11 @@ def _header(xid: int, zxid: int, err: int) -> bytes:
 def _multi_op(typ: int, o: object) -> api.MultiOp | None:
     if typ in CREATES and isinstance(o, CreateRequest) and 0 <= o.flags <= 3:
         return api.Create(o.path, o.data or b"", o.flags in (1, 3), o.flags in (2, 3))
-    if typ == Op.DELETE and isinstance(o, DeleteRequest):
+    if typ == OpCode.DELETE and isinstance(o, DeleteRequest):
         return api.Delete(o.path, o.version)
-    if typ == Op.SET_DATA and isinstance(o, SetDataRequest):
+    if typ == OpCode.SET_DATA and isinstance(o, SetDataRequest):
         return api.SetData(o.path, o.data or b"", o.version)
-    if typ == Op.CHECK and isinstance(o, CheckVersionRequest):
+    if typ == OpCode.CHECK and isinstance(o, CheckVersionRequest):
         return api.Check(o.path, o.version)
     return None
 
@@ -297,16 +297,7 @@ class StudentTreeRuntime(ServerRuntime):
 
     def __init__(self, cfg: NodeConfig, tree_class: Callable[[api.Send], Any]) -> None:
         self.cfg = cfg
-        self.core = StudentTreeCore(
-            tree_class,
-            tick_ms=cfg.tick_time,
-            min_session_timeout=cfg.min_session_timeout,
-            max_session_timeout=cfg.max_session_timeout,
-            max_client_cnxns=cfg.max_client_cnxns,
-            now=_mono(),
-            wall=_wall(),
-            info=self._info,
-        )
+        self.core = StudentTreeCore(tree_class, **self._core_options())
         self.transports: dict[int, asyncio.Transport] = {}
         self._next_cid = 0
         self.port = 0

@@ -37,7 +37,8 @@ class SetTimer:
 
 @dataclass(frozen=True)
 class Deliver:
-    """Apply this committed txn to the application; zxids arrive strictly increasing."""
+    """Apply this committed txn to the application. Under ZAB zxids arrive strictly
+    increasing; under Multi-Paxos a zxid may step back where primary order breaks."""
 
     zxid: int
     payload: bytes

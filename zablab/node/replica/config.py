@@ -8,7 +8,7 @@ from zablab.errors import UserError
 
 # The replication protocols a replica can run; zoo.cfg `zablab.protocol` and the simulator's
 # --protocol choose one (factory.make_replica builds it).
-PROTOCOLS = ("zab",)
+PROTOCOLS = ("zab", "paxos")
 
 
 def parse_protocol(name: str) -> str:

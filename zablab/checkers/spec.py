@@ -59,6 +59,7 @@ class Operation:
     invoke_index: int = -1
     complete_index: int | None = None
     key: Any = None
+    final: bool = False  # one of the reads after the heal that end a zablab test
 
     @property
     def crashed(self) -> bool:
@@ -86,6 +87,8 @@ class Model:
     name = "model"
     #: what happens to failed and crashed ops; copied into results and the failure view
     semantics = ""
+    #: what to try instead when the search hits its time or memory bound on this model
+    bounded_hint = ""
 
     def init(self) -> Hashable:
         return None
@@ -98,6 +101,17 @@ class Model:
         The default keeps the Operation itself and drops failed ops.
         """
         return DROP if op.status == "fail" else op
+
+    def prepare_all(self, ops: Sequence[Operation]) -> list[Any]:
+        """`prepare` for every op of a partition; a model that can drop ops only by looking at
+        the whole partition (an add nobody ever observed) overrides this."""
+        return [self.prepare(op) for op in ops]
+
+    def refute(self, ops: Sequence[Operation], args: Sequence[Any]) -> tuple[int, str] | None:
+        """Optionally, before any search: (i, why) if `ops[i]` can be linearized in no order at
+        all, judged from real time alone (a read missing an element whose add had completed
+        before the read began). It must be sure; None (the default) leaves it to the search."""
+        return None
 
     def step(self, state: Any, arg: Any) -> tuple[bool, Any]:
         """Apply one op to `state`: (whether the op is legal here, the state after it)."""
@@ -144,13 +158,22 @@ class Model:
         return _show(state)
 
 
+SHOWN_ITEMS = 12  # a read of a set of thousands is shown as its first items and a count
+
+
 def _show(v: Any) -> str:
     if v is None:
         return "nil"
     if isinstance(v, str):
         return repr(v)
     if isinstance(v, list | tuple):
-        return "[" + " ".join(_show(x) for x in v) + "]"
+        return "[" + _items([_show(x) for x in v]) + "]"
     if isinstance(v, frozenset | set):
-        return "#{" + " ".join(sorted(_show(x) for x in v)) + "}"
+        return "#{" + _items(sorted(_show(x) for x in v)) + "}"
     return str(v)
+
+
+def _items(shown: list[str]) -> str:
+    if len(shown) <= SHOWN_ITEMS:
+        return " ".join(shown)
+    return " ".join(shown[:SHOWN_ITEMS]) + f" ... ({len(shown)} items)"
