@@ -131,3 +131,10 @@ def test_a_node_gets_its_zoo_cfg_election_with_a_warning(tmp_path, caplog):
     finally:
         rt.storage.close()
         rt._disk.shutdown(wait=True)
+
+
+def test_election_is_refused_for_another_protocol(capsys):
+    with pytest.raises(UserError, match="chooses the ZAB replica's election"):
+        SimConfig(protocol="paxos", election="smallest-id")
+    assert main(["sim", "--seed", "1", "--protocol", "paxos", "--election", "first-claim"]) == 255
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
