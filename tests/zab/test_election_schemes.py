@@ -138,3 +138,21 @@ def test_election_is_refused_for_another_protocol(capsys):
         SimConfig(protocol="paxos", election="smallest-id")
     assert main(["sim", "--seed", "1", "--protocol", "paxos", "--election", "first-claim"]) == 255
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", ["smallest-id", "first-claim"])
+def test_search_finds_the_lost_write_of_a_history_blind_election(name):
+    """The bounded depth-first search reaches a lost write under either history-blind scheme;
+    fle over more states than that finds none."""
+    from zablab.sim.search import Bounds, search
+
+    bounds = Bounds(max_depth=120, max_restarts=3, max_states=20000)
+    blind = search(SimConfig(election=name), "dfs", bounds)
+    lost = [v for v in blind.violations if v.startswith("lost write")]
+    print(f"{name}: {blind.summary()}")
+    assert lost, blind.summary()
+    fle = search(
+        SimConfig(), "dfs", Bounds(max_depth=120, max_restarts=3, max_states=2 * blind.states)
+    )
+    print(f"fle: {fle.summary()}")
+    assert fle.violations == [] and fle.goal_reached, fle.summary()
