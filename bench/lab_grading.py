@@ -1,6 +1,6 @@
 """Whole-lab grading time and peak memory, pinned to one core, against Gradescope's defaults.
 
-    python bench/lab_grading.py [--labs znode,...] [--worst]
+    python bench/lab_grading.py [--labs znode,fle,...] [--worst]
 
 For each lab, `zablab lab grade` runs under `taskset -c 0` on the reference solution (all
 tests run to the end) and on the untouched starter (every test fails fast). `--worst` adds a
@@ -27,9 +27,10 @@ from zablab.labs.registry import get_lab, lab_names
 
 TARGET_SECONDS = 300.0
 LIMIT_MB = 768.0
+HANG_CLASS = {"znode": "ZNodeTree", "fle": "Election"}  # the class each lab's file defines
 HANG = '''
-class ZNodeTree:
-    def __init__(self, send):
+class {cls}:
+    def __init__(self, *args, **kwargs):
         pass
 
     def __getattr__(self, name):
@@ -104,7 +105,7 @@ def main() -> None:
                 d = Path(tmp) / f"{name}-hang"
                 d.mkdir()
                 for f in lab.student_files:
-                    (d / f).write_text(HANG)
+                    (d / f).write_text(HANG.replace("{cls}", HANG_CLASS[name]))
                 runs.append(("hangs", d))
             for label, d in runs:
                 sec, tree_mb, one_mb, score = grade(name, d, Path(tmp) / f"{name}-{label}.json")

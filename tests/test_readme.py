@@ -78,6 +78,7 @@ EXPECT: list[tuple[str, Expect]] = [
     (r"zablab sim --seed 30 --bug diff-without-trunc --log", Expect(exit=1,
      output=r"replay")),
     (r"zablab sim --protocol paxos .*", Expect(exit=1, output=r"primary")),
+    (r"zablab sim --seed 2 --election smallest-id", Expect(exit=1, output=r"lost write")),
     (r"zablab sim --replay store/sim/seed-30.json --html seed-30.html", Expect(exit=1,
      output=r"diagram: seed-30.html")),
     (r"zablab sim --search dfs --bug commit-without-quorum .*", Expect(exit=1, output=r"replay:")),
@@ -88,6 +89,7 @@ EXPECT: list[tuple[str, Expect]] = [
     (r"zablab sim --seeds .*", Expect()),
     (r"zablab lab list", Expect(output=r"znode")),
     (r"zablab lab start znode w", Expect()),
+    (r"zablab lab start fle f", Expect()),
     (r"zablab lab test znode --dir w", Expect(exit=1, output=r"not implemented")),
 ]
 

@@ -12,6 +12,7 @@ from .engine import Lab
 LABS: dict[str, str] = {
     "znode": "zablab.labs.znode",
     "election": "zablab.labs.election",
+    "fle": "zablab.labs.fle",
 }
 
 

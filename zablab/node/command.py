@@ -22,7 +22,8 @@ Examples:
   zablab node --config zoo.cfg --bug commit-without-quorum   # a deliberately broken replica
 
   An ensemble's replication protocol is zoo.cfg's zablab.protocol or --protocol: zab (the
-  default) or paxos.
+  default) or paxos. ZAB's election is zablab.election: fle (default), smallest-id or
+  first-claim (these two lose acknowledged writes: a lesson, not a setting).
 
 Seeded bugs (--bug, repeatable; or zablab.bugs=a,b in zoo.cfg), ensemble mode only:
 """

@@ -14,6 +14,7 @@ from zablab.errors import UserError
 
 from .options import ServerOptions
 from .replica.config import parse_protocol
+from .zab.elections import parse_election
 
 IGNORED_KEYS = {
     "dataLogDir",
@@ -73,6 +74,7 @@ class NodeConfig:
     trace: str = ""
     bugs: frozenset[str] = frozenset()  # seeded bugs by name (zablab/bugs.py)
     protocol: str = "zab"  # the replica's protocol (zablab.protocol)
+    election: str = "fle"  # the ZAB replica's election scheme (zablab.election)
     server: ServerOptions = field(default_factory=ServerOptions)
     secret_file: str = ""  # zablab.secretFile: the ensemble secret (secret.py)
 
@@ -200,6 +202,11 @@ def read_zoo_cfg(path: str, cfg: NodeConfig | None = None) -> NodeConfig:
         elif key == "zablab.bugs":
             try:
                 cfg.bugs = cfg.bugs | parse_bugs(value.split(","), NODE_LAYERS)
+            except UserError as exc:
+                raise UserError(f"{where}: {exc}") from None
+        elif key == "zablab.election":
+            try:
+                cfg.election = parse_election(value.strip())
             except UserError as exc:
                 raise UserError(f"{where}: {exc}") from None
         elif key == "zablab.protocol":

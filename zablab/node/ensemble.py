@@ -37,12 +37,18 @@ class EnsembleRuntime(ServerRuntime):
             init_limit=cfg.init_limit,
             sync_limit=cfg.sync_limit,
             committed_log_size=cfg.commit_log_count,
+            election=cfg.election,
             bugs=frozenset(cfg.bugs),
         )
         members = sorted(cfg.servers)
         self.replica = make_replica(
             cfg.protocol, cfg.server_id, members, rcfg, self.storage, self.core
         )
+        if cfg.election != "fle":
+            log.warning(
+                "ELECTION %s: it ignores history, so this ensemble may lose acknowledged writes",
+                cfg.election,
+            )
         if rcfg.bugs:
             log.warning(
                 "SEEDED BUGS ON: %s; this server is deliberately broken and may lose data",

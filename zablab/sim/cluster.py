@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, assert_never
 
 from zablab.bugs import Layer, parse_bugs
+from zablab.errors import UserError
 from zablab.node.replica import (
     Action,
     Close,
@@ -38,7 +39,7 @@ from zablab.node.replica import (
     Trace,
     parse_protocol,
 )
-from zablab.node.replica.factory import make_replica
+from zablab.node.replica.factory import make_replica, parse_election
 from zablab.node.storage import SimDisk, Storage
 
 from .app import SimApp
@@ -66,10 +67,17 @@ class SimConfig:
     committed_log_size: int = 4  # small, so that SNAP syncs happen
     compact_chance: float = 0.05  # per delivering step
     protocol: str = "zab"  # the replicas' protocol (zablab/node/replica/config.py)
+    election: str = "fle"  # the ZAB election scheme (zablab/node/zab/elections)
     bugs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         parse_protocol(self.protocol)
+        parse_election(self.election)
+        if self.election != "fle" and self.protocol != "zab":
+            raise UserError(
+                f"--election chooses the ZAB replica's election; {self.protocol} has its own "
+                "(drop --election)."
+            )
         # a replica protocol's bugs are the registry's layer of the same name
         parse_bugs(self.bugs, [Layer(self.protocol)])
 
@@ -81,6 +89,7 @@ class SimConfig:
             finalize_wait_ms=2 * self.max_delay_ms,
             max_notify_interval_ms=8 * self.tick_ms,
             committed_log_size=self.committed_log_size,
+            election=self.election,
             bugs=frozenset(self.bugs),
         )
 

@@ -31,4 +31,5 @@ class ReplicaConfig:
     finalize_wait_ms: int = 200  # election: wait for a better vote once a quorum agrees
     max_notify_interval_ms: int = 60000
     committed_log_size: int = 500  # how much history a leader keeps to catch followers up
+    election: str = "fle"  # the election scheme by name (zablab/node/zab/elections)
     bugs: frozenset[str] = field(default_factory=frozenset)

@@ -8,11 +8,14 @@ from zablab.node.paxos import codec as paxos_codec
 from zablab.node.paxos.replica import PaxosReplica
 from zablab.node.storage import Storage
 from zablab.node.zab import codec as zab_codec
+from zablab.node.zab.elections import parse_election
 from zablab.node.zab.replica import ZabReplica
 
 from .codec import Codec
 from .config import ReplicaConfig, parse_protocol
 from .interface import Application, Replica
+
+__all__ = ["codec_of", "make_replica", "parse_election"]  # the ZAB replica's election schemes, by name
 
 
 def make_replica(

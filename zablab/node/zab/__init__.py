@@ -3,8 +3,9 @@
 Drivers do not import this package: they build a replica with
 ``zablab.node.replica.factory.make_replica("zab", ...)`` and type against
 ``zablab.node.replica.Replica`` (the driver interface is described in that package). What is
-ZAB's own lives here: the message table (messages.py) and its codec (codec.py), the election
-(election.py) and the replica (replica.py).
+ZAB's own lives here: the message table (messages.py) and its codec (codec.py), Fast Leader
+Election (election.py), the other election schemes and their registry (elections/, chosen by
+``ReplicaConfig.election``) and the replica (replica.py).
 
 Server integration (the seam the node's ZabReplicator, zablab/node/zab_replicator.py, implements):
 

@@ -11,6 +11,7 @@ LEADING.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from .messages import LEADING, LOOKING, Notification
 
@@ -23,6 +24,13 @@ class Vote:
 
 
 class Election:
+    """The ``fle`` scheme; zablab/node/zab/elections/ holds the others and the registry."""
+
+    NAME: ClassVar[str] = "fle"
+    # The replica's discovery steps down when a follower is ahead of it: right for a scheme
+    # that elects the newest history, a livelock for one that does not.
+    ELECTS_NEWEST: ClassVar[bool] = True
+
     def __init__(
         self,
         my_id: int,
@@ -57,6 +65,14 @@ class Election:
             return (a.epoch, a.leader) > (b.epoch, b.leader)
         return (a.epoch, a.zxid, a.leader) > (b.epoch, b.zxid, b.leader)
 
+    def adopt_in_new_round(self, theirs: Vote) -> Vote:
+        """The vote to hold when ``theirs`` opens a newer round (the tally starts over)."""
+        return theirs if self.better(theirs, self.self_vote) else self.self_vote
+
+    def adopt_in_round(self, theirs: Vote) -> bool:
+        """Whether ``theirs``, heard in our round, replaces the vote we hold."""
+        return self.better(theirs, self.vote)
+
     # -- events ----------------------------------------------------------------------------
 
     def notification(self) -> Notification:
@@ -81,12 +97,12 @@ class Election:
             if n.round > self.round:
                 self.round = n.round
                 self.recv = {}
-                self.vote = theirs if self.better(theirs, self.self_vote) else self.self_vote
+                self.vote = self.adopt_in_new_round(theirs)
                 self.decide_at = None
                 sends = self.broadcast()
             elif n.round < self.round:
                 return [(frm, self.notification())], None
-            elif self.better(theirs, self.vote):
+            elif self.adopt_in_round(theirs):
                 self.vote = theirs
                 self.decide_at = None
                 sends = self.broadcast()
@@ -94,19 +110,22 @@ class Election:
             self.recv[self.my_id] = self.vote
             self._update_deadline(now)
             return sends, None
-        # The sender follows or leads someone already.
+        return sends, self.on_settled_peer(frm, n, theirs)
+
+    def on_settled_peer(self, frm: int, n: Notification, theirs: Vote) -> Vote | None:
+        """A FOLLOWING/LEADING peer told us its leader: the vote to decide on, if confirmed."""
         self.out[frm] = (theirs, n.round, n.state)
         if n.round == self.round:
             self.recv[frm] = theirs
             if self._count(self.recv, theirs) >= self.quorum and self._leader_ok(theirs, n):
-                return sends, theirs
+                return theirs
         backers = sum(
             1 for v, _, _ in self.out.values() if (v.leader, v.epoch) == (n.leader, n.epoch)
         )
         if backers >= self.quorum and self._leader_ok(theirs, n):
             self.round = n.round
-            return sends, theirs
-        return sends, None
+            return theirs
+        return None
 
     def on_timer(self, now: int) -> tuple[list[tuple[int, Notification]], Vote | None]:
         if self.decide_at is not None and now >= self.decide_at:

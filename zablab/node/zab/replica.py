@@ -40,7 +40,8 @@ from zablab.node.replica.interface import Application, NotLeader, NotServing
 from zablab.node.replica.zxid import epoch_of, make_zxid, txn_hash
 from zablab.node.storage import Storage
 
-from .election import Election, Vote
+from .election import Vote
+from .elections import ElectionScheme, make_election, scheme
 from .messages import (
     FOLLOWING,
     LEADING,
@@ -182,7 +183,8 @@ class ZabReplica:
         self.durable_floor = 0  # history up to here is in a snapshot
         self.flush_requested = False
         self.round = 0
-        self.election: Election | None = None
+        self.election: ElectionScheme | None = None
+        self.elects_newest = scheme(config.election).ELECTS_NEWEST
         self.vote: Vote | None = None
         self.pending_info: dict[int, FollowerInfo] = {}
         self.now = 0
@@ -450,7 +452,8 @@ class ZabReplica:
         self.lead = Leading()
         self.follow = Following()
         self.round += 1
-        self.election = Election(
+        self.election = make_election(
+            self.cfg.election,
             self.id,
             self.members,
             self.round,
@@ -570,7 +573,7 @@ class ZabReplica:
             if self.lead.epoch_acked:
                 return self._sync_learner(frm, ln)
             ahead = (msg.current_epoch, msg.last_zxid) > self.lead.summary
-            if ahead and not self.bugs.election_ignores_zxid:
+            if ahead and self.elects_newest and not self.bugs.election_ignores_zxid:
                 return self._go_looking(now, f"follower {frm} is ahead of the leader")
             self.lead.epoch_acks.add(frm)
             return self._maybe_epoch_quorum(now)
