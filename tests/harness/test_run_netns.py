@@ -62,7 +62,7 @@ def test_zookeeper_on_netns_with_every_nemesis(tmp_path, runtime_dir):
         nodes=3,
         nemesis="partition,loss,kill,pause,clock",
         nemesis_interval=1.0,
-        time_limit=45,
+        time_limit=75,  # a kill restarts a JVM: seconds each on a loaded machine
         seed=11,
         store=str(tmp_path / "store"),
     )
