@@ -4,6 +4,7 @@ Examples::
 
     python -m zablab.sim --seed 1234 --nodes 5           # one seed
     python -m zablab.sim --seeds 200 --nodes 3           # seeds 0..199
+    python -m zablab.sim --seeds 200 --lasting crash-minority  # a minority down for good
     python -m zablab.sim --seed 30 --bug diff-without-trunc --log  # a caught bug, and when
     python -m zablab.sim --seed 7 --save-trace /tmp/t.json          # the run as replayable steps
     python -m zablab.sim --replay /tmp/t.json --html /tmp/t.html    # re-run it exactly, draw it
@@ -29,8 +30,8 @@ from zablab.bugs import BUGS, Layer, known
 from zablab.errors import UserError
 from zablab.shards import shard
 
-from .checks import NO_CONVERGENCE
-from .cluster import SimConfig, SimResult, Simulation
+from .checks import is_liveness
+from .cluster import LASTING_MODES, SimConfig, SimResult, Simulation
 from .diagram import render_html
 from .search import Bounds, search
 from .shrink import properties, shrink
@@ -100,6 +101,16 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         if f.name == "bugs":
             continue
         v = getattr(defaults, f.name)
+        if f.name == "lasting":
+            p.add_argument(
+                "--lasting",
+                choices=LASTING_MODES,
+                default=v,
+                help="end with a seeded minority crashed or partitioned away for good; the "
+                "rest must elect a leader and commit writes within --converge-ms "
+                f"(default {v}: everything heals)",
+            )
+            continue
         p.add_argument(
             f"--{f.name.replace('_', '-')}", type=type(v), default=v, help=f"default {v}"
         )
@@ -200,7 +211,7 @@ def save_failure(
 ) -> Path:
     """Shrink a failing schedule (unless told not to), save it, print its replay command."""
     trace = TraceFile(cfg, steps, checks, origin, r.trace_hash, r.violations)
-    wanted = [p for p in properties(r.violations) if p != NO_CONVERGENCE]
+    wanted = properties([v for v in r.violations if not is_liveness(v)])
     if wanted and shrinking and not args.no_shrink:
         _, as_safety = replay(cfg, steps, safety_only=True)
         shown = properties(as_safety.violations)

@@ -15,7 +15,29 @@ from typing import Any
 from zablab.checkers.zab import check_zab_trace
 from zablab.node.replica import txn_hash
 
-NO_CONVERGENCE = "no convergence"  # liveness; everything else found is a safety violation
+NO_CONVERGENCE = "no convergence"  # after a full heal
+LIVENESS = "liveness"  # under a lasting fault (a minority down for good)
+LASTING_WRITES = 3  # writes the live majority must commit under a lasting fault
+
+
+def is_liveness(violation: str) -> bool:
+    """Whether a violation is a failure to make progress rather than a safety violation."""
+    return violation.startswith((NO_CONVERGENCE, LIVENESS))
+
+
+@dataclass(frozen=True)
+class Lasting:
+    """A run that ends with a minority down for good: what its live majority achieved."""
+
+    mode: str  # crash-minority | partition-minority
+    bound_ms: int  # how long the live majority had
+    live: list[int]
+    down: list[int]
+    leader: int | None  # the one established leader among the live nodes, if any
+    epoch: int  # its epoch (0 without one)
+    # (payload, node, epoch the node served in) of each write a live node accepted after the
+    # fault began; those of the leader's epoch must be on every live node
+    writes: list[tuple[bytes, int, int]]
 
 
 @dataclass(frozen=True)
@@ -26,6 +48,7 @@ class RunOutcome:
     roles: dict[int, tuple[str, int, int | None]]
     final: dict[int, list[tuple[int, bytes]]]  # per node: (zxid, payload) delivered
     acked: list[bytes]  # payloads a client saw committed
+    lasting: Lasting | None = None  # the run ended with a minority down for good
 
 
 def check_run(run: RunOutcome) -> list[str]:
@@ -33,9 +56,18 @@ def check_run(run: RunOutcome) -> list[str]:
     for n, anomalies in run.anomalies.items():
         bad += [f"node {n} app: {a}" for a in anomalies]
     converged = run.converged
-    if not converged:
-        bad.append(f"{NO_CONVERGENCE} after the heal: roles {run.roles}")
     final = run.final
+    held = {p for st in final.values() for _, p in st}
+    if run.lasting is not None:
+        # the nodes down for good keep what they had: the live majority must agree and hold
+        # every acknowledged write, once converged (until then a restarted replica's
+        # application is empty, its history on disk only)
+        bad += check_lasting(run.lasting, run.roles, final)
+        if not converged:
+            return bad
+        final = {n: final[n] for n in run.lasting.live} or final
+    elif not converged:
+        bad.append(f"{NO_CONVERGENCE} after the heal: roles {run.roles}")
     states = list(final.values())
     ref_node = next(iter(final))
     ref = final[ref_node]
@@ -45,7 +77,6 @@ def check_run(run: RunOutcome) -> list[str]:
                 f"divergent state: node {n} has {len(st)} txns, node {ref_node} {len(ref)}; "
                 f"first difference at {_first_diff(st, ref)}"
             )
-    held = {p for st in states for _, p in st}
     everywhere = set.intersection(*({p for _, p in st} for st in states)) if states else set()
     for payload in run.acked:
         if payload not in held:
@@ -53,6 +84,38 @@ def check_run(run: RunOutcome) -> list[str]:
         elif converged and payload not in everywhere:
             bad.append(f"lost write: {payload.decode()} was acknowledged but some replica lacks it")
     return bad
+
+
+def check_lasting(
+    run: Lasting,
+    roles: dict[int, tuple[str, int, int | None]],
+    final: dict[int, list[tuple[int, bytes]]],
+) -> list[str]:
+    """Liveness with a minority down for good: within the bound the live majority establishes
+    a leader and commits every write it accepted in that leader's epoch, at least
+    LASTING_WRITES of them (writes accepted under an earlier leader may fail, as a client's
+    request does when its server loses the leader)."""
+    how = "crashed" if run.mode == "crash-minority" else "partitioned away"
+    within = f"within {run.bound_ms} ms with nodes {run.down} {how} for good"
+    if run.leader is None:
+        live_roles = {n: roles.get(n) for n in run.live}
+        return [f"{LIVENESS}: no leader established {within}: live roles {live_roles}"]
+    mine = [(p, n) for p, n, e in run.writes if e == run.epoch and n in run.live]
+    held = [{q for _, q in final[m]} for m in run.live]
+    missing = sorted({p.decode() for p, _ in mine if any(p not in h for h in held)})
+    if missing:
+        shown = ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")
+        return [
+            f"{LIVENESS}: writes not committed {within}: {len(missing)} of {len(mine)} "
+            f"accepted in epoch {run.epoch} of leader {run.leader} are not on every live node "
+            f"({shown})"
+        ]
+    if len(mine) < LASTING_WRITES:
+        return [
+            f"{LIVENESS}: writes not committed {within}: only {len(mine)} accepted in epoch "
+            f"{run.epoch} of leader {run.leader}, {LASTING_WRITES} needed"
+        ]
+    return []
 
 
 def check_trace(trace: list[dict[str, Any]]) -> list[str]:

@@ -7,6 +7,12 @@ network, crashes single servers or a quorum at once (losing unsynced disk writes
 keep a torn prefix), restarts them, pauses processes (SIGSTOP: their events wait, in order)
 and slows links (delays of several ticks, still FIFO); then everything is healed and restarted
 and the cluster gets time to converge before the checks in checks.py run.
+
+With a lasting fault (``SimConfig.lasting``) the end differs: at the heal a seeded random
+minority is crashed for good, or partitioned away for good, and the rest is healed and
+restarted; clients keep writing at the live majority, which must establish a leader and commit
+those writes within ``converge_ms``. A replica that needs every member to answer passes every
+full-heal run and fails these.
 """
 
 from __future__ import annotations
@@ -43,11 +49,14 @@ from zablab.node.replica.factory import make_replica, parse_election
 from zablab.node.storage import SimDisk, Storage
 
 from .app import SimApp
-from .checks import NO_CONVERGENCE, RunOutcome, check_run
+from .checks import Lasting, RunOutcome, check_lasting, check_run, is_liveness
 from .network import Network
 
 # Event priorities at equal times: connection resets before anything else.
 _NOW, _LATER = 0, 1
+
+# How a run ends: everything healed, or a minority crashed / cut off for good.
+LASTING_MODES = ("none", "crash-minority", "partition-minority")
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,7 @@ class SimConfig:
     protocol: str = "zab"  # the replicas' protocol (zablab/node/replica/config.py)
     election: str = "fle"  # the ZAB election scheme (zablab/node/zab/elections)
     bugs: tuple[str, ...] = ()
+    lasting: str = "none"  # at the heal: a minority crashed / partitioned away for good
 
     def __post_init__(self) -> None:
         parse_protocol(self.protocol)
@@ -77,6 +87,10 @@ class SimConfig:
             raise UserError(
                 f"--election chooses the ZAB replica's election; {self.protocol} has its own "
                 "(drop --election)."
+            )
+        if self.lasting not in LASTING_MODES:
+            raise UserError(
+                f"unknown lasting fault {self.lasting!r}; choose one of {', '.join(LASTING_MODES)}."
             )
         # a replica protocol's bugs are the registry's layer of the same name
         parse_bugs(self.bugs, [Layer(self.protocol)])
@@ -155,8 +169,8 @@ class SimResult:
 
     @property
     def safety_violations(self) -> list[str]:
-        """Violations other than a failure to converge after the heal (liveness)."""
-        return [v for v in self.violations if not v.startswith(NO_CONVERGENCE)]
+        """Violations other than a failure to make progress (liveness)."""
+        return [v for v in self.violations if not is_liveness(v)]
 
     def summary(self) -> str:
         s = self.stats
@@ -195,6 +209,9 @@ class Simulation:
         self.trace_at: list[int] = []  # simulator time of each trace event ("t" is the node's)
         self.stats = {"crashes": 0, "partitions": 0, "pauses": 0, "events": 0}
         self.active = True
+        self.lasting_down: list[int] | None = None  # the minority down for good, once chosen
+        # (payload, node, epoch it served in) of writes accepted after a lasting fault began
+        self.late_writes: list[tuple[bytes, int, int]] = []
         # The run as explicit choices (steps.py), kept when ``record`` is on: what replays it.
         self.record = False
         self.steps: list[dict[str, Any]] = []
@@ -240,7 +257,7 @@ class Simulation:
                 node.deferred.append((kind, args))
                 continue
             getattr(self, "_ev_" + kind)(*args)
-            if stop_when_converged and kind == "tick" and not self.active and self.converged():
+            if stop_when_converged and kind == "tick" and not self.active and self.finished():
                 return
         self.now = max(self.now, limit)
 
@@ -471,9 +488,12 @@ class Simulation:
             pass  # the client sees an error; the write never happened
 
     def _ev_request(self) -> None:
-        if not self.active:
+        if self.active:
+            n = self.rng.choice(self.ids)
+        elif self.lasting_down is not None:  # clients of the live majority go on writing
+            n = self.rng.choice(self.live_side())
+        else:
             return
-        n = self.rng.choice(self.ids)
         self.writes += 1
         if self.nodes[n].paused_until <= self.now:
             self.write(n, b"w%d@%d" % (self.writes, n))
@@ -488,6 +508,8 @@ class Simulation:
         try:
             actions = r.submit(self.clock(n), payload)
             self.origin[payload] = n
+            if self.cfg.lasting != "none" and self.now >= self.cfg.duration_ms:
+                self.late_writes.append((payload, n, self.nodes[n].role[1]))
             self.apply(n, actions)
         except NotServing:
             pass
@@ -546,34 +568,99 @@ class Simulation:
 
     def _ev_heal(self) -> None:
         self.active = False
+        if self.cfg.lasting != "none":
+            self.lasting_fault()
+            return
         self.heal()  # pauses run out on their own: cutting one short would reorder its events
         for n in self.ids:
             if not self.nodes[n].up:
                 self.restart(n)
 
+    def lasting_fault(self) -> None:
+        """Heal, then take a seeded minority down for good (a crash or a partition: steps like
+        any other, so the run replays); the rest is restarted and keeps its clients."""
+        k = len(self.ids)
+        down = sorted(self.rng.sample(self.ids, self.rng.randint(1, (k - 1) // 2))) if k > 2 else []
+        self.lasting_down = down
+        live = [n for n in self.ids if n not in down]
+        self.log.append((self.now, f"lasting fault: {self.cfg.lasting} {down}"))
+        self.heal()
+        crashing = self.cfg.lasting == "crash-minority"
+        if crashing:
+            for n in down:
+                self.crash(n)  # not active: no revival
+        elif down:
+            self.partition([live, down], silent=self.rng.random() < 0.5)
+        for n in live if crashing else self.ids:  # cut off for good, a node still runs
+            if not self.nodes[n].up:
+                self.restart(n)
+
     # -- the end ---------------------------------------------------------------------------
 
-    def converged(self) -> bool:
-        leaders = [n for n in self.nodes.values() if n.replica is not None and n.replica.is_leader]
+    def converged(self, among: list[int] | None = None) -> bool:
+        """One leader among ``among`` (default: every node), all of them serving and caught
+        up with it."""
+        nodes = [self.nodes[n] for n in among] if among is not None else self.nodes.values()
+        leaders = [n for n in nodes if n.replica is not None and n.replica.is_leader]
         if len(leaders) != 1:
             return False
         lead = leaders[0].replica
         assert lead is not None
-        for node in self.nodes.values():
+        for node in nodes:
             r = node.replica
             if r is None or not r.serving or r.committed_zxid != lead.last_zxid:
                 return False
         return True
 
+    def finished(self) -> bool:
+        """Whether the run's goal after the heal is reached (then it stops early)."""
+        if self.cfg.lasting == "none":
+            return self.converged()
+        lasting = self.lasting()
+        return (
+            lasting.leader is not None
+            and self.converged(lasting.live)
+            and not check_lasting(lasting, {}, {n: self.nodes[n].app.entries for n in lasting.live})
+        )
+
+    def live_side(self) -> list[int]:
+        """The nodes up and in the largest part of the network (lowest group on a tie): after
+        a lasting fault, the majority that must make progress. Read off the state, so that a
+        replay of the run's steps finds the same."""
+        up = [n for n in self.ids if self.nodes[n].up]
+        if not up:
+            return []
+        sizes: dict[int, int] = {}
+        for n in up:
+            sizes[self.net.group[n]] = sizes.get(self.net.group[n], 0) + 1
+        g = min(sizes, key=lambda x: (-sizes[x], x))
+        return [n for n in up if self.net.group[n] == g]
+
+    def lasting(self) -> Lasting:
+        live = self.live_side()
+        leaders = [n for n in live if getattr(self.nodes[n].replica, "is_leader", False)]
+        leader = leaders[0] if len(leaders) == 1 else None
+        return Lasting(
+            mode=self.cfg.lasting,
+            bound_ms=self.cfg.converge_ms,
+            live=live,
+            down=[n for n in self.ids if n not in live],
+            leader=leader,
+            epoch=self.nodes[leader].role[1] if leader is not None else 0,
+            writes=list(self.late_writes),
+        )
+
     def outcome(self, final: dict[int, list[tuple[int, bytes]]]) -> RunOutcome:
         """What the checks need of this run, given the replicas' final states."""
+        lasting = self.lasting() if self.cfg.lasting != "none" else None
         return RunOutcome(
             trace=self.trace,
             anomalies={n: node.app.anomalies for n, node in self.nodes.items()},
-            converged=self.converged(),
+            converged=self.converged(lasting.live if lasting else None),
             roles={n: node.role for n, node in self.nodes.items()},
             final=final,
             acked=list(self.acked),
+            lasting=lasting,
         )
 
     def result(self) -> SimResult:
