@@ -141,16 +141,13 @@ def test_the_default_run_is_the_full_heal(capsys: pytest.CaptureFixture[str]) ->
     assert err.count("\n") == 1 and "--lasting" in err and "crash-minority" in err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="paxos replica: a slot whose accept a rejoining follower never voted for is not "
-    "resent, so with a minority down for good the leader's window of 8 fills and commits stop "
-    "(full heals hide it: the restarted minority supplies the votes)",
-)
 @pytest.mark.parametrize(("nodes", "seed"), [(3, 48), (5, 2)])
 def test_the_paxos_replica_stays_live_with_a_minority_crashed_for_good(
     nodes: int, seed: int
 ) -> None:
+    """These seeds found a stall: a follower that rejoined after a slot's accept never voted
+    for it, nothing resent it, and with a minority down for good the window of 8 filled. The
+    leader now resends stalled slots to the live followers that have not voted."""
     assert simulate(seed, SimConfig(nodes=nodes, protocol="paxos")).ok  # the full heal passes
     r = simulate(seed, SimConfig(nodes=nodes, protocol="paxos", lasting="crash-minority"))
     assert r.ok, r.summary()

@@ -102,6 +102,7 @@ class Leading:
     heard: dict[int, int] = field(default_factory=dict)
     have: dict[int, int] = field(default_factory=dict)
     pending_syncs: list[tuple[int, int | None, int]] = field(default_factory=list)
+    stalled: tuple[int, int] = (0, 0)  # (delivered, since when) while slots are in flight
 
 
 @dataclass
@@ -294,7 +295,30 @@ class PaxosReplica:
         if alive < self.quorum and now - lead.started > self.cfg.sync_limit * tick:
             return self._go_looking(now, "lost a quorum", self.cfg.sync_limit)
         hb = Heartbeat(lead.round, self.delivered, int(lead.active))
-        return [Send(p, hb) for p in self.peers]
+        return [Send(p, hb) for p in self.peers] + self._resend_stalled(now)
+
+    def _resend_stalled(self, now: int) -> list[Action]:
+        """Slots in flight with no progress for a whole tick go again to the live followers
+        that have not voted for them: a follower that rejoined after the first send never
+        votes otherwise, and with a minority down for good the window fills and commits stop."""
+        lead = self.lead
+        assert lead is not None
+        if lead.sent_upto <= self.delivered or lead.stalled[0] != self.delivered:
+            lead.stalled = (self.delivered, now)
+            return []
+        if now - lead.stalled[1] < self.cfg.tick_ms:
+            return []
+        lead.stalled = (self.delivered, now)  # at most once per tick
+        limit = self.cfg.sync_limit * self.cfg.tick_ms
+        live = [p for p in self.peers if now - lead.heard.get(p, now - limit - 1) <= limit]
+        out: list[Action] = []
+        for slot in range(self.delivered + 1, lead.sent_upto + 1):
+            voters = lead.votes.get(slot, set())
+            missing = [p for p in live if p not in voters]
+            if missing:
+                acc = self._accept_msg(slot)
+                out += [Send(p, acc) for p in missing]
+        return out
 
     def on_timer(self, now: int) -> list[Action]:
         self.now = now
