@@ -20,7 +20,9 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NoReturn
 
+from zablab.errors import UserError
 from zablab.sim.mutate import MODULES, Check, Outcome, points_of, run_mutant, sample, source_line
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,8 +38,21 @@ def _nodes(text: str) -> tuple[int, ...]:
     return out
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UserError(f"{message} (see bench/mutation_score.py --help)")
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    try:
+        return run(argv)
+    except UserError as e:
+        print(e, file=sys.stderr)
+        return 255
+
+
+def run(argv: list[str] | None) -> int:
+    ap = _Parser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--sample", type=int, default=40, help="mutants to try (0: every point)")
     ap.add_argument("--sample-seed", type=int, default=0, help="seed of the random sample")
     ap.add_argument("--seeds", type=int, default=60, help="simulator seeds per cluster size")
@@ -49,8 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--module", action="append", choices=MODULES, help="default: both")
     args = ap.parse_args(argv)
     if args.sample < 0 or args.seeds < 0 or args.jobs < 1 or args.search_states < 1:
-        print("--sample, --seeds want >= 0, --jobs, --search-states >= 1", file=sys.stderr)
-        return 255
+        ap.error("--sample and --seeds want >= 0, --jobs and --search-states >= 1")
     modules = args.module or list(MODULES)
     check = Check(
         seeds=args.seeds,
