@@ -100,7 +100,7 @@ def run(argv: list[str] | None) -> int:
     tried = len(outcomes)
     print(f"mutants tried:     {tried}")
     print(f"caught by seeds:   {by['seeds']}")
-    print(f"caught by search:  {by['search']}")
+    print(f"caught by search:  {by['search']}   (the search runs only when every seed passes)")
     print(f"caught by crash:   {by['crash']}")
     print(f"caught by timeout: {by['timeout']}")
     print(f"survivors:         {by['survived']}")
@@ -109,6 +109,12 @@ def run(argv: list[str] | None) -> int:
     kinds = Counter(o.point.kind for o in outcomes if o.point)
     kinds_caught = Counter(o.point.kind for o in outcomes if o.point and o.caught)
     print("by kind: " + ", ".join(f"{k} {kinds_caught[k]}/{n}" for k, n in sorted(kinds.items())))
+    blunt = [o for o in outcomes if o.verdict in ("crash", "timeout") and o.point]
+    if blunt:
+        print("\ncaught by crash or timeout:")
+    for o in blunt:
+        assert o.point is not None
+        print(f"  {o.point.file}:{o.point.line}:{o.point.col} {o.point.kind}: {o.detail}")
     survivors = [o for o in outcomes if not o.caught and o.point]
     if survivors:
         print("\nsurvivors:")

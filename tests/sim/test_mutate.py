@@ -4,6 +4,10 @@ from the original module (the score bench/mutation_score.py prints means nothing
 from __future__ import annotations
 
 import ast
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,7 @@ from zablab.sim.mutate import MODULES, Check, Point, mutate, points_of, run_muta
 
 ROOT = Path(__file__).resolve().parents[2]
 REPLICA = "zablab/node/zab/replica.py"
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def _source(file: str) -> str:
@@ -110,3 +115,30 @@ def test_a_mutant_that_breaks_the_replica_counts_as_a_crash() -> None:
     p = _point(REPLICA, "self.quorum = len(self.members) // 2 + 1", "delete", "pass")
     out = run_mutant(ROOT, p, Check(seeds=2, nodes=(3,), timeout=120))
     assert out.verdict == "crash" and "quorum" in out.detail, out
+
+
+def test_the_bench_prints_the_score_and_each_survivor_with_a_reason_to_fill() -> None:
+    bench = ROOT / "bench" / "mutation_score.py"
+    args = ["--sample", "4", "--seeds", "3", "--nodes", "3", "--jobs", "2", "--sample-seed", "5"]
+    proc = subprocess.run(
+        [sys.executable, str(bench), *args], capture_output=True, text=True, timeout=600, env=ENV
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    tried = int(re.search(r"mutants tried: +(\d+)", out).group(1))  # type: ignore[union-attr]
+    survivors = int(re.search(r"survivors: +(\d+)", out).group(1))  # type: ignore[union-attr]
+    parts = [
+        int(re.search(rf"caught by {k}: +(\d+)", out).group(1))  # type: ignore[union-attr]
+        for k in ("seeds", "search", "crash", "timeout")
+    ]
+    assert tried == 4 and sum(parts) + survivors == tried
+    assert f"mutation score:    {tried - survivors}/{tried}" in out
+    assert out.count("reason: ?") == survivors
+    bad = subprocess.run(
+        [sys.executable, str(bench), "--jobs", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=ENV,
+    )
+    assert bad.returncode == 255 and len(bad.stderr.strip().splitlines()) == 1
