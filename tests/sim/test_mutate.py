@@ -1,0 +1,144 @@
+"""The replica mutator: fixed points, one-point mutants, and a check that tells a bad mutant
+from the original module (the score bench/mutation_score.py prints means nothing otherwise)."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from zablab.sim.mutate import MODULES, Check, Point, mutate, points_of, run_mutant, sample
+
+ROOT = Path(__file__).resolve().parents[2]
+REPLICA = "zablab/node/zab/replica.py"
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def _source(file: str) -> str:
+    return (ROOT / file).read_text()
+
+
+def test_points_are_enumerated_in_one_fixed_order() -> None:
+    for file in MODULES:
+        src = _source(file)
+        first, second = points_of(file, src), points_of(file, src)
+        assert first == second
+        assert len({p.key for p in first}) == len(first)  # (file, line, col, kind) names one
+        assert [(p.line, p.col) for p in first] == sorted((p.line, p.col) for p in first)
+    kinds = {p.kind for p in points_of(REPLICA, _source(REPLICA))}
+    assert kinds == {"compare", "boolop", "not", "const+1", "const-1", "return-early", "delete"}
+    pts = points_of(REPLICA, _source(REPLICA))
+    assert sample(pts, 10, seed=3) == sample(pts, 10, seed=3) != sample(pts, 10, seed=4)
+
+
+def test_a_small_module_yields_the_expected_points() -> None:
+    src = (
+        "def f(a: int, b: int) -> bool:\n"
+        '    """doc 7"""\n'
+        "    x = a + 1\n"
+        "    return not (x < b and a == 2)\n"
+    )
+    got = {
+        (p.line, p.kind, mutate(src, p).splitlines()[p.line - 1].strip())
+        for p in points_of("m.py", src)
+    }
+    assert got == {
+        (3, "const+1", "x = a + 2"),
+        (3, "const-1", "x = a + 0"),
+        (3, "delete", "pass"),
+        (4, "not", "return (x < b and a == 2)"),
+        (4, "compare", "return not (x <= b and a == 2)"),
+        (4, "compare", "return not (x < b and a != 2)"),
+        (4, "boolop", "return not (x < b or a == 2)"),
+        (4, "const+1", "return not (x < b and a == 3)"),
+        (4, "const-1", "return not (x < b and a == 1)"),
+    }  # no point in the annotations or the docstring; a bool function gets no early return
+
+
+def _check_mutants(file: str, points: list[Point]) -> None:
+    src = _source(file)
+    original = ast.dump(ast.parse(src))
+    for p in points:
+        m = mutate(src, p)
+        tree = ast.parse(m)
+        compile(tree, file, "exec")
+        assert ast.dump(tree) != original, p.key
+        # the text before and after the point's span is untouched, the span holds the edit
+        lines, mlines = src.splitlines(keepends=True), m.splitlines(keepends=True)
+        assert lines[: p.line - 1] == mlines[: p.line - 1], p.key
+        assert lines[p.line - 1][: p.col] == mlines[p.line - 1][: p.col], p.key
+        tail = "".join(lines[p.end_line - 1 :])[p.end_col :]
+        assert m.endswith(tail) and m[: len(m) - len(tail)].endswith(p.replacement), p.key
+
+
+@pytest.mark.parametrize("file", MODULES)
+def test_mutants_compile_and_differ_at_exactly_their_point(file: str) -> None:
+    points = points_of(file, _source(file))
+    chosen = sample(points, 80, seed=1)
+    assert {p.kind for p in chosen} == {p.kind for p in points}  # a sample of every kind
+    _check_mutants(file, chosen)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("file", MODULES)
+def test_every_mutant_compiles_and_differs_at_exactly_its_point(file: str) -> None:
+    _check_mutants(file, points_of(file, _source(file)))
+
+
+def _point(file: str, line_text: str, kind: str, replacement: str) -> Point:
+    src = _source(file)
+    for p in points_of(file, src):
+        if p.kind == kind and p.replacement == replacement:
+            if src.splitlines()[p.line - 1].strip() == line_text:
+                return p
+    raise AssertionError(f"no {kind} point on {line_text!r}")
+
+
+def test_the_check_catches_a_leader_committing_without_a_quorum_and_passes_the_original() -> None:
+    check = Check(seeds=30, nodes=(3,), timeout=120)
+    # the leader's commit rule: commit at the quorum-th highest ack, here made the (q-1)-th
+    bad = _point(REPLICA, "point = acks[self.quorum - 1]", "const+1", "2")
+    caught = run_mutant(ROOT, bad, check)
+    assert caught.verdict == "seeds", caught
+    assert "VIOLATION" in caught.detail
+    original = run_mutant(ROOT, None, check, REPLICA)
+    assert original.verdict == "survived", original
+
+
+def test_a_mutant_that_breaks_the_replica_counts_as_a_crash() -> None:
+    # a replica whose constructor forgets its quorum size fails at the first use of it
+    p = _point(REPLICA, "self.quorum = len(self.members) // 2 + 1", "delete", "pass")
+    out = run_mutant(ROOT, p, Check(seeds=2, nodes=(3,), timeout=120))
+    assert out.verdict == "crash" and "quorum" in out.detail, out
+
+
+def test_the_bench_prints_the_score_and_each_survivor_with_a_reason_to_fill() -> None:
+    bench = ROOT / "bench" / "mutation_score.py"
+    args = ["--sample", "4", "--seeds", "3", "--nodes", "3", "--jobs", "2", "--sample-seed", "5"]
+    proc = subprocess.run(
+        [sys.executable, str(bench), *args], capture_output=True, text=True, timeout=600, env=ENV
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    tried = int(re.search(r"mutants tried: +(\d+)", out).group(1))  # type: ignore[union-attr]
+    survivors = int(re.search(r"survivors: +(\d+)", out).group(1))  # type: ignore[union-attr]
+    parts = [
+        int(re.search(rf"caught by {k}: +(\d+)", out).group(1))  # type: ignore[union-attr]
+        for k in ("seeds", "search", "crash", "timeout")
+    ]
+    assert tried == 4 and sum(parts) + survivors == tried
+    assert f"mutation score:    {tried - survivors}/{tried}" in out
+    assert out.count("reason: ?") == survivors
+    bad = subprocess.run(
+        [sys.executable, str(bench), "--jobs", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=ENV,
+    )
+    assert bad.returncode == 255 and len(bad.stderr.strip().splitlines()) == 1
