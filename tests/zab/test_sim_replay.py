@@ -47,5 +47,5 @@ def test_unknown_protocol_on_the_command_line_is_one_line() -> None:
     )
     assert out.returncode == 255
     assert out.stderr.strip().splitlines() == [
-        "error: unknown replication protocol 'raft'; known protocols: zab, paxos."
+        "zablab: error: unknown replication protocol 'raft'; known protocols: zab, paxos."
     ]

@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             return run_search(args, cfg)
         return run_seeds(args, cfg)
     except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"zablab: error: {e}", file=sys.stderr)
         return 255
 
 
