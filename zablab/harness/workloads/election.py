@@ -20,6 +20,7 @@ import threading
 import time
 from typing import Any
 
+from kazoo.exceptions import NoNodeError
 from kazoo.protocol.states import KazooState
 
 from zablab.checkers.result import Result
@@ -80,6 +81,9 @@ class ElectionWorkload(Workload):
         self._mine: dict[int, _Leadership] = {}
         self._writes: dict[int, int] = {}
         self._clients: dict[int, StoreClient] = {}
+        # candidate nodes a worker's stop could not delete (it was disconnected): its session
+        # lives on after it reconnects, so the node would block every other candidate for good
+        self._stale: dict[int, str] = {}
         self._mu = threading.Lock()
         self.session_timeout = float(opts.get("session_timeout", 10.0))
 
@@ -126,6 +130,7 @@ class ElectionWorkload(Workload):
     ) -> tuple[Any, dict[str, Any]]:
         process = getattr(client, "process", 0)
         if f == "elect":
+            self._remove_stale(client, process)
             lead = _Leadership(client, self.path, f"w{process}")
             with self._mu:
                 self._mine[process] = lead
@@ -174,6 +179,26 @@ class ElectionWorkload(Workload):
         if lead is not None:
             lead.stop()
             lead.done.wait(5)
+            node = lead.election.lock.node  # a contender's too, not only a leader's
+            if node is not None:
+                with self._mu:
+                    self._stale[process] = f"{self.path}/{node}"
+
+    def _remove_stale(self, client: Client, process: int) -> None:
+        """Before a new candidacy: delete the node an earlier one of this session left (a
+        definite failure, not-connected, if the servers still cannot be reached)."""
+        with self._mu:
+            node = self._stale.get(process)
+        if node is None:
+            return
+        try:
+            client.wait(client.zk.delete_async(node))
+        except NoNodeError:
+            pass
+        except Exception as exc:
+            raise Fail("not-connected") from exc
+        with self._mu:
+            self._stale.pop(process, None)
 
     def worker_done(self, client: Client, process: int) -> None:
         self._end(process)
