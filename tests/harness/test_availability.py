@@ -97,3 +97,13 @@ def test_max_unavailable_changes_the_bound():
 def test_no_successful_op_is_unknown():
     assert check_availability(H().failing(0, 20).history()).valid == "unknown"
     assert check_availability([]).valid == "unknown"
+
+
+def test_short_sessions_still_allow_the_cluster_its_own_recovery():
+    """With 1.5 s sessions, two session timeouts (3 s) is less than an election and a restarted
+    JVM take: the default bound is at least 10 s, and a wedge past it is still flagged."""
+    recovers = H().oks(0, 5).fault(5, 6).failing(5, 13).oks(13, 20).history()  # 7 s after heal
+    assert check_availability(recovers, session_timeout=1.5).valid is True
+    wedged = H().oks(0, 5).fault(5, 6).failing(5, 25).oks(25, 26).history()  # 19 s after heal
+    r = check_availability(wedged, session_timeout=1.5)
+    assert r.valid == "unknown" and "bound 10 s" in r.details["reason"], r.details

@@ -31,10 +31,12 @@ from zablab.history.jsonl import Op
 
 NS = 1_000_000_000
 SESSION_TIMEOUTS = 2  # the default bound, in session timeouts
+MIN_BOUND_S = 10.0  # ... but never below this: the cluster's own recovery (an election, a
+# restarted JVM) takes seconds however short the clients' sessions are
 
 
 def default_bound(session_timeout: float) -> float:
-    return SESSION_TIMEOUTS * session_timeout
+    return max(SESSION_TIMEOUTS * session_timeout, MIN_BOUND_S)
 
 
 @dataclass(frozen=True)

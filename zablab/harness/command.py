@@ -100,7 +100,7 @@ def test(
         "--max-unavailable",
         show_default=False,
         help="Seconds ops may go without success after a fault heals before the verdict is "
-        "unknown (default: two session timeouts).",
+        "unknown (default: two session timeouts, at least 10 s).",
     ),
     client_bug: str = typer.Option(
         "none", "--client-bug", hidden=True, help="none | lost-write | stale-read | no-fencing."
