@@ -129,8 +129,8 @@ def test_workers_acquire_again_after_the_holders_connection_is_cut(server):
     finally:
         for t in threads:
             t.join(20)
-    assert any(o.process == 0 and o.type == "info" for o in rec.ops), (
-        "worker 0's op did not end info"
-    )
+    # worker 0's processes are 0, 2, 4...: a slow start may have cost it a session already
+    mine = [(o.process, o.f, o.type) for o in rec.ops if o.process % 2 == 0]
+    assert any(typ == "info" for _, _, typ in mine), f"no op of worker 0 ended info: {mine}"
     again = [o.time for o in rec.ops if o.f == "acquire" and o.type == "ok" and o.time > healed]
     assert again and (again[0] - healed) / 1e9 < 5, "no acquire within 5 s of the heal"

@@ -75,8 +75,12 @@ class LockWorkload(Workload):
         if f == "release":
             lock = self._held.pop(process, None)
             self._advance(process, "acquire")
-            if lock is not None:
-                lock.release()
+            if lock is not None and lock.node:
+                # kazoo's own release retries through a cut for as long as it lasts; the op
+                # timeout must bound it, or an op that waited out a partition is recorded ok
+                with contextlib.suppress(NoNodeError):
+                    client.wait(zk.delete_async(f"{self.path}/{lock.node}"))
+                lock.is_acquired, lock.node = False, None
             return None, {}
         raise ValueError(f)
 
