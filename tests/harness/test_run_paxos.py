@@ -11,6 +11,7 @@ from tests.harness.conftest import assert_valid
 from tests.paxos.modes import MODES, harness_flags
 from zablab.cli import main
 from zablab.errors import UserError
+from zablab.harness.report import repeat_command
 from zablab.harness.runner import Runner, TestOptions
 
 
@@ -52,3 +53,9 @@ def test_paxos_cluster_with_partitions_and_kills_is_valid(
 def test_a_bad_protocol_stops_the_run_before_anything_starts(opts, message):
     with pytest.raises(UserError, match=message):
         Runner(TestOptions(nodes=3, **opts))
+
+
+def test_the_repeat_command_keeps_the_protocol():
+    opts = {"db": "zablab", "backend": "local", "nodes": 3, "workload": "set"}
+    assert "--protocol paxos" in repeat_command({**opts, "protocol": "paxos"}, 7)
+    assert "--protocol" not in repeat_command(opts, 7)
