@@ -204,7 +204,7 @@ def ensemble(seconds: float, rounds: int, in_flight: int, failovers: int) -> Non
             f"kazoo load on 3-node ensembles (fsync on, tickTime {TICK_MS} ms, client on a "
             f"follower), {seconds:g} s per row in {rounds} alternating rounds:"
         )
-        print("  " + f"{'workload':<24}" + "".join(f"{n + ' ops/s':>18}" for n in names))
+        print("  " + f"{'workload':<24}" + "".join(f"{n + ' ops/s':>20}" for n in names))
         latencies: dict[str, list[float]] = {n: [] for n in names}
         rates: dict[str, dict[str, float]] = {}
         for row, run in rows.items():
@@ -216,7 +216,7 @@ def ensemble(seconds: float, rounds: int, in_flight: int, failovers: int) -> Non
                     totals[n][1] += secs
                     latencies[n] += lat
             rates[row] = {n: totals[n][0] / totals[n][1] for n in names}
-            print("  " + f"{row:<24}" + "".join(f"{rates[row][n]:>18.0f}" for n in names))
+            print("  " + f"{row:<24}" + "".join(f"{rates[row][n]:>20.0f}" for n in names))
         print("  sync setData latency (ms):")
         for n in names:
             lat = latencies[n]
