@@ -36,9 +36,10 @@ from zablab.apache.fourletter import four_letter
 from zablab.node.launcher import NodeProcess, launch_ensemble
 from zablab.sim.cluster import SimConfig, simulate
 
+# the standalone benchmark's client and value (this script's directory is on sys.path)
+from server_vs_zookeeper import PATH, VALUE, connect  # isort: skip
+
 NO_FAULTS = 10**9  # mean gap between nemesis actions: none within a run
-VALUE = b"x" * 100
-PATH = "/bench-key"
 TICK_MS = 200
 PAXOS_MODES = ("deltas",)  # the Paxos server modes measured; a new mode is one more name here
 
@@ -117,14 +118,6 @@ def wait_serving(nodes: list[NodeProcess], timeout: float = 60.0) -> NodeProcess
             return nodes[modes.index("leader")]
         time.sleep(0.05)
     raise RuntimeError(f"no leader with every other node following within {timeout} s: {modes}")
-
-
-def connect(hosts: str) -> KazooClient:
-    client = KazooClient(hosts, timeout=10)
-    client.start(timeout=30)
-    client.ensure_path(PATH)
-    client.set(PATH, VALUE)
-    return client
 
 
 Run = tuple[int, float, list[float]]  # operations, seconds, latency of each sync op (s)
