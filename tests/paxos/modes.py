@@ -17,7 +17,8 @@ def zoo_cfg(mode: str) -> str:
 
 def harness_flags(mode: str, via: str = "--protocol") -> list[str]:
     """`zablab test` flags for a Paxos cluster in `mode`, through its own `--protocol` flag or
-    through `--db-args`, the flags every `zablab node` gets (both must work)."""
+    through `--db-args`, the flags every `zablab node` gets (both must work). A mode other
+    than the default is assumed to be the node flag `--paxos-mode`."""
     node = [] if mode == "deltas" else ["--paxos-mode", mode]
     if via == "--db-args":
         return ["--db-args", " ".join(["--protocol", "paxos", *node])]
