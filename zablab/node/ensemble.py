@@ -44,6 +44,7 @@ class EnsembleRuntime(ServerRuntime):
         self.replica = make_replica(
             cfg.protocol, cfg.server_id, members, rcfg, self.storage, self.core
         )
+        log.info("replication protocol %s (zoo.cfg zablab.protocol)", cfg.protocol)
         if cfg.election != "fle":
             log.warning(
                 "ELECTION %s: it ignores history, so this ensemble may lose acknowledged writes",
