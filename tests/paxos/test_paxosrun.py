@@ -116,6 +116,7 @@ def test_cli_exit_status_names_the_broken_property(capsys, tmp_path):
             "needs the paxos protocol",
         ),
         (["--seed", "1", "--paxos-mode", "commands"], "--paxos-mode needs whole servers"),
+        (["--scenario", "paxosrun", "--nodes", "5"], "one fixed schedule on three servers"),
     ],
 )
 def test_bad_mode_combinations_are_one_line(argv, needle, capsys):

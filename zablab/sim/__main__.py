@@ -269,6 +269,11 @@ def save_failure(
 
 
 def run_scenario(args: argparse.Namespace) -> int:
+    if args.nodes != SimConfig().nodes or args.bug or args.search or args.seed is not None:
+        raise UserError(
+            f"--scenario {args.scenario} is one fixed schedule on three servers: give only "
+            "--protocol, --paxos-mode, --save-trace and --trace with it."
+        )
     mode = parse_paxos_mode(args.paxos_mode or "deltas", args.protocol)
     logging.getLogger("zablab.node").setLevel(logging.ERROR)  # the servers' own log
     run = SCENARIOS[args.scenario](args.protocol, mode)
