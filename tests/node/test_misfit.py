@@ -14,6 +14,7 @@ from zablab.node.protocol import (
     DeleteRequest,
     MultiRequest,
     OpCode,
+    SetACLRequest,
     SetDataRequest,
 )
 from zablab.node.sessions import SessionTracker
@@ -99,3 +100,13 @@ def test_a_multi_whose_check_held_only_in_the_pending_state():
     assert misfits(tree, b.type, b.body) == [
         "check of /x passed at the primary but version 0 is here"
     ]
+
+
+def test_an_acl_update_after_a_lost_one_is_a_version_jump():
+    tree, prep = primary()
+    fit_in_order(tree, pipeline(tree, prep, [create("/z")], 1))
+    prep.reset()
+    acl = WriteRequest(SID, 0, OpCode.SET_ACL, SetACLRequest("/z", OPEN_ACL_UNSAFE, -1))
+    _a, b = pipeline(tree, prep, [acl, acl], 2)
+    [m] = misfits(tree, b.type, b.body)
+    assert "setACL /z to ACL version 2 on ACL version 0" in m

@@ -34,6 +34,21 @@ def _next(version: int) -> int:
     return -2147483648 if version == _INT_MAX else version + 1
 
 
+def _versioned(tree: DataTree, op: str, path: str, version: int, field: str) -> list[str]:
+    """An update that writes version ``version`` of ``field`` must find the one before it."""
+    n = tree.nodes.get(path)
+    if n is None:
+        return [f"{op} {path}, which does not exist"]
+    held = getattr(n, field)
+    if version != _next(held):
+        what = "version" if field == "version" else "ACL version"
+        return [
+            f"{op} {path} to {what} {version} on {what} {held}: a version jump (the write it "
+            "was computed after is missing)"
+        ]
+    return []
+
+
 def misfits(tree: DataTree, typ: int, body: object) -> list[str]:
     """What does not fit if the txn (type, body) is applied to ``tree`` now; [] if it fits."""
     nodes = tree.nodes
@@ -51,22 +66,9 @@ def misfits(tree: DataTree, typ: int, body: object) -> list[str]:
             ]
         return []
     if typ == OpCode.SET_DATA and isinstance(body, SetDataTxn):
-        n = nodes.get(body.path)
-        if n is None:
-            return [f"setData {body.path}, which does not exist"]
-        if body.version != _next(n.version):
-            return [
-                f"setData {body.path} to version {body.version} on version {n.version}: a "
-                f"version jump (the write it was computed after is missing)"
-            ]
-        return []
+        return _versioned(tree, "setData", body.path, body.version, "version")
     if typ == OpCode.SET_ACL and isinstance(body, SetACLTxn):
-        n = nodes.get(body.path)
-        if n is None:
-            return [f"setACL {body.path}, which does not exist"]
-        if body.version != _next(n.aversion):
-            return [f"setACL {body.path} to ACL version {body.version} on {n.aversion}"]
-        return []
+        return _versioned(tree, "setACL", body.path, body.version, "aversion")
     if typ == OpCode.CHECK and isinstance(body, CheckVersionTxn):
         n = nodes.get(body.path)
         if n is None or body.version != _next(n.version):
