@@ -8,7 +8,8 @@ ballot) in A's instance and B in the next, so P3 decides C, B and then its own D
 delivered though A, which B was computed after, never is. ZAB's recovery takes the new
 leader's whole history instead, so the same schedule ends with C and D only.
 
-The ops: A = put /r "a", B = put /r "b" (client c1 at P1), C = put /s "c" (c2 at P2),
+The ops: after filler creates that bring the log to instance 26, A = put /r "a", B = put /r "b"
+(client c1 at P1), C = put /s "c" (c2 at P2),
 D = put /r "d" (c3 at P3), then a synced read of /r and /s at every server on a fresh session.
 Under Paxos/deltas B is P1's txn "set /r to version 2", applied to a /r at version 0: the tree
 skips a version (misfit.py says so). Under Paxos/commands B is the request "put /r b", validated
@@ -39,6 +40,7 @@ from .servers import ServerStepper, trace_hash
 SETTLE_STEPS = 20_000  # a quiet network is reached long before this
 WAIT_TICKS = 200  # per phase: elections take a few dozen ticks at most
 FIRST_TICKS = 30  # P3 alone, before P1's clock runs too
+FIRST_INSTANCE = 27  # A's instance (slot) in the wiki
 
 PRIMARY_ORDER = ("local-primary-order", "global-primary-order", "primary-integrity")
 
@@ -190,6 +192,11 @@ def build(protocol: str, mode: str = "deltas") -> _Script:
     s.settle()
     s.do(do="request", client="c1", f="create", key="/r", value="")
     s.do(do="request", client="c1", f="create", key="/s", value="")
+    s.settle()
+    # fill the log up to the wiki's numbering, so that A is proposed in instance 27
+    done = sum(e["event"] == "deliver" and e["node"] == p1 for e in st.trace)
+    for i in range(done + 1, FIRST_INSTANCE):
+        s.do(do="request", client="c1", f="create", key=f"/pad{i}", value="")
     s.settle()
     # P1 proposes A and B back to back; they reach its own log only
     s.write("A", "c1", "/r", "a")
