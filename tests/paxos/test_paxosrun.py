@@ -124,3 +124,18 @@ def test_bad_mode_combinations_are_one_line(argv, needle, capsys):
     assert sim_main(argv) == 255
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("zablab: error:") and needle in err[0]
+
+
+def test_the_script_runs_on_any_replica_the_caller_builds():
+    """A lab passes its student's replica; here a factory that counts what it built."""
+    from zablab.node.replica.factory import make_replica
+
+    built: list[int] = []
+
+    def factory(protocol, my_id, members, cfg, storage, app):
+        built.append(my_id)
+        return make_replica(protocol, my_id, members, cfg, storage, app)
+
+    r = run_paxosrun("paxos", "commands", replica_factory=factory)
+    assert sorted(built) == [1, 2, 3]  # no crash: one replica per server
+    assert labels(r) == {("C", "B", "D")}

@@ -35,7 +35,7 @@ from zablab.errors import UserError
 from zablab.node.replica.zxid import fmt
 
 from .cluster import SimConfig
-from .servers import ServerStepper, trace_hash
+from .servers import ReplicaFactory, ServerStepper, trace_hash
 
 SETTLE_STEPS = 20_000  # a quiet network is reached long before this
 WAIT_TICKS = 200  # per phase: elections take a few dozen ticks at most
@@ -109,8 +109,8 @@ class PaxosRun:
 class _Script:
     """Drives a ServerStepper by steps: everything it does is a step the stepper records."""
 
-    def __init__(self, cfg: SimConfig, mode: str) -> None:
-        self.st = ServerStepper(cfg, mode)
+    def __init__(self, cfg: SimConfig, mode: str, factory: ReplicaFactory | None) -> None:
+        self.st = ServerStepper(cfg, mode, factory)
         self.st.record = True
         self.tick = cfg.tick_ms
 
@@ -176,10 +176,14 @@ class _Script:
         self.do(do="request", client=client, f="put", key=key, value=value, label=label)
 
 
-def build(protocol: str, mode: str = "deltas") -> _Script:
-    """Run the PaxosRun script on fresh servers; the script's stepper holds the outcome."""
+def build(
+    protocol: str, mode: str = "deltas", replica_factory: ReplicaFactory | None = None
+) -> _Script:
+    """Run the PaxosRun script on fresh servers; the script's stepper holds the outcome.
+    ``replica_factory`` builds each server's replica instead of ``make_replica`` (a lab runs
+    the script on a student's Paxos)."""
     cfg = SimConfig(nodes=3, protocol=protocol)
-    s = _Script(cfg, mode)
+    s = _Script(cfg, mode, replica_factory)
     st = s.st
     ids = st.ids
     for n in ids:
@@ -241,10 +245,12 @@ def build(protocol: str, mode: str = "deltas") -> _Script:
     return s
 
 
-def run_paxosrun(protocol: str, mode: str = "deltas") -> PaxosRun:
+def run_paxosrun(
+    protocol: str, mode: str = "deltas", replica_factory: ReplicaFactory | None = None
+) -> PaxosRun:
     """Build the schedule on ``protocol`` (in ``mode`` on Paxos) and judge it."""
     try:
-        s = build(protocol, mode)
+        s = build(protocol, mode, replica_factory)
     except ScenarioStuck as e:
         raise UserError(f"the PaxosRun script got stuck on {protocol}: {e}") from None
     return judge(s.st)

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from zablab.history.jsonl import Op
 from zablab.node.misfit import misfits
 from zablab.node.protocol import Err
-from zablab.node.replica import Action, parse_paxos_mode
+from zablab.node.replica import Action, Replica, ReplicaConfig, parse_paxos_mode
 from zablab.node.replica.factory import make_replica
 from zablab.node.replica.zxid import fmt
 from zablab.node.server import ServerCore
@@ -70,10 +71,20 @@ class Client:
     ops: int = 0
 
 
+ReplicaFactory = Callable[[str, int, list[int], ReplicaConfig, Storage, ServerCore], Replica]
+"""How a server's replica is built: ``make_replica``'s signature (a lab passes the student's)."""
+
+
 class ServerStepper(Stepper):
-    def __init__(self, config: SimConfig | None = None, mode: str = "deltas") -> None:
+    def __init__(
+        self,
+        config: SimConfig | None = None,
+        mode: str = "deltas",
+        replica_factory: ReplicaFactory | None = None,
+    ) -> None:
         super().__init__(config)
         self.mode = parse_paxos_mode(mode, self.cfg.protocol)
+        self.make_replica: ReplicaFactory = replica_factory or make_replica
         self.reps: dict[int, ZabReplicator] = {}
         self.clients: dict[str, Client] = {}
         self.links: dict[int, str] = {}  # connection id -> client name
@@ -96,7 +107,7 @@ class ServerStepper(Stepper):
         now = self.clock(n)
         core = ServerCore(tick_ms=self.cfg.tick_ms, server_id=n, now=now, wall=WALL0 + now)
         core.before_apply = lambda txn, n=n: self._fit(n, txn)
-        replica = make_replica(self.cfg.protocol, n, self.ids, self.rcfg, node.storage, core)
+        replica = self.make_replica(self.cfg.protocol, n, self.ids, self.rcfg, node.storage, core)
         node.replica = replica
         self.reps[n] = ZabReplicator(core, replica, mode=self.mode, protocol=self.cfg.protocol)
         self.apply(n, replica.start(now))
