@@ -15,10 +15,16 @@ from zablab.harness.report import repeat_command
 from zablab.harness.runner import Runner, TestOptions
 
 
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize(
-    ("workload", "seed", "via"), [("register", 11, "--protocol"), ("set", 12, "--db-args")]
-)
+# `zablab test --protocol` takes no mode: a mode other than the default goes through --db-args
+RUNS = [
+    (mode, workload, seed, via)
+    for mode in MODES
+    for workload, seed, via in [("register", 11, "--protocol"), ("set", 12, "--db-args")]
+    if mode == "deltas" or via == "--db-args"
+] + [(m, "register", 13, "--db-args") for m in MODES if m != "deltas"]
+
+
+@pytest.mark.parametrize(("mode", "workload", "seed", "via"), RUNS)
 def test_paxos_cluster_with_partitions_and_kills_is_valid(
     tmp_path, no_leaks, mode, workload, seed, via
 ):
@@ -40,7 +46,9 @@ def test_paxos_cluster_with_partitions_and_kills_is_valid(
         log = (run / "nodes" / node / "zablab-node.log").read_text()
         assert "replication protocol paxos" in log
     options = json.loads((run / "test.json").read_text())["options"]
-    assert options["protocol" if via == "--protocol" else "db_args"].endswith("paxos")
+    assert "paxos" in options["protocol" if via == "--protocol" else "db_args"]
+    if mode != "deltas":
+        assert f"--paxos-mode {mode}" in options["db_args"]
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ new mode is one more name in it; `deltas` is the replica's default and needs no 
 
 from __future__ import annotations
 
-MODES = ("deltas",)
+MODES = ("deltas", "commands")
 
 
 def zoo_cfg(mode: str) -> str:
