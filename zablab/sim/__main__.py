@@ -74,6 +74,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     g.add_argument("--replay", metavar="FILE", help="re-run a saved trace exactly")
     g.add_argument("--html", metavar="OUT", help="with --replay: write its message diagram here")
     g.add_argument(
+        "--clean",
+        action="store_true",
+        help="with --replay: replay on the clean replica (the trace's bugs, or its mystery, off)",
+    )
+    g.add_argument(
         "--trace-dir",
         default="store/sim",
         help="where failing runs' traces go without --save-trace (default store/sim)",
@@ -122,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parse(argv)
         if args.html and not args.replay:
             raise UserError("--html draws a replayed trace: give --replay FILE with it.")
+        if args.clean and not args.replay:
+            raise UserError("--clean replays a trace without its bugs: give --replay FILE with it.")
         if args.replay:
             return run_replay(args)
         kwargs = {f.name: getattr(args, f.name) for f in fields(SimConfig) if f.name != "bugs"}
@@ -240,13 +247,15 @@ def save_failure(
 
 def run_replay(args: argparse.Namespace) -> int:
     tf = load_trace(args.replay)
+    if args.clean:
+        tf.config = replace(tf.config, bugs=())
     safety = tf.checks == "safety"
     st, r = replay(tf.config, tf.steps, safety_only=safety)
     if args.log:
         print("\n".join(r.timeline(verbose=args.log > 1)))
     same = (
         ""
-        if not tf.trace_hash
+        if not tf.trace_hash or args.clean  # the clean replica's trace is another one
         else (
             "as saved"
             if r.trace_hash == tf.trace_hash
@@ -254,9 +263,10 @@ def run_replay(args: argparse.Namespace) -> int:
         )
     )
     verdict = "VIOLATION" if r.violations else "ok"
+    clean = ", clean replica" if args.clean else ""
     print(
         f"replay of {args.replay} ({tf.origin or 'no origin'}; {len(tf.steps)} steps, "
-        f"{tf.checks} checks): {verdict}, trace {r.trace_hash[:12]} {same}".rstrip()
+        f"{tf.checks} checks{clean}): {verdict}, trace {r.trace_hash[:12]} {same}".rstrip()
     )
     for v in r.violations[:20]:
         print(f"  - {v}")
