@@ -47,7 +47,9 @@ def read_answer(directory: Path, label: str) -> Answer:
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise SubmissionError(f"{ANSWERS} is not valid TOML ({e}); keep the handout's layout") from None
+        raise SubmissionError(
+            f"{ANSWERS} is not valid TOML ({e}); keep the handout's layout"
+        ) from None
     table = doc.get(label)
     if not isinstance(table, dict):
         raise AssertionError(f"{ANSWERS} has no [{label}] table; copy it from the handout's")

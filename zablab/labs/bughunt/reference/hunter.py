@@ -40,8 +40,9 @@ class Found:
     seconds: float
 
 
-def candidates(cfg: SimConfig, deadline: float) -> Iterator[tuple[str, Steps, list[str]]]:
-    """Failing schedules, as (how found, steps, violations), cheapest stage first."""
+def fixed_stages(cfg: SimConfig, deadline: float) -> Iterator[tuple[str, Steps, list[str]]]:
+    """The bounded search, then the random runs: failing schedules as (how found, steps,
+    violations)."""
     bounds = Bounds(max_depth=70, max_restarts=2, max_states=FIRST_SEARCH_STATES)
     res = search(cfg, "dfs", replace(bounds, time_limit=max(1.0, deadline - time.monotonic())))
     if res.violations:
@@ -54,12 +55,16 @@ def candidates(cfg: SimConfig, deadline: float) -> Iterator[tuple[str, Steps, li
         r = sim.run()
         if not r.ok:
             yield f"random run seed {seed}", sim.steps, r.violations
+
+
+def candidates(cfg: SimConfig, deadline: float) -> Iterator[tuple[str, Steps, list[str]]]:
+    """Failing schedules, cheapest stage first; last, new search walks until the deadline."""
+    yield from fixed_stages(cfg, deadline)
+    bounds = Bounds(max_depth=70, max_restarts=2)
     seed = 1
     while time.monotonic() < deadline:
         left = deadline - time.monotonic()
-        res = search(
-            cfg, "dfs", replace(bounds, max_states=10**9, time_limit=min(60.0, left)), seed=seed
-        )
+        res = search(cfg, "dfs", replace(bounds, time_limit=min(60.0, left)), seed=seed)
         if res.violations:
             yield f"search dfs seed {seed}", res.steps, res.violations
         seed += 1
