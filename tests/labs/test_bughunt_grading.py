@@ -178,3 +178,13 @@ def test_autograder_prints_the_tokens_for_staff(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     for label, token in pool.tokens(pool.course_seed(SECRET)).items():
         assert f"{label}: {token}" in r.stdout
+
+
+def test_hunt_ready_refuses_a_trace_made_with_a_named_bug(hunted: Path) -> None:
+    """The visible check: a mystery answered with the practice trace (made with the bug's
+    name, not a token) is not ready, and the failure says why and how to replay."""
+    shutil.copyfile(hunted / "practice.json", hunted / "mystery-b.json")
+    r = zablab("lab", "test", "bughunt", "--dir", str(hunted), "--case", "hunt.ready")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "not with the mystery-b token" in r.stdout
+    assert "replay: zablab lab test bughunt --dir" in r.stdout

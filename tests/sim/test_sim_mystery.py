@@ -22,7 +22,9 @@ def test_a_token_decodes_to_its_bugs_and_hides_them() -> None:
     tok = encode(["diff-without-trunc", "ack-before-fsync"], b"course 1")
     assert decode(tok) == ("ack-before-fsync", "diff-without-trunc")
     assert resolve(["commit-without-quorum", tok]) == (
-        "commit-without-quorum", "ack-before-fsync", "diff-without-trunc"
+        "commit-without-quorum",
+        "ack-before-fsync",
+        "diff-without-trunc",
     )
     assert not any(name in tok for name in BUGS)
     assert encode(["ack-before-fsync"], b"course 2") != encode(["ack-before-fsync"], b"course 1")
