@@ -83,6 +83,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     g.add_argument("--replay", metavar="FILE", help="re-run a saved trace exactly")
     g.add_argument("--html", metavar="OUT", help="with --replay: write its message diagram here")
     g.add_argument(
+        "--clean",
+        action="store_true",
+        help="with --replay: replay on the clean replica (the trace's bugs, or its mystery, off)",
+    )
+    g.add_argument(
         "--trace-dir",
         default="store/sim",
         help="where failing runs' traces go without --save-trace (default store/sim)",
@@ -150,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
                 "--paxos-mode needs whole servers: give --scenario paxosrun or --workload NAME "
                 "(the bare replicas decide opaque payloads)."
             )
+        if args.clean and not args.replay:
+            raise UserError("--clean replays a trace without its bugs: give --replay FILE with it.")
         if args.replay:
             return run_replay(args)
         if args.scenario:
@@ -293,6 +300,8 @@ def run_scenario(args: argparse.Namespace) -> int:
 
 def run_replay(args: argparse.Namespace) -> int:
     tf = load_trace(args.replay)
+    if args.clean:
+        tf.config = replace(tf.config, bugs=())
     if tf.servers:
         logging.getLogger("zablab.node").setLevel(logging.ERROR)
         run = replay_paxosrun(tf.config, tf.servers, tf.steps)
@@ -306,7 +315,7 @@ def run_replay(args: argparse.Namespace) -> int:
         print("\n".join(r.timeline(verbose=args.log > 1)))
     same = (
         ""
-        if not tf.trace_hash
+        if not tf.trace_hash or args.clean  # the clean replica's trace is another one
         else (
             "as saved"
             if r.trace_hash == tf.trace_hash
@@ -314,9 +323,10 @@ def run_replay(args: argparse.Namespace) -> int:
         )
     )
     verdict = "VIOLATION" if r.violations else "ok"
+    clean = ", clean replica" if args.clean else ""
     print(
         f"replay of {args.replay} ({tf.origin or 'no origin'}; {len(tf.steps)} steps, "
-        f"{tf.checks} checks): {verdict}, trace {r.trace_hash[:12]} {same}".rstrip()
+        f"{tf.checks} checks{clean}): {verdict}, trace {r.trace_hash[:12]} {same}".rstrip()
     )
     for v in r.violations[:20]:
         print(f"  - {v}")
