@@ -96,6 +96,8 @@ class SearchResult:
 
 
 class Explorer:
+    stepper: type[Stepper] = Stepper  # a lab's subclass checks its own properties at each state
+
     def __init__(self, cfg: SimConfig, bounds: Bounds, start: Steps | None = None) -> None:
         self.cfg, self.b = cfg, bounds
         self.seen: set[bytes] = set()
@@ -105,7 +107,7 @@ class Explorer:
     # -- one state ---------------------------------------------------------------------------
 
     def boot(self) -> Stepper:
-        st = Stepper(self.cfg)
+        st = self.stepper(self.cfg)
         if self.start is not None:
             st.run_steps(self.start)
         else:
@@ -177,7 +179,7 @@ class Explorer:
         return True
 
     def replay(self, path: Steps) -> Stepper:
-        st = Stepper(self.cfg)
+        st = self.stepper(self.cfg)
         st.run_steps(path)
         return st
 
