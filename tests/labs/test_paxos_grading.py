@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.labs.conftest import validate_results, zablab
+from tests.labs.conftest import grade
 from zablab.labs.paxos.harness import PaxosSimulation, paxos_config, run, student_paxos
 from zablab.labs.registry import get_lab
 from zablab.node.replica import RoleChange
@@ -24,12 +24,7 @@ def _grade(tmp_path: Path, source: Path) -> dict:
     sub = tmp_path / "sub"
     sub.mkdir()
     shutil.copyfile(source, sub / "paxos.py")
-    out = tmp_path / "results.json"
-    r = zablab(
-        "lab", "grade", "paxos", "--submission", str(sub), "--results", str(out), "--secret", "s"
-    )
-    assert r.returncode == 0, r.stdout + r.stderr
-    return validate_results(out)
+    return grade("paxos", sub, tmp_path / "results.json", secret="s")
 
 
 def _failed(doc: dict) -> set[str]:
