@@ -56,8 +56,11 @@ def test_starter_gets_only_the_given_points(tmp_path: Path) -> None:
 def test_each_mutant_loses_points_in_the_test_named_for_it(tmp_path: Path, mutant: str) -> None:
     expected = importlib.import_module(f"zablab.labs.paxos.mutants.{mutant}").EXPECTED_FAILURE
     doc = _grade(tmp_path, LAB.resource("mutants", f"{mutant}.py"))
-    assert expected in _failed(doc)
+    failed = _failed(doc)
+    assert expected in failed
     assert doc["score"] <= LAB.max_points - LAB.test(expected).points
+    # and the whole replica in the simulator shows what the mistake does
+    assert any(name.startswith(("sim.", "search.")) for name in failed), failed
 
 
 def test_mutants_cover_the_known_wrong_solutions() -> None:

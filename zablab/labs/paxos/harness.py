@@ -221,3 +221,123 @@ def explore(seed: int, max_states: int) -> SearchResult:
     on time, so a seed explores the same walks on any machine)."""
     bounds = replace(SEARCH_BOUNDS, max_states=max_states)
     return PaxosExplorer(paxos_config(3), bounds).dfs(seed)
+
+
+class Script:
+    """A hand-made schedule on a PaxosStepper: fair progress among some nodes (every message
+    between them delivered and every log synced as soon as possible, one node's tick when
+    nothing else is pending), so a test can place its faults exactly where they hurt."""
+
+    def __init__(self, cfg: SimConfig | None = None) -> None:
+        self.cfg = cfg or paxos_config(3)
+        self.st = PaxosStepper(self.cfg)
+        self.turn = 0
+        for n in self.st.ids:
+            self.do("restart", node=n)
+
+    def do(self, what: str, **args: Any) -> bool:
+        st = self.st
+        took = st.step({"t": st.now, "do": what, **args})
+        for n in st.ids:  # a leader's own forwarded proposals are taken at once
+            while st.proposals[n]:
+                st.step({"t": st.now, "do": "propose", "node": n})
+            while st.notices[n]:
+                st.step({"t": st.now, "do": "disconnect", "node": n, "peer": st.notices[n][0]})
+        return took
+
+    def deliver(self, a: int, b: int) -> bool:
+        return self.do("deliver", frm=a, to=b, ch="zab")
+
+    def leader(self, among: list[int] | None = None) -> int | None:
+        for n in among or self.st.ids:
+            x = self.st.nodes[n]
+            if x.up and x.replica is not None and x.replica.is_leader:
+                return n
+        return None
+
+    def fair(self, among: list[int], until: Any, limit: int = 600) -> None:
+        """Fair steps among ``among`` until ``until()`` holds."""
+        st = self.st
+        for _ in range(limit):
+            if until():
+                return
+            links = [(a, b) for (a, b, ch), q in sorted(st.qnet.queues.items())
+                     if q and a in among and b in among and st.qnet.head(a, b, ch)]  # fmt: skip
+            syncs = [n for n in among if st.flushes[n]]
+            if links:
+                self.deliver(*links[0])
+            elif syncs:
+                self.do("flush", node=syncs[0])
+            else:
+                self.turn += 1
+                n = among[self.turn % len(among)]
+                st.step({"t": st.now + self.cfg.tick_ms // len(among), "do": "tick", "node": n})
+        raise AssertionError(f"{until.__doc__ or 'the goal'} not reached in {limit} fair steps")
+
+    def elect(self, among: list[int]) -> int:
+        def established() -> bool:
+            """a leader established"""
+            return self.leader(among) is not None
+
+        self.fair(among, established)
+        leader = self.leader(among)
+        assert leader is not None
+        return leader
+
+    def quiet(self, among: list[int]) -> None:
+        """Every message among them delivered and every log synced (no ticks)."""
+
+        def idle() -> bool:
+            """quiet"""
+            st = self.st
+            return not any(st.flushes[n] for n in among) and not any(
+                q and a in among and b in among and st.qnet.head(a, b, ch)
+                for (a, b, ch), q in st.qnet.queues.items()
+            )
+
+        self.fair(among, idle)
+
+    def write(self, node: int, payload: str) -> None:
+        self.do("write", node=node, payload=payload)
+
+
+def deposed_leader_accept() -> list[str]:
+    """A leader's Accept is held by a partition while the others elect a new leader, who
+    decides its own write in that slot; at the heal the old Accept reaches the other follower.
+    An acceptor that takes it lets the deposed leader decide a second value in the slot."""
+    s = Script()
+    old = s.elect(s.st.ids)
+    s.quiet(s.st.ids)
+    others = [n for n in s.st.ids if n != old]
+    s.write(old, f"old@{old}")
+    s.quiet([old])  # its own vote is on its disk; its Accepts wait in the network
+    s.do("partition", groups=[[old], others], silent=True)
+    new = s.elect(others)
+    s.write(new, f"new@{new}")
+    s.fair(others, lambda: all(f"new@{new}".encode() in {p for _, p in s.st.nodes[n].app.entries}
+                               for n in others))  # fmt: skip
+    s.do("heal")
+    (follower,) = [n for n in others if n != new]
+    s.deliver(old, follower)  # the held Accept, then the follower's answer, before anything
+    s.deliver(follower, old)  # the new leader sent the old one (FIFO per link)
+    s.quiet(s.st.ids)
+    return s.st.safety()
+
+
+def acknowledging_quorum_crashes() -> list[str]:
+    """The leader counts one follower's vote for a write, then that follower and the leader
+    crash; the follower restarts and elects a leader with the third server. A vote sent before
+    the follower's log sync is gone from its disk, and the write with it."""
+    s = Script()
+    lead = s.elect(s.st.ids)
+    s.quiet(s.st.ids)
+    voter, other = [n for n in s.st.ids if n != lead]
+    s.write(lead, f"w@{lead}")
+    s.deliver(lead, voter)  # the Accept reaches the voter, which has not synced it yet
+    s.deliver(voter, lead)  # whatever it answered at once
+    s.quiet([lead])  # the leader's own vote is durable
+    s.do("crash", node=voter, keep=[])
+    s.do("crash", node=lead, keep=[])
+    s.do("restart", node=voter)
+    s.elect([voter, other])
+    return s.st.safety()

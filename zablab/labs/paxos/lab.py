@@ -27,6 +27,8 @@ TESTS = (
     Test("sim.random_schedules", "sim", 8, t.sim_random_schedules, seeds=2, hidden_points=8,
          timeout=120),
     Test("sim.stable_leader", "sim", 4, t.sim_stable_leader, seeds=2, hidden_points=2, timeout=60),
+    Test("sim.deposed_leader", "sim", 4, t.sim_deposed_leader, timeout=30),
+    Test("sim.quorum_crash", "sim", 4, t.sim_quorum_crash, timeout=30),
     Test("search.schedules", "sim", 6, t.search_schedules, seeds=2, hidden_points=6, timeout=120),
 )
 # fmt: on

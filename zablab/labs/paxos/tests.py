@@ -31,6 +31,8 @@ from .harness import (
     FUNCTIONS,
     STUDENT_FILE,
     Acceptor,
+    acknowledging_quorum_crashes,
+    deposed_leader_accept,
     explore,
     paxos_config,
     run,
@@ -266,6 +268,25 @@ def sim_stable_leader(case: Case) -> None:
         assert rep.submitted >= 20 and rep.acked == rep.submitted, (
             f"{rep.summary}: {rep.acked} of {rep.submitted} submitted writes committed"
         )
+
+
+def sim_deposed_leader(case: Case) -> None:
+    """A scripted schedule on 3 servers: a leader's Accept is held by a partition while the
+    other two elect a new leader, who decides its own write in that slot; at the heal the old
+    Accept reaches the follower first. No slot may end up with two decided values."""
+    with student_paxos(_mod(case)):
+        bad = deposed_leader_accept()
+        assert not bad, "the deposed leader's Accept:\n  " + _show(bad)
+
+
+def sim_quorum_crash(case: Case) -> None:
+    """A scripted schedule on 3 servers: the leader counts one follower's vote for a write and
+    commits it; that follower and the leader crash (losing what they had not synced); the
+    follower restarts and elects a leader with the third server. The committed write must
+    survive."""
+    with student_paxos(_mod(case)):
+        bad = acknowledging_quorum_crashes()
+        assert not bad, "the acknowledging quorum crashed:\n  " + _show(bad)
 
 
 def search_schedules(case: Case) -> None:
