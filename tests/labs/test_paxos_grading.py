@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.labs.conftest import grade
+from tests.labs.conftest import grade, zablab
 from zablab.labs.paxos.harness import PaxosSimulation, paxos_config, run, student_paxos
 from zablab.labs.registry import get_lab
 from zablab.node.replica import RoleChange
@@ -112,3 +112,22 @@ def test_a_leader_establishing_without_an_acked_write_is_reported() -> None:
         "lost write: w9@2 was acknowledged but node 1 established itself as leader of round 4 "
         "without it"
     ]
+
+
+def test_a_failing_simulated_case_replays_with_the_printed_command(tmp_path: Path) -> None:
+    """The simulated tests are deterministic: the printed replay command (one seed) fails
+    the same way, with the same violations."""
+    w = tmp_path / "w"
+    w.mkdir()
+    shutil.copyfile(LAB.resource("mutants", "promise_without_accepted.py"), w / "paxos.py")
+    r = zablab("lab", "test", "paxos", "--dir", str(w), "--case", "sim.random_schedules")
+    assert r.returncode == 1
+    replay = next(ln.split("replay: ", 1)[1] for ln in r.stdout.splitlines() if "replay: " in ln)
+    assert "--case sim.random_schedules --seed " in replay
+    again = zablab(*replay.split()[1:])
+    assert again.returncode == 1
+
+    def found(out: str) -> list[str]:
+        return [ln.strip() for ln in out.splitlines() if ln.strip().startswith(("lost", "agree"))]
+
+    assert found(again.stdout) == found(r.stdout) != []
