@@ -96,13 +96,13 @@ class SearchResult:
 
 
 class Explorer:
-    stepper: type[Stepper] = Stepper  # a lab's subclass checks its own properties at each state
-
     def __init__(self, cfg: SimConfig, bounds: Bounds, start: Steps | None = None) -> None:
         self.cfg, self.b = cfg, bounds
         self.seen: set[bytes] = set()
         self.start = start  # explore from the state these steps reach, not from the boot
         self.base = 0  # steps of the root state; bounds count what comes after
+
+    stepper: type[Stepper] = Stepper  # a lab's subclass checks its own properties at each state
 
     # -- one state ---------------------------------------------------------------------------
 
