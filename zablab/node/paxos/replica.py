@@ -103,6 +103,7 @@ class Leading:
     votes: dict[int, set[int]] = field(default_factory=dict)
     heard: dict[int, int] = field(default_factory=dict)
     have: dict[int, int] = field(default_factory=dict)
+    catching: dict[int, int] = field(default_factory=dict)  # peer: last slot of its catch-up batch
     pending_syncs: list[tuple[int, int | None, int]] = field(default_factory=list)
     stalled: tuple[int, int] = (0, 0)  # (delivered, since when) while slots are in flight
 
@@ -707,8 +708,12 @@ class PaxosReplica:
         last = lead.have.get(peer)
         lead.have[peer] = have
         if have >= lead.sent_upto:
+            lead.catching.pop(peer, None)
             return []
-        if (last is not None and have > last) or (last is None and have >= self.delivered):
+        batch_end = lead.catching.get(peer)
+        if batch_end is not None and have >= batch_end:
+            pass  # its last batch arrived whole: the next goes now, or a busy leader outruns it
+        elif (last is not None and have > last) or (last is None and have >= self.delivered):
             return []  # it is making progress with what is in flight
         out: list[Action] = []
         start = have + 1
@@ -718,6 +723,7 @@ class PaxosReplica:
             out.append(Send(peer, snap))
             start = self.delivered + 1
         end = min(lead.sent_upto, start + 4 * self.window - 1)
+        lead.catching[peer] = end
         for slot in range(start, end + 1):
             out.append(Send(peer, self._accept_msg(slot)))
         if self.delivered >= start:
