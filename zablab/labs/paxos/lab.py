@@ -24,6 +24,7 @@ TESTS = (
     Test("recover.highest_round", "leader", 5, t.recover_highest_round, seeds=2),
     Test("recover.fills_holes", "leader", 3, t.recover_fills_holes),
     Test("leader.proposes_recovered", "leader", 4, t.leader_proposes_recovered),
+    Test("leader.paxosrun", "leader", 3, t.leader_paxosrun, timeout=60),
     Test("sim.random_schedules", "sim", 8, t.sim_random_schedules, seeds=2, hidden_points=8,
          timeout=120),
     Test("sim.stable_leader", "sim", 4, t.sim_stable_leader, seeds=2, hidden_points=2, timeout=60),
