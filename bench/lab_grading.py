@@ -28,6 +28,12 @@ from zablab.labs.registry import get_lab, lab_names
 TARGET_SECONDS = 300.0
 LIMIT_MB = 768.0
 HANG_CLASS = {"znode": "ZNodeTree", "fle": "Election"}  # the class each lab's file defines
+HANG_FUNCTIONS = {"paxos": ("on_prepare", "on_accept", "recover")}  # or the functions it defines
+HANG_FUNCTION = """
+def {name}(*args, **kwargs):
+    while True:
+        pass
+"""
 HANG = '''
 class {cls}:
     def __init__(self, *args, **kwargs):
@@ -109,7 +115,12 @@ def main() -> None:
                 d = Path(tmp) / f"{name}-hang"
                 d.mkdir()
                 for f in lab.student_files:
-                    (d / f).write_text(HANG.replace("{cls}", HANG_CLASS[name]))
+                    if name in HANG_FUNCTIONS:
+                        text = "".join(HANG_FUNCTION.replace("{name}", fn)
+                                       for fn in HANG_FUNCTIONS[name])
+                    else:
+                        text = HANG.replace("{cls}", HANG_CLASS[name])
+                    (d / f).write_text(text)
                 runs.append(("hangs", d))
             for label, d in runs:
                 sec, tree_mb, one_mb, score = grade(name, d, Path(tmp) / f"{name}-{label}.json")

@@ -14,6 +14,7 @@ LABS: dict[str, str] = {
     "election": "zablab.labs.election",
     "fle": "zablab.labs.fle",
     "bughunt": "zablab.labs.bughunt",
+    "paxos": "zablab.labs.paxos",
 }
 
 

@@ -111,10 +111,12 @@ class Explorer:
         self.start = start  # explore from the state these steps reach, not from the boot
         self.base = 0  # steps of the root state; bounds count what comes after
 
+    stepper: type[Stepper] = Stepper  # a lab's subclass checks its own properties at each state
+
     # -- one state ---------------------------------------------------------------------------
 
     def boot(self) -> Stepper:
-        st = Stepper(self.cfg)
+        st = self.stepper(self.cfg)
         if self.start is not None:
             st.run_steps(self.start)
         else:
@@ -188,7 +190,7 @@ class Explorer:
         return True
 
     def replay(self, path: Steps) -> Stepper:
-        st = Stepper(self.cfg)
+        st = self.stepper(self.cfg)
         st.run_steps(path)
         return st
 
