@@ -28,6 +28,8 @@ from zablab.labs.registry import get_lab, lab_names
 TARGET_SECONDS = 300.0
 LIMIT_MB = 768.0
 HANG_CLASS = {"znode": "ZNodeTree", "fle": "Election"}  # the class each lab's file defines
+# labs whose file defines functions: each one loops forever
+HANG_FUNCTIONS = {"zab": ("choose_sync", "follower_step", "commit_point")}
 HANG = '''
 class {cls}:
     def __init__(self, *args, **kwargs):
@@ -105,7 +107,12 @@ def main() -> None:
                 d = Path(tmp) / f"{name}-hang"
                 d.mkdir()
                 for f in lab.student_files:
-                    (d / f).write_text(HANG.replace("{cls}", HANG_CLASS[name]))
+                    if name in HANG_FUNCTIONS:
+                        text = "".join(f"def {fn}(*args):\n    while True:\n        pass\n\n\n"
+                                       for fn in HANG_FUNCTIONS[name])
+                    else:
+                        text = HANG.replace("{cls}", HANG_CLASS[name])
+                    (d / f).write_text(text)
                 runs.append(("hangs", d))
             for label, d in runs:
                 sec, tree_mb, one_mb, score = grade(name, d, Path(tmp) / f"{name}-{label}.json")

@@ -13,6 +13,7 @@ LABS: dict[str, str] = {
     "znode": "zablab.labs.znode",
     "election": "zablab.labs.election",
     "fle": "zablab.labs.fle",
+    "zab": "zablab.labs.zab",
 }
 
 

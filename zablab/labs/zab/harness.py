@@ -79,6 +79,12 @@ def show_log(log: LeaderLog) -> str:
     return f"LeaderLog(snapshot_zxid={log.snapshot_zxid:#x}, zxids=({zs}), diff_limit={log.diff_limit})"
 
 
+def show_plan(plan: object) -> str:
+    if not isinstance(plan, SyncPlan):
+        return repr(plan)
+    return f"TRUNC to {plan.trunc_to:#x}" if plan.mode is SyncMode.TRUNC else str(plan.mode)
+
+
 def show_acks(acks: Mapping[int, int]) -> str:
     return "{" + ", ".join(f"{k}: {v:#x}" for k, v in sorted(acks.items())) + "}"
 
@@ -86,10 +92,6 @@ def show_acks(acks: Mapping[int, int]) -> str:
 def random_runs(rng: Any, count: int) -> list[tuple[int, int]]:
     """(nodes, sim seed) pairs: three and five servers."""
     return [(rng.choice((3, 3, 5)), rng.randrange(1 << 30)) for _ in range(count)]
-
-
-def search_config(**kw: Any) -> SimConfig:
-    return SimConfig(**kw)
 
 
 SEARCH_BOUNDS = Bounds(max_depth=70, max_restarts=2, time_limit=40.0, max_states=6000)
@@ -190,8 +192,8 @@ __all__ = [
     "Stuck",
     "plugged_student",
     "random_runs",
-    "search_config",
     "show_acks",
     "show_log",
+    "show_plan",
     "student_rules",
 ]
