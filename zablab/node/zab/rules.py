@@ -126,7 +126,8 @@ def commit_point(pending: Sequence[int], acks: Mapping[int, int], quorum: int) -
     on_disk = sorted(acks.values(), reverse=True)
     if len(on_disk) < quorum:
         return None
-    point = on_disk[quorum - 1]  # a quorum holds everything up to here
+    # a quorum holds everything up to here
+    point = on_disk[quorum - 1]
     i = bisect.bisect_right(pending, point)
     return pending[i - 1] if i else None
 
