@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.labs.conftest import validate_results, zablab
+from tests.labs.conftest import grade
 from zablab.labs.registry import get_lab
 from zablab.labs.runner import run_test
 from zablab.labs.zab.harness import Director, student_rules
@@ -30,13 +30,7 @@ def _sub(tmp_path: Path, source: Path) -> Path:
 
 
 def _grade(tmp_path: Path, source: Path) -> dict:
-    sub = _sub(tmp_path, source)
-    out = tmp_path / "results.json"
-    r = zablab(
-        "lab", "grade", "zab", "--submission", str(sub), "--results", str(out), "--secret", "s"
-    )
-    assert r.returncode == 0, r.stdout + r.stderr
-    return validate_results(out)
+    return grade("zab", _sub(tmp_path, source), tmp_path / "results.json", secret="s")
 
 
 def test_reference_gets_full_marks(tmp_path: Path) -> None:

@@ -29,17 +29,23 @@ def _finish(d: Director) -> Director:
     return d
 
 
-def trunc_diverged() -> Director:
-    """The leader L logs a write nobody else gets and crashes; the others elect and commit
-    new writes; L comes back with a txn the new leader never had. Its sync must cut that txn
-    off (TRUNC), or L delivers it beside the new history."""
-    d = Director()
+def _lone_write(d: Director) -> tuple[int, list[int]]:
+    """A leader, and a write of x there that reaches no follower; (leader, the others)."""
     lead = _elect(d, [1, 2, 3])
     others = [n for n in d.st.ids if n != lead]
     for n in others:
         d.held_step("deliver", node=n, frm=lead)
     d.do(f"write x at {lead}; its proposal reaches no follower", do="write", node=lead,
          payload="x")  # fmt: skip
+    return lead, others
+
+
+def trunc_diverged() -> Director:
+    """The leader L logs a write nobody else gets and crashes; the others elect and commit
+    new writes; L comes back with a txn the new leader never had. Its sync must cut that txn
+    off (TRUNC), or L delivers it beside the new history."""
+    d = Director()
+    lead, others = _lone_write(d)
     d.run_quiet("the leader's log sync")
     d.do(f"crash {lead} (x is on its disk only)", do="crash", node=lead)
     d.held.clear()
@@ -75,12 +81,7 @@ def commit_quorum() -> Director:
     """The leader's proposal reaches no follower. Committing it on the leader's own ACK
     tells the client it is safe; the leader crashes and the others elect without it."""
     d = Director()
-    lead = _elect(d, [1, 2, 3])
-    others = [n for n in d.st.ids if n != lead]
-    for n in others:
-        d.held_step("deliver", node=n, frm=lead)
-    d.do(f"write x at {lead}; its proposal reaches no follower", do="write", node=lead,
-         payload="x")  # fmt: skip
+    lead, others = _lone_write(d)
     d.run(lambda: d.acked("x") or _quiet(d), "the write to commit or the network to go quiet")
     d.do(f"crash {lead}", do="crash", node=lead)
     d.held.clear()

@@ -156,6 +156,10 @@ def _random_follower(rng: Any) -> FollowerLog:
     )
 
 
+def _history_on_disk(log: FollowerLog) -> bool:
+    return log.history is not None and log.durable_zxid >= log.history
+
+
 def follower_no_ack_before_fsync(case: Case) -> None:
     """A follower never ACKs a zxid beyond what is on its disk: an ACK tells the leader
     "this survives my crash", and the leader commits on a quorum of them."""
@@ -181,11 +185,8 @@ def follower_newleader_after_fsync(case: Case) -> None:
     )
     for _ in range(300):
         log = _random_follower(case.rng)
-        step = _step(case, log)
-        if step.ack_newleader:
-            assert log.history is not None and log.durable_zxid >= log.history, (
-                f"follower_step({log}) ACKs NEWLEADER before the history is on disk"
-            )
+        if _step(case, log).ack_newleader:
+            assert _history_on_disk(log), f"follower_step({log}) ACKs NEWLEADER too early"
 
 
 def follower_epoch_after_history(case: Case) -> None:
@@ -204,9 +205,7 @@ def follower_epoch_after_history(case: Case) -> None:
         log = _random_follower(case.rng)
         step = _step(case, log)
         if step.take_epoch:
-            assert log.history is not None and log.durable_zxid >= log.history, (
-                f"follower_step({log}) takes the epoch before the history is on disk"
-            )
+            assert _history_on_disk(log), f"follower_step({log}) takes the epoch too early"
         if step.ack_newleader:
             assert step.take_epoch or log.epoch_taken, (
                 f"follower_step({log}) ACKs NEWLEADER without taking the epoch"
