@@ -90,6 +90,7 @@ EXPECT: list[tuple[str, Expect]] = [
     (r"zablab lab list", Expect(output=r"znode")),
     (r"zablab lab start znode w", Expect()),
     (r"zablab lab start fle f", Expect()),
+    (r"zablab lab start zab z", Expect()),
     (r"zablab lab test znode --dir w", Expect(exit=1, output=r"not implemented")),
 ]
 
