@@ -8,7 +8,9 @@ one lands. Nothing here reads a clock or a random source.
 
 Durability rules, as ZooKeeper's: a follower ACKs a proposal (and NEWLEADER) only once its log
 is synced; the leader counts its own ACK only once its own log is synced; acceptedEpoch and
-currentEpoch are written atomically before the messages that depend on them are sent.
+currentEpoch are written atomically before the messages that depend on them are sent. The
+follower's timing of ACKs and currentEpoch, the choice of sync and the commit point are asked
+of rules.py (pure functions); the bookkeeping, messages and disk stay here.
 """
 
 from __future__ import annotations
@@ -740,7 +742,7 @@ class ZabReplica:
             self.follow.newleader_zxid = msg.zxid
             self.follow.history = self.last_zxid
             if self.bugs.ack_before_fsync:
-                self._take_epoch()
+                self._write_current_epoch(self.follow.sync_epoch)
                 return self._ack_newleader(leader)
             out = self._follower_step()
             return out if self.follow.newleader_acked else out + self._flush()
@@ -771,7 +773,7 @@ class ZabReplica:
         )
         out: list[Action] = []
         if step.take_epoch:
-            self._take_epoch()
+            self._write_current_epoch(self.follow.sync_epoch)
         if step.ack_newleader and f.history is not None and not f.newleader_acked:
             out += self._ack_newleader(f.leader)
         if step.ack is not None:
@@ -779,14 +781,14 @@ class ZabReplica:
             out.append(Send(f.leader, Ack(step.ack)))
         return out
 
-    def _take_epoch(self) -> None:
+    def _write_current_epoch(self, epoch: int) -> None:
         """currentEpoch := the new leader's epoch. The rules do it only once the leader's
         history is on our disk: a server whose currentEpoch is e must hold all of leader e's
         initial history, or its vote could beat servers that hold committed txns it lost in
         a crash (cf. ZOOKEEPER-4646)."""
         self.follow.epoch_taken = True
-        self.current_epoch = self.follow.sync_epoch
-        self.storage.state("currentEpoch").write(self.follow.sync_epoch)
+        self.current_epoch = epoch
+        self.storage.state("currentEpoch").write(epoch)
 
     def _ack_newleader(self, leader: int) -> list[Action]:
         self.follow.newleader_acked = True
