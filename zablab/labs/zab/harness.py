@@ -79,6 +79,15 @@ def show_log(log: LeaderLog) -> str:
     return f"LeaderLog(snapshot_zxid={log.snapshot_zxid:#x}, zxids=({zs}), diff_limit={log.diff_limit})"
 
 
+def show_follower(log: FollowerLog) -> str:
+    hist = "None" if log.history is None else f"{log.history:#x}"
+    return (
+        f"FollowerLog(history={hist}, epoch_taken={log.epoch_taken}, "
+        f"newleader_acked={log.newleader_acked}, last_zxid={log.last_zxid:#x}, "
+        f"durable_zxid={log.durable_zxid:#x}, acked_zxid={log.acked_zxid:#x})"
+    )
+
+
 def show_plan(plan: object) -> str:
     if not isinstance(plan, SyncPlan):
         return repr(plan)
@@ -193,6 +202,7 @@ __all__ = [
     "plugged_student",
     "random_runs",
     "show_acks",
+    "show_follower",
     "show_log",
     "show_plan",
     "student_rules",

@@ -23,6 +23,7 @@ from .harness import (
     plugged_student,
     random_runs,
     show_acks,
+    show_follower,
     show_log,
     show_plan,
 )
@@ -38,6 +39,10 @@ SIGNATURES = {
 def z(epoch: int, counter: int) -> int:
     """A zxid: the epoch in the high 32 bits, the counter in the low ones."""
     return epoch << 32 | counter
+
+
+def _hx(v: int | None) -> str:
+    return "None" if v is None else hex(v)
 
 
 def _mod(case: Case) -> Any:
@@ -136,7 +141,7 @@ def sync_random_logs(case: Case) -> None:
 
 def _step(case: Case, log: FollowerLog) -> FollowerStep:
     got = _mod(case).follower_step(log)
-    assert isinstance(got, FollowerStep), f"follower_step({log}) returned {got!r}"
+    assert isinstance(got, FollowerStep), f"follower_step({show_follower(log)}) returned {got!r}"
     return got
 
 
@@ -167,7 +172,7 @@ def follower_no_ack_before_fsync(case: Case) -> None:
         log = _random_follower(case.rng)
         step = _step(case, log)
         assert step.ack is None or step.ack <= log.durable_zxid, (
-            f"follower_step({log}) ACKs {step.ack:#x}, but only up to {log.durable_zxid:#x} is "
+            f"follower_step({show_follower(log)}) ACKs {step.ack:#x}, but only up to {log.durable_zxid:#x} is "
             "on disk"
         )
 
@@ -177,16 +182,18 @@ def follower_newleader_after_fsync(case: Case) -> None:
     and then it is (or the new leader never establishes)."""
     waiting = FollowerLog(z(1, 4), False, False, z(1, 4), z(1, 2), 0)
     assert not _step(case, waiting).ack_newleader, (
-        f"follower_step({waiting}) ACKs NEWLEADER with the history on disk only up to 0x100000002"
+        f"follower_step({show_follower(waiting)}) ACKs NEWLEADER with the history on disk only up to 0x100000002"
     )
     synced = FollowerLog(z(1, 4), False, False, z(1, 5), z(1, 4), 0)
     assert _step(case, synced).ack_newleader, (
-        f"follower_step({synced}): the history is on disk, ACK NEWLEADER"
+        f"follower_step({show_follower(synced)}): the history is on disk, ACK NEWLEADER"
     )
     for _ in range(300):
         log = _random_follower(case.rng)
         if _step(case, log).ack_newleader:
-            assert _history_on_disk(log), f"follower_step({log}) ACKs NEWLEADER too early"
+            assert _history_on_disk(log), (
+                f"follower_step({show_follower(log)}) ACKs NEWLEADER too early"
+            )
 
 
 def follower_epoch_after_history(case: Case) -> None:
@@ -195,20 +202,22 @@ def follower_epoch_after_history(case: Case) -> None:
     log) beats servers holding committed txns it lost."""
     early = FollowerLog(z(1, 4), False, False, z(1, 4), z(1, 1), 0)
     assert not _step(case, early).take_epoch, (
-        f"follower_step({early}) takes the epoch with the history on disk only up to 0x100000001"
+        f"follower_step({show_follower(early)}) takes the epoch with the history on disk only up to 0x100000001"
     )
     before = FollowerLog(None, False, False, z(1, 3), z(1, 3), 0)
     assert not _step(case, before).take_epoch, (
-        f"follower_step({before}) takes the epoch before NEWLEADER (the history is not all here)"
+        f"follower_step({show_follower(before)}) takes the epoch before NEWLEADER (the history is not all here)"
     )
     for _ in range(300):
         log = _random_follower(case.rng)
         step = _step(case, log)
         if step.take_epoch:
-            assert _history_on_disk(log), f"follower_step({log}) takes the epoch too early"
+            assert _history_on_disk(log), (
+                f"follower_step({show_follower(log)}) takes the epoch too early"
+            )
         if step.ack_newleader:
             assert step.take_epoch or log.epoch_taken, (
-                f"follower_step({log}) ACKs NEWLEADER without taking the epoch"
+                f"follower_step({show_follower(log)}) ACKs NEWLEADER without taking the epoch"
             )
 
 
@@ -222,7 +231,9 @@ def follower_acks_what_is_on_disk(case: Case) -> None:
         top = min(log.durable_zxid, log.last_zxid)
         want = top if top > log.acked_zxid else None
         got = _step(case, log).ack
-        assert got == want, f"follower_step({log}) ACKs {got}, expected {want}"
+        assert got == want, (
+            f"follower_step({show_follower(log)}) ACKs {_hx(got)}, expected {_hx(want)}"
+        )
 
 
 # == commit_point =============================================================================
@@ -247,7 +258,7 @@ def _check_commit(case: Case, pending: list[int], acks: dict[int, int], quorum: 
     want = _expected_commit(pending, acks, quorum)
     assert got == want, (
         f"commit_point({[hex(p) for p in pending]}, {show_acks(acks)}, quorum={quorum}) "
-        f"returned {got if got is None else hex(got)}, expected {want if want is None else hex(want)}"
+        f"returned {_hx(got)}, expected {_hx(want)}"
     )
 
 
