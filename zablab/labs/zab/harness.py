@@ -145,7 +145,8 @@ class Director:
     def acked(self, payload: str) -> bool:
         return payload.encode() in self.st.acked
 
-    def _next(self) -> Step | None:
+    def next_step(self) -> Step | None:
+        """The step the director takes next (None: nothing is left but held steps)."""
         options = [c for c in self.ex.choices(self.st) if not any(h(c) for h in self.held)]
         if not options:
             return None
@@ -156,7 +157,7 @@ class Director:
         for _ in range(limit):
             if until():
                 return
-            c = self._next()
+            c = self.next_step()
             if c is None:
                 break
             self.ex.take(self.st, c)
@@ -164,14 +165,13 @@ class Director:
             return
         raise Stuck(f"stuck waiting for {what} ({self.st.now} ms simulated)")
 
+    def quiet(self) -> bool:
+        """No delivery or log sync is left to take (only timers, ticks and held steps)."""
+        c = self.next_step()
+        return c is None or c["do"] not in _ORDER
+
     def run_quiet(self, what: str) -> None:
-        """Take deliveries and log syncs until none is left (timers and ticks wait)."""
-
-        def quiet() -> bool:
-            c = self._next()
-            return c is None or c["do"] not in _ORDER
-
-        self.run(quiet, what)
+        self.run(self.quiet, what)
 
     def violations(self) -> list[str]:
         """The simulator's checks on the run so far (safety, and agreement once converged)."""

@@ -68,7 +68,7 @@ def ack_after_fsync() -> Director:
     d.held_step("flush", node=f)
     d.do(f"write x at {lead}; {g} gets nothing, {f}'s log sync waits", do="write", node=lead,
          payload="x")  # fmt: skip
-    d.run(lambda: d.acked("x") or _quiet(d), "the write to commit or the network to go quiet")
+    d.run(lambda: d.acked("x") or d.quiet(), "the write to commit or the network to go quiet")
     d.do(f"crash {f} before its log sync lands", do="crash", node=f)
     d.do(f"crash {lead}", do="crash", node=lead)
     d.held.clear()
@@ -82,7 +82,7 @@ def commit_quorum() -> Director:
     tells the client it is safe; the leader crashes and the others elect without it."""
     d = Director()
     lead, others = _lone_write(d)
-    d.run(lambda: d.acked("x") or _quiet(d), "the write to commit or the network to go quiet")
+    d.run(lambda: d.acked("x") or d.quiet(), "the write to commit or the network to go quiet")
     d.do(f"crash {lead}", do="crash", node=lead)
     d.held.clear()
     _elect(d, others)
@@ -117,11 +117,6 @@ def epoch_after_history() -> Director:
     d.do("restart 3", do="restart", node=3)
     _elect(d, [other, 3])
     return _finish(d)
-
-
-def _quiet(d: Director) -> bool:
-    c = d._next()
-    return c is None or c["do"] not in ("deliver", "flush")
 
 
 SCENARIOS = {

@@ -357,3 +357,7 @@ def sim_search(case: Case) -> None:
         + f"\n  the schedule: {len(res.steps)} steps"
     )  # fmt: skip
     assert res.goal_reached, f"{res.summary()}: no leader was ever established"
+    assert not res.stopped.startswith("time"), (
+        f"{res.summary()}: the search ran out of time before its {SEARCH_BOUNDS.max_states} "
+        "states (are your functions slow?)"
+    )
