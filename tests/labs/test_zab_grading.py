@@ -67,6 +67,9 @@ def test_each_mutant_fails_the_tests_named_for_it(tmp_path: Path, mutant: str) -
         scenario = next(n for n in expected if n.startswith("scenario."))
         out = run_test(LAB, LAB.test(scenario), sub, [0]).output
         assert "lost write" in out and "what the scenario did" in out, out
+        picture = sub / f"{scenario.replace('.', '-')}.html"
+        assert f"its messages, step by step: open {picture}" in out, out
+        assert '"violation": ' in picture.read_text()  # the diagram marks the violating step
 
 
 def test_mutants_cover_the_seeded_bugs() -> None:

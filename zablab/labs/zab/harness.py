@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -29,6 +30,7 @@ from zablab.node.zab.rules import (
 )
 from zablab.sim import SimConfig
 from zablab.sim.checks import check_run
+from zablab.sim.diagram import render_html
 from zablab.sim.search import Bounds, Explorer
 from zablab.sim.stepper import Stepper
 
@@ -181,6 +183,17 @@ class Director:
         if outcome.converged:
             bad += [v for v in check_run(outcome) if v not in bad]
         return bad
+
+    def diagram(self, path: Path, title: str, violations: list[str]) -> bool:
+        """Write the run's message diagram (zablab sim's, with the first violating step marked)
+        to ``path``; False if it cannot be written. Call it with the same rules plugged in."""
+        r = self.st.result()
+        r.violations = violations
+        try:
+            path.write_text(render_html(self.st, r, title), encoding="utf-8")
+        except OSError:
+            return False
+        return True
 
     def held_step(self, do: str, node: int | None = None, frm: int | None = None) -> None:
         def hold(c: Step) -> bool:

@@ -300,9 +300,12 @@ def _scenario(case: Case, name: str) -> None:
         except Stuck as e:
             raise AssertionError(f"the scenario could not go on: {e}") from None
         bad = d.violations()
+        picture = case.dir / f"scenario-{name}.html"
+        drawn = bool(bad) and d.diagram(picture, f"scenario {name}", bad)
     assert not bad, (
         "what the scenario did:\n  " + "\n  ".join(d.story)
         + "\nwhat went wrong:\n  " + "\n  ".join(bad[:6])
+        + (f"\nits messages, step by step: open {picture}" if drawn else "")
     )  # fmt: skip
 
 
