@@ -28,7 +28,11 @@ from zablab.labs.registry import get_lab, lab_names
 TARGET_SECONDS = 300.0
 LIMIT_MB = 768.0
 HANG_CLASS = {"znode": "ZNodeTree", "fle": "Election"}  # the class each lab's file defines
-HANG_FUNCTIONS = {"paxos": ("on_prepare", "on_accept", "recover")}  # or the functions it defines
+# labs whose file defines functions: each one loops forever
+HANG_FUNCTIONS = {
+    "paxos": ("on_prepare", "on_accept", "recover"),
+    "zab": ("choose_sync", "follower_step", "commit_point"),
+}
 HANG_FUNCTION = """
 def {name}(*args, **kwargs):
     while True:

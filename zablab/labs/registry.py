@@ -15,6 +15,7 @@ LABS: dict[str, str] = {
     "fle": "zablab.labs.fle",
     "bughunt": "zablab.labs.bughunt",
     "paxos": "zablab.labs.paxos",
+    "zab": "zablab.labs.zab",
 }
 
 
