@@ -7,6 +7,7 @@ finally block and on SIGINT.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import contextlib
 import logging
 import random
@@ -183,9 +184,9 @@ class Nemesis:
                     # every target dies before any disk is dropped: one power cut, not a
                     # series of crashes in which the later victims get time to sync
                     ts = self._crash_targets()
-                    for t in ts:
-                        self.db.kill(self.by_name[t])
-                        self.killed.add(t)
+                    with cf.ThreadPoolExecutor(max_workers=len(ts)) as pool:
+                        list(pool.map(lambda t: self.db.kill(self.by_name[t]), ts))
+                    self.killed.update(ts)
                     lost = {t: self.db.lose_unfsynced(self.by_name[t]) for t in ts}
                     return {"nodes": ts, "lost": lost}
 

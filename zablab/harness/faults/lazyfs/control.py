@@ -26,6 +26,14 @@ from zablab.harness.backends.base import Node
 
 FSTYPE = "fuse.zablab-lazyfs"  # keep in step with fs.FSTYPE (that module needs pyfuse3)
 
+#: data unsynced this long is written back, as Linux's flusher does (ext4 commits every 5 s):
+#: a crash loses the recent unsynced writes, not everything a node never fsynced since it
+#: started (Apache ZooKeeper does not fsync its periodic snapshots; lost whole, it cannot start)
+WRITEBACK_S = 5.0
+#: what an fsync costs on the mount: a real disk's latency (milliseconds), so the window between
+#: a write and its durability is as wide as on a disk and not as on the RAM under /tmp
+FSYNC_DELAY_MS = 10.0
+
 
 # -- on the node: the control client -------------------------------------------------------------
 
@@ -56,7 +64,7 @@ def request(sock_path: str, cmd: str, timeout: float = 10.0) -> dict[str, Any]:
 def _client(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m zablab.harness.faults.lazyfs.control")
     ap.add_argument("socket")
-    ap.add_argument("command", choices=("ping", "stats", "drop", "stop"))
+    ap.add_argument("command", choices=("ping", "stats", "drop", "sync", "stop"))
     ap.add_argument("--wait", type=float, default=0.0, help="retry this long for the daemon")
     a = ap.parse_args(argv)
     deadline = time.monotonic() + a.wait
@@ -120,7 +128,8 @@ def mount(
     node: Node,
     data_dir: str,
     on_spawn: Callable[[Node, int], None] | None = None,
-    fsync_delay_ms: float = 0.0,
+    fsync_delay_ms: float = FSYNC_DELAY_MS,
+    writeback_s: float = WRITEBACK_S,
 ) -> int:
     """Move what setup wrote into the backing directory and mount the filesystem over
     `data_dir`; returns the daemon's pid once it answers."""
@@ -134,6 +143,7 @@ def mount(
         f"{q(_python(node))} -m zablab.harness.faults.lazyfs.fs {q(back)} {q(data_dir)}"
         f" --control {q(_sock(node))}"
         + (f" --fsync-delay-ms {fsync_delay_ms:g}" if fsync_delay_ms else "")
+        + (f" --writeback-s {writeback_s:g}" if writeback_s else "")
     )
     pid = node.remote.spawn(cmd, log=f"{node.workdir}/lazyfs.log", cwd=node.workdir)
     node.meta["lazyfs_pid"] = pid
@@ -157,6 +167,11 @@ def drop(node: Node) -> dict[str, Any]:
 
 def stats(node: Node) -> dict[str, Any]:
     return _ctl(node, "stats")
+
+
+def sync(node: Node) -> dict[str, Any]:
+    """Write back everything unsynced now, as sync(1) would."""
+    return _ctl(node, "sync")
 
 
 def unmount(node: Node) -> None:

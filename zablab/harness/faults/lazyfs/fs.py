@@ -23,6 +23,7 @@ import os
 import signal
 import stat as stat_
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -57,10 +58,12 @@ class LazyOps(pyfuse3.Operations):
 
     enable_writeback_cache = False
 
-    def __init__(self, backing: str, fsync_delay: float = 0.0):
+    def __init__(self, backing: str, fsync_delay: float = 0.0, writeback: float = 0.0):
         super().__init__()
         self.backing = os.path.realpath(backing)
         self.fsync_delay = fsync_delay
+        self.writeback = writeback  # write back data unsynced this long (0: never), as a kernel
+        self.written_back = 0
         self._path: dict[int, str] = {pyfuse3.ROOT_INODE: self.backing}
         self._ino: dict[Key, int] = {}
         self._next = pyfuse3.ROOT_INODE + 1
@@ -107,8 +110,47 @@ class LazyOps(pyfuse3.Operations):
     def _state(self, key: Key, fd: int) -> Unsynced:
         u = self.unsynced.get(key)
         if u is None:
-            u = self.unsynced[key] = Unsynced(os.fstat(fd).st_size)
+            u = self.unsynced[key] = Unsynced(os.fstat(fd).st_size, time.monotonic())
         return u
+
+    def _apply(self, fd: int, key: Key) -> None:
+        """Make `key`'s unsynced state the backing file's content."""
+        u = self.unsynced.get(key)
+        if u is None:
+            return
+        floor, pages, size = u.flush_plan()
+        if os.fstat(fd).st_size > floor:
+            os.ftruncate(fd, floor)
+        for off, data in pages:
+            os.pwrite(fd, data, off)
+        if os.fstat(fd).st_size != size:
+            os.ftruncate(fd, size)
+        if self.unsynced.get(key) is u:
+            del self.unsynced[key]
+
+    def write_back(self, older_than: float = 0.0) -> int:
+        """What the kernel's flusher does: write back data dirty for `older_than` seconds or
+        more (0: all of it, as sync(1)), so a later crash keeps it. Returns files written."""
+        now, n = time.monotonic(), 0
+        for key, u in list(self.unsynced.items()):
+            if now - u.since < older_than:
+                continue
+            ino = self._ino.get(key)
+            path = self._path.get(ino) if ino is not None else None
+            if path is None:
+                continue
+            try:
+                fd = os.open(path, os.O_RDWR)
+            except OSError:
+                continue
+            try:
+                if os.fstat(fd).st_ino == key[1]:
+                    self._apply(fd, key)
+                    n += 1
+            finally:
+                os.close(fd)
+        self.written_back += n
+        return n
 
     def _forget_file(self, path: str) -> None:
         """`path` is about to lose its last name: its unsynced data goes with it."""
@@ -138,6 +180,7 @@ class LazyOps(pyfuse3.Operations):
             "files": sum(1 for u in self.unsynced.values() if u.dirty),
             "bytes": sum(u.dirty_bytes() for u in self.unsynced.values()),
             "syncs": self.syncs,
+            "written_back": self.written_back,
         }
 
     # -- metadata: passes through ------------------------------------------------------------
@@ -169,7 +212,7 @@ class LazyOps(pyfuse3.Operations):
             key = (st.st_dev, st.st_ino)
             u = self.unsynced.get(key)
             if u is None:
-                u = self.unsynced[key] = Unsynced(st.st_size)
+                u = self.unsynced[key] = Unsynced(st.st_size, time.monotonic())
             u.truncate(attr.st_size)
         if fields.update_mode:
             os.chmod(path, stat_.S_IMODE(attr.st_mode))
@@ -306,17 +349,7 @@ class LazyOps(pyfuse3.Operations):
         fd, key = self._fd(fh)
         if self.fsync_delay:
             await trio.sleep(self.fsync_delay)  # a slow disk: other requests go on meanwhile
-        u = self.unsynced.get(key)
-        if u is not None:
-            floor, pages, size = u.flush_plan()
-            if os.fstat(fd).st_size > floor:
-                os.ftruncate(fd, floor)
-            for off, data in pages:
-                os.pwrite(fd, data, off)
-            if os.fstat(fd).st_size != size:
-                os.ftruncate(fd, size)
-            if self.unsynced.get(key) is u:
-                del self.unsynced[key]
+        self._apply(fd, key)
         os.fsync(fd)
         self.syncs += 1
 
@@ -360,6 +393,8 @@ async def _serve_one(ops: LazyOps, conn: Any) -> str:
     cmd = data.decode(errors="replace").strip()
     if cmd == "drop":
         reply: dict[str, Any] = ops.drop()
+    elif cmd == "sync":
+        reply = {"written_back": ops.write_back()}
     elif cmd in ("ping", "stats"):
         reply = ops.stats()
     elif cmd == "stop":
@@ -379,9 +414,17 @@ async def _signals() -> None:
             return
 
 
+async def _flusher(ops: LazyOps) -> None:
+    while True:
+        await trio.sleep(max(0.1, ops.writeback / 5))
+        ops.write_back(ops.writeback)
+
+
 async def _serve(ops: LazyOps, sock_path: str) -> None:
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_control, ops, sock_path)
+        if ops.writeback:
+            nursery.start_soon(_flusher, ops)
         nursery.start_soon(_signals)
         await pyfuse3.main()
         nursery.cancel_scope.cancel()
@@ -393,9 +436,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("mountpoint", help="where the node sees its data directory")
     ap.add_argument("--control", required=True, help="path of the control socket")
     ap.add_argument("--fsync-delay-ms", type=float, default=0.0)
+    ap.add_argument(
+        "--writeback-s", type=float, default=0.0, help="write back data unsynced this long"
+    )
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s lazyfs %(message)s")
-    ops = LazyOps(a.backing, a.fsync_delay_ms / 1000.0)
+    ops = LazyOps(a.backing, a.fsync_delay_ms / 1000.0, a.writeback_s)
     options = set(pyfuse3.default_options)
     options |= {f"fsname={FSTYPE}", f"subtype={FSTYPE}"}
     pyfuse3.init(ops, a.mountpoint, options)

@@ -21,18 +21,21 @@ Read = Callable[[int, int], bytes]  # pread of the backing file: (offset, length
 class Unsynced:
     """Dirty pages and size of one file since its last fsync."""
 
-    def __init__(self, durable_size: int):
+    def __init__(self, durable_size: int, since: float = 0.0):
+        self.since = since  # when the oldest unsynced change was made (the owner's clock)
+        self.durable = durable_size
         self.size = durable_size
         self.floor = durable_size  # backing bytes at or past this are cut (read as zeros)
         self.pages: dict[int, bytearray] = {}
+        self.written = 0
 
     @property
     def dirty(self) -> bool:
-        return bool(self.pages) or self.size != self.floor
+        return bool(self.pages) or self.size != self.durable or self.floor != self.durable
 
     def dirty_bytes(self) -> int:
-        """Bytes a crash now would lose (pages held, clipped to the size)."""
-        return sum(max(0, min(PAGE, self.size - i * PAGE)) for i in self.pages)
+        """Bytes written since the last sync (a crash now loses them), overwrites counted."""
+        return self.written
 
     def _durable_view(self, durable: Read, off: int, n: int) -> bytes:
         """The bytes [off, off+n) as they are after the last sync and later truncates."""
@@ -65,6 +68,7 @@ class Unsynced:
             page[lo:hi] = data[pos - off : pos - off + hi - lo]
             pos = i * PAGE + hi
         self.size = max(self.size, end)
+        self.written += len(data)
         return len(data)
 
     def truncate(self, size: int) -> None:
