@@ -31,16 +31,20 @@ try:
 except ImportError:
     FUSE = False
 
+
 def needs_fuse(fn):  # type: ignore[no-untyped-def]
     """Root, /dev/fuse and pyfuse3: what mounting the filesystem takes."""
     fn = pytest.mark.skipif(not FUSE, reason="needs root, /dev/fuse and pyfuse3")(fn)
     return pytest.mark.root(fn)
 
+
 # ---- the page model, against a pair of byte strings ----------------------------------------
 
 ops = st.lists(
     st.one_of(
-        st.tuples(st.just("write"), st.integers(0, 3 * PAGE), st.binary(min_size=1, max_size=PAGE + 9)),
+        st.tuples(
+            st.just("write"), st.integers(0, 3 * PAGE), st.binary(min_size=1, max_size=PAGE + 9)
+        ),
         st.tuples(st.just("truncate"), st.integers(0, 3 * PAGE), st.just(b"")),
         st.tuples(st.just("sync"), st.just(0), st.just(b"")),
         st.tuples(st.just("crash"), st.just(0), st.just(b"")),
@@ -220,12 +224,17 @@ def test_an_fsynced_write_survives_lose_unfsynced_and_an_unsynced_one_is_lost(
         try:
             db.setup([node])
             _restart(db, node)
-            # what start-up wrote (ZooKeeper's first snapshot is never fsynced) is written back,
-            # as a kernel would seconds later; only what follows is at stake
+            # what start-up and a first session wrote (ZooKeeper's first snapshot is never
+            # fsynced, and its txn log file is created then) is written back, as a kernel would
+            # seconds later; only what follows is at stake
+            _write(node, "/warm-up")
             lazyfs.sync(node)
             _write(node, "/acked")
-            if not fsync:
-                db.kill(node)  # kill -9 alone loses nothing: the page cache survives it
+            if not fsync and db_name == "zablab":
+                # kill -9 alone loses nothing: the page cache survives it. (Not on ZooKeeper:
+                # its restart opens a new log file, which the drop would leave empty, and
+                # ZooKeeper 3.8 cannot start from an empty log file.)
+                db.kill(node)
                 _restart(db, node)
                 assert _exists(node, "/acked")
             lost = db.lose_unfsynced(node)

@@ -251,7 +251,13 @@ class LazyOps(pyfuse3.Operations):
 
     @_oserrors
     async def rename(
-        self, parent_old: int, name_old: bytes, parent_new: int, name_new: bytes, flags: int, ctx: Any
+        self,
+        parent_old: int,
+        name_old: bytes,
+        parent_new: int,
+        name_new: bytes,
+        flags: int,
+        ctx: Any,
     ) -> None:
         old, new = self._child(parent_old, name_old), self._child(parent_new, name_new)
         if flags & pyfuse3.RENAME_EXCHANGE:
