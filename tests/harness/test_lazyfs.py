@@ -127,16 +127,25 @@ def test_a_drop_keeps_exactly_the_fsynced_bytes(mounted: tuple[Node, Path]) -> N
     assert (data / "log").read_bytes() == b"synced;unsynced"
     assert lazyfs.stats(node)["files"] == 3
     lost = lazyfs.drop(node)
-    assert lost == {"files": 3, "bytes": 8 + 10_000}  # a truncate loses no written byte
-    assert (data / "log").read_bytes() == b"synced;"
+    # a truncate loses no written byte; "never" was created and never synced: it goes
+    assert lost == {"files": 3, "bytes": 8 + 10_000, "created": 1}
+    assert (data / "log").read_bytes() == b"synced;"  # created, but fsynced: it stays
     assert (data / "old").read_bytes() == b"from setup"
-    # metadata passes through at once: the renamed file exists, its unsynced data is gone
-    assert (data / "moved" / "never").read_bytes() == b""
+    assert sorted(os.listdir(data)) == ["log", "moved", "old"]  # mkdir and rename stay done
+    assert not (data / "moved" / "never").exists()
+    fd = os.open(data / "moved" / "kept", os.O_CREAT | os.O_WRONLY, 0o644)
+    os.close(fd)
+    dfd = os.open(data / "moved", os.O_RDONLY)
+    os.fsync(dfd)  # the directory's fsync keeps the entry, though not the file's data
+    os.close(dfd)
+    (data / "moved" / "kept").write_bytes(b"data")
+    assert lazyfs.drop(node)["created"] == 0
+    assert (data / "moved" / "kept").read_bytes() == b""
     # the backing directory holds the durable bytes, readable without the daemon
     assert (Path(lazyfs.backing_dir(str(data))) / "log").read_bytes() == b"synced;"
     (data / "log").write_bytes(b"rewritten")
     assert lazyfs.sync(node) == {"written_back": 1}  # sync(1): everything is durable now
-    assert lazyfs.drop(node) == {"files": 0, "bytes": 0}
+    assert lazyfs.drop(node) == {"files": 0, "bytes": 0, "created": 0}
     assert (data / "log").read_bytes() == b"rewritten"
 
 
@@ -230,11 +239,8 @@ def test_an_fsynced_write_survives_lose_unfsynced_and_an_unsynced_one_is_lost(
             _write(node, "/warm-up")
             lazyfs.sync(node)
             _write(node, "/acked")
-            if not fsync and db_name == "zablab":
-                # kill -9 alone loses nothing: the page cache survives it. (Not on ZooKeeper:
-                # its restart opens a new log file, which the drop would leave empty, and
-                # ZooKeeper 3.8 cannot start from an empty log file.)
-                db.kill(node)
+            if not fsync:
+                db.kill(node)  # kill -9 alone loses nothing: the page cache survives it
                 _restart(db, node)
                 assert _exists(node, "/acked")
             lost = db.lose_unfsynced(node)

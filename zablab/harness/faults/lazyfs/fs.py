@@ -2,8 +2,8 @@
 on fsync, so "crash the node and drop what was not synced" loses exactly what a power cut would.
 
 Like Jepsen's lazyfs, only data is cached: creating, renaming and removing files pass through at
-once (metadata is durable on return, as on a journalling filesystem that commits metadata
-synchronously). Each file's unsynced state is a `pages.Unsynced`, keyed by the backing file's
+once. A file created and not synced since (nor its directory) is removed by a drop, as ext4 loses
+a directory entry its journal had not committed; renames and removals stay done. Each file's unsynced state is a `pages.Unsynced`, keyed by the backing file's
 (device, inode) so it survives renames and the kernel forgetting the inode. Files are opened
 with direct_io and attributes are never cached, so after a drop the kernel cannot serve the
 lost bytes from its own page cache.
@@ -64,6 +64,9 @@ class LazyOps(pyfuse3.Operations):
         self.fsync_delay = fsync_delay
         self.writeback = writeback  # write back data unsynced this long (0: never), as a kernel
         self.written_back = 0
+        # files created and not yet synced (nor their directory): a crash removes them, as on
+        # ext4 when the journal had not committed their directory entry; key -> creation time
+        self.created: dict[Key, float] = {}
         self._path: dict[int, str] = {pyfuse3.ROOT_INODE: self.backing}
         self._ino: dict[Key, int] = {}
         self._next = pyfuse3.ROOT_INODE + 1
@@ -132,11 +135,13 @@ class LazyOps(pyfuse3.Operations):
         """What the kernel's flusher does: write back data dirty for `older_than` seconds or
         more (0: all of it, as sync(1)), so a later crash keeps it. Returns files written."""
         now, n = time.monotonic(), 0
+        for key, t in list(self.created.items()):  # the journal commits the entries too
+            if now - t >= older_than:
+                del self.created[key]
         for key, u in list(self.unsynced.items()):
             if now - u.since < older_than:
                 continue
-            ino = self._ino.get(key)
-            path = self._path.get(ino) if ino is not None else None
+            path = self._path_of(key)
             if path is None:
                 continue
             try:
@@ -160,6 +165,7 @@ class LazyOps(pyfuse3.Operations):
             return
         if not stat_.S_ISDIR(st.st_mode) and st.st_nlink <= 1:
             self.unsynced.pop((st.st_dev, st.st_ino), None)
+            self.created.pop((st.st_dev, st.st_ino), None)
 
     def _moved(self, old: str, new: str) -> None:
         for ino, p in list(self._path.items()):
@@ -168,17 +174,33 @@ class LazyOps(pyfuse3.Operations):
 
     # -- control -----------------------------------------------------------------------------
 
+    def _path_of(self, key: Key) -> str | None:
+        ino = self._ino.get(key)
+        return self._path.get(ino) if ino is not None else None
+
     def drop(self) -> dict[str, int]:
-        """Forget every unsynced write: the crash's effect on the disk."""
+        """Forget every unsynced write, and every file created since its last sync: the
+        crash's effect on the disk."""
         files = sum(1 for u in self.unsynced.values() if u.dirty)
         lost = sum(u.dirty_bytes() for u in self.unsynced.values())
         self.unsynced.clear()
-        return {"files": files, "bytes": lost}
+        removed = 0
+        for key in list(self.created):
+            path = self._path_of(key)
+            try:
+                if path is not None and os.lstat(path).st_ino == key[1]:
+                    os.unlink(path)
+                    removed += 1
+            except OSError:
+                pass
+        self.created.clear()
+        return {"files": files, "bytes": lost, "created": removed}
 
     def stats(self) -> dict[str, int]:
         return {
             "files": sum(1 for u in self.unsynced.values() if u.dirty),
             "bytes": sum(u.dirty_bytes() for u in self.unsynced.values()),
+            "created": len(self.created),
             "syncs": self.syncs,
             "written_back": self.written_back,
         }
@@ -291,7 +313,12 @@ class LazyOps(pyfuse3.Operations):
         return None
 
     async def fsyncdir(self, fh: int, datasync: bool) -> None:
-        return None  # metadata is durable already
+        """The directory's entries are durable: files created in it stay after a crash."""
+        d = self._path.get(fh)
+        for key in list(self.created):
+            path = self._path_of(key)
+            if path is not None and os.path.dirname(path) == d:
+                del self.created[key]
 
     @_oserrors
     async def statfs(self, ctx: Any) -> Any:
@@ -321,7 +348,10 @@ class LazyOps(pyfuse3.Operations):
     async def create(self, parent_inode: int, name: bytes, mode: int, flags: int, ctx: Any) -> Any:
         path = self._child(parent_inode, name)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | (flags & os.O_EXCL), mode)
-        return self._handle(path, fd), self._attrs(path)
+        info, attrs = self._handle(path, fd), self._attrs(path)
+        st = os.fstat(fd)
+        self.created.setdefault((st.st_dev, st.st_ino), time.monotonic())
+        return info, attrs
 
     def _fd(self, fh: int) -> tuple[int, Key]:
         try:
@@ -356,6 +386,7 @@ class LazyOps(pyfuse3.Operations):
         if self.fsync_delay:
             await trio.sleep(self.fsync_delay)  # a slow disk: other requests go on meanwhile
         self._apply(fd, key)
+        self.created.pop(key, None)  # as ext4: an fsync commits the file's directory entry
         os.fsync(fd)
         self.syncs += 1
 
