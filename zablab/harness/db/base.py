@@ -19,7 +19,7 @@ from zablab.apache.fourletter import four_letter
 from zablab.errors import UserError
 from zablab.harness.backends.base import Node
 from zablab.harness.control.remote import RemoteError
-from zablab.harness.faults.lazyfs import control as lazyfs
+from zablab.harness.faults.lazyfs import control as lazymount
 
 SpawnHook = Callable[[Node, int], None]
 
@@ -54,6 +54,7 @@ class DB:
         # each data directory on a filesystem that keeps unsynced data in memory, so a crash
         # can lose it (the lose-unfsynced nemesis); on_mount records the mount for clean-up
         self.lazyfs = lazyfs
+        self.lazyfs_fsync_delay_ms = lazymount.FSYNC_DELAY_MS  # a slower disk widens windows
         self.on_mount = on_mount
         self.args = args  # extra command-line flags for the server (e.g. a seeded bug)
         self.on_spawn = on_spawn
@@ -105,7 +106,12 @@ class DB:
             if self.lazyfs:  # what setup wrote is durable: it moves into the backing directory
                 if self.on_mount:
                     self.on_mount(node, self.data_dir(node))
-                lazyfs.mount(node, self.data_dir(node), on_spawn=self.on_spawn)
+                lazymount.mount(
+                    node,
+                    self.data_dir(node),
+                    on_spawn=self.on_spawn,
+                    fsync_delay_ms=self.lazyfs_fsync_delay_ms,
+                )
 
     def _put(self, node: Node, text: str, path: str) -> None:
         fd, tmp = tempfile.mkstemp(prefix="zablab-cfg-")
@@ -151,7 +157,7 @@ class DB:
         if not self.lazyfs:
             raise UserError("lose-unfsynced needs the cluster set up with lazyfs=True.")
         self.kill(node)
-        return lazyfs.drop(node)
+        return lazymount.drop(node)
 
     def pause(self, node: Node) -> None:
         pid = node.meta.get("pid")
@@ -168,8 +174,8 @@ class DB:
         self.kill(node)
         try:
             if self.lazyfs:
-                lazyfs.unmount(node)
-                node.remote.exec(f"rm -rf {lazyfs.backing_dir(self.data_dir(node))}", check=False)
+                lazymount.unmount(node)
+                node.remote.exec(f"rm -rf {lazymount.backing_dir(self.data_dir(node))}", check=False)
             node.remote.exec(f"rm -rf {self.data_dir(node)}", check=False)
         except RemoteError:
             pass
