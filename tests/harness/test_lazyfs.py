@@ -196,17 +196,13 @@ def _exists(node: Node, path: str) -> bool:
         zk.close()
 
 
-def _cluster(db_name: str, backend_name: str, fsync: bool, tmp: Path):  # type: ignore[no-untyped-def]
+def _backend(backend_name: str, tmp: Path):  # type: ignore[no-untyped-def]
     from zablab.harness.backends.local import LocalBackend
     from zablab.harness.backends.netns import NetnsBackend
-    from zablab.harness.db import get_db
 
-    backend = (
-        LocalBackend(base_dir=str(tmp), proxy=False) if backend_name == "local" else NetnsBackend()
-    )
-    nodes = backend.setup(1)
-    db = get_db(db_name, fsync=fsync, lazyfs=True)
-    return backend, nodes[0], db
+    if backend_name == "local":
+        return LocalBackend(base_dir=str(tmp), proxy=False)
+    return NetnsBackend()
 
 
 def _restart(db, node: Node) -> None:  # type: ignore[no-untyped-def]
@@ -228,28 +224,34 @@ CASES = [
 def test_an_fsynced_write_survives_lose_unfsynced_and_an_unsynced_one_is_lost(
     db_name: str, backend_name: str, tmp_path: Path, no_leaks: Path
 ) -> None:
-    for fsync in (True, False):  # forceSync=no: the server acknowledges before it syncs
-        backend, node, db = _cluster(db_name, backend_name, fsync, tmp_path / f"fsync-{fsync}")
-        try:
-            db.setup([node])
-            _restart(db, node)
-            # what start-up and a first session wrote (ZooKeeper's first snapshot is never
-            # fsynced, and its txn log file is created then) is written back, as a kernel would
-            # seconds later; only what follows is at stake
-            _write(node, "/warm-up")
-            lazyfs.sync(node)
-            _write(node, "/acked")
-            if not fsync:
-                db.kill(node)  # kill -9 alone loses nothing: the page cache survives it
+    from zablab.harness.db import get_db
+
+    backend = _backend(backend_name, tmp_path / "nodes")
+    try:
+        (node,) = backend.setup(1)
+        for fsync in (True, False):  # forceSync=no: the server acknowledges before it syncs
+            db = get_db(db_name, fsync=fsync, lazyfs=True)
+            try:
+                db.setup([node])
                 _restart(db, node)
-                assert _exists(node, "/acked")
-            lost = db.lose_unfsynced(node)
-            assert (lost["bytes"] > 0) is not fsync, lost
-            _restart(db, node)
-            assert _exists(node, "/acked") is fsync, f"fsync={fsync}, lost {lost}"
-        finally:
-            db.teardown(node)
-            backend.teardown()
+                # what start-up and a first session wrote (ZooKeeper's first snapshot is never
+                # fsynced) is written back, as a kernel would seconds later; only what follows
+                # is at stake
+                _write(node, "/warm-up")
+                lazyfs.sync(node)
+                _write(node, "/acked")
+                if not fsync:
+                    db.kill(node)  # kill -9 alone loses nothing: the page cache survives it
+                    _restart(db, node)
+                    assert _exists(node, "/acked")
+                lost = db.lose_unfsynced(node)
+                assert (lost["bytes"] > 0) is not fsync, lost
+                _restart(db, node)
+                assert _exists(node, "/acked") is fsync, f"fsync={fsync}, lost {lost}"
+            finally:
+                db.teardown(node)
+    finally:
+        backend.teardown()
 
 
 # ---- whole runs --------------------------------------------------------------------------------
@@ -259,7 +261,7 @@ def _run(store: Path, db_args: str) -> tuple[int, dict]:  # type: ignore[type-ar
     from zablab.cli import main
 
     args = ["test", "--db", "zablab", "--nodes", "3", "--workload", "set"]
-    args += ["--nemesis", "lose-unfsynced", "--nemesis-interval", "1.5", "--time-limit", "7"]
+    args += ["--nemesis", "lose-unfsynced", "--nemesis-interval", "1", "--time-limit", "5"]
     args += ["--seed", "3", "--store", str(store), "-q"]
     if db_args:
         args += ["--db-args", db_args]

@@ -175,7 +175,9 @@ class DB:
         try:
             if self.lazyfs:
                 lazymount.unmount(node)
-                node.remote.exec(f"rm -rf {lazymount.backing_dir(self.data_dir(node))}", check=False)
+                node.remote.exec(
+                    f"rm -rf {lazymount.backing_dir(self.data_dir(node))}", check=False
+                )
             node.remote.exec(f"rm -rf {self.data_dir(node)}", check=False)
         except RemoteError:
             pass
