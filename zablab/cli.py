@@ -49,10 +49,7 @@ def build_app(command: str | None = None) -> "typer.Typer":
     @app.callback()
     def _root(
         version: bool = typer.Option(
-            False,
-            "--version",
-            help="Print the version and exit.",
-            is_eager=True,
+            False, "--version", help="Print the version and exit.", is_eager=True,
             callback=_print_version,
         ),
     ) -> None:

@@ -86,12 +86,8 @@ def build_autograder(lab: Lab, out: Path, secret: str | None = None) -> str:
         _script(z, "setup.sh", SETUP_SH.format(apt=apt))
         _script(z, "run_autograder", RUN_AUTOGRADER.format(lab=lab.name))
         z.writestr("secret", secret + "\n")
-        z.writestr(
-            "pyproject.toml",
-            PYPROJECT.format(
-                version=zablab.__version__, deps=repr(_dependencies()).replace("'", '"')
-            ),
-        )
+        z.writestr("pyproject.toml", PYPROJECT.format(
+            version=zablab.__version__, deps=repr(_dependencies()).replace("'", '"')))
         for f in sorted(pkg.rglob("*")):
             if f.is_file() and "__pycache__" not in f.parts and f.suffix != ".pyc":
                 z.write(f, "zablab/" + f.relative_to(pkg).as_posix())

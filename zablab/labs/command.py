@@ -22,9 +22,7 @@ app = typer.Typer(
 
 
 @app.command("list")
-def list_labs(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False,
-) -> None:
+def list_labs(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False) -> None:
     """The labs, their parts, points and the files a student edits."""
     from .registry import get_lab, lab_names
 
@@ -53,26 +51,20 @@ def list_labs(
         print(json.dumps(out, indent=2))
         return
     for lab in labs:
-        print(
-            f"{lab.name}: {lab.title} ({lab.max_points:g} points; you edit "
-            f"{', '.join(lab.student_files)})"
-        )
+        print(f"{lab.name}: {lab.title} ({lab.max_points:g} points; you edit "
+              f"{', '.join(lab.student_files)})")
         for p in lab.parts:
             shown, hidden = _points(lab, p.name)
             n = sum(1 for t in lab.tests if t.part == p.name and not t.hidden)
-            print(
-                f"  {p.name:<12} {p.title} ({n} visible tests, {shown:g} points"
-                + (f", hidden tests {hidden:g} more)" if hidden else ")")
-            )
+            print(f"  {p.name:<12} {p.title} ({n} visible tests, {shown:g} points"
+                  + (f", hidden tests {hidden:g} more)" if hidden else ")"))
 
 
 @app.command("start")
 def start(
     lab_name: Annotated[str, typer.Argument(metavar="LAB")],
     directory: Annotated[Path, typer.Argument(metavar="DIR")],
-    solution: Annotated[
-        bool, typer.Option("--solution", help="The reference solution, not the starter.")
-    ] = False,
+    solution: Annotated[bool, typer.Option("--solution", help="The reference solution, not the starter.")] = False,
 ) -> None:
     """Make a workspace: the handout (README.md), the starter files, the visible tests."""
     from .registry import get_lab
@@ -89,9 +81,7 @@ def test(
     lab_name: Annotated[str, typer.Argument(metavar="LAB")],
     directory: Annotated[Path, typer.Option("--dir", help="Your workspace.")] = Path("."),
     part: Annotated[str | None, typer.Option("--part", help="Only this part's tests.")] = None,
-    case: Annotated[
-        str | None, typer.Option("--case", help="Only this test (the replay command names it).")
-    ] = None,
+    case: Annotated[str | None, typer.Option("--case", help="Only this test (the replay command names it).")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="With --case: only this seed.")] = None,
 ) -> None:
     """Run the visible tests with progress; exit 0 only if all pass."""
@@ -106,10 +96,8 @@ def test(
 
     def progress(i: int, n: int, p, outcome) -> None:  # type: ignore[no-untyped-def]
         verdict = "ok" if outcome.passed else "FAILED"
-        print(
-            f"[{i:>{len(str(n))}}/{n}] {p.name:<{width}}  {verdict}  {outcome.seconds:.1f}s",
-            flush=True,
-        )
+        print(f"[{i:>{len(str(n))}}/{n}] {p.name:<{width}}  {verdict}  {outcome.seconds:.1f}s",
+              flush=True)
         if not outcome.passed:
             for line in describe(lab, directory, outcome).splitlines():
                 print(f"      {line}")
@@ -127,12 +115,8 @@ def grade(
     lab_name: Annotated[str, typer.Argument(metavar="LAB")],
     submission: Annotated[Path, typer.Option("--submission", help="The student's files.")],
     results_file: Annotated[Path, typer.Option("--results", help="Where to write results.json.")],
-    secret: Annotated[
-        str | None,
-        typer.Option(
-            "--secret", help="Course secret for the hidden seeds (default: $ZABLAB_LAB_SECRET)."
-        ),
-    ] = None,
+    secret: Annotated[str | None, typer.Option("--secret", help="Course secret for the hidden seeds "
+                               "(default: $ZABLAB_LAB_SECRET).")] = None,
 ) -> None:
     """Visible and hidden tests -> Gradescope results.json."""
     from .grader import plan_grade, run_plan, secret_from
@@ -145,11 +129,8 @@ def grade(
     t0 = time.monotonic()
 
     def progress(i: int, n: int, p, outcome) -> None:  # type: ignore[no-untyped-def]
-        print(
-            f"[{i}/{n}] {p.name}: {'passed' if outcome.passed else 'failed'} "
-            f"({outcome.seconds:.1f}s)",
-            flush=True,
-        )
+        print(f"[{i}/{n}] {p.name}: {'passed' if outcome.passed else 'failed'} "
+              f"({outcome.seconds:.1f}s)", flush=True)
 
     results = run_plan(lab, submission, plan, progress)
     doc = gradescope_results(lab, submission, results, time.monotonic() - t0)
@@ -161,14 +142,8 @@ def grade(
 def autograder(
     lab_name: Annotated[str, typer.Argument(metavar="LAB")],
     out: Annotated[Path, typer.Option("--out", help="The zip to write (upload it to Gradescope).")],
-    secret: Annotated[
-        str | None,
-        typer.Option(
-            "--secret",
-            help="Secret for the hidden seeds "
-            "(default: $ZABLAB_LAB_SECRET, else a new random one).",
-        ),
-    ] = None,
+    secret: Annotated[str | None, typer.Option("--secret", help="Secret for the hidden seeds "
+                               "(default: $ZABLAB_LAB_SECRET, else a new random one).")] = None,
 ) -> None:
     """Build a Gradescope autograder zip (setup.sh, run_autograder, zablab)."""
     import os
@@ -179,10 +154,8 @@ def autograder(
 
     lab = get_lab(lab_name)
     used = build_autograder(lab, out, secret or os.environ.get(SECRET_ENV) or None)
-    print(
-        f"wrote {out}; its hidden seeds come from the secret {used} "
-        f"(regrade locally with --secret {used})"
-    )
+    print(f"wrote {out}; its hidden seeds come from the secret {used} "
+          f"(regrade locally with --secret {used})")
 
 
 @app.command("serve")

@@ -83,7 +83,9 @@ def load_student_file(directory: Path, filename: str) -> ModuleType:
         spec.loader.exec_module(mod)
     except Exception as exc:
         del sys.modules[name]
-        raise SubmissionError(f"{filename} does not import: {type(exc).__name__}: {exc}") from exc
+        raise SubmissionError(
+            f"{filename} does not import: {type(exc).__name__}: {exc}"
+        ) from exc
     return mod
 
 
@@ -141,9 +143,7 @@ class Lab:
     student_files: tuple[str, ...]
     given_points: float = 0.0  # what the untouched starter scores; the handout says so
     visible_tests_module: str = "tests"
-    memory_mb: int = (
-        640  # data-segment limit of one test process (RLIMIT_DATA), under Gradescope's 768 MB
-    )
+    memory_mb: int = 640  # data-segment limit of one test process (RLIMIT_DATA), under Gradescope's 768 MB
     # seconds for a whole grading run: tests that would start later fail as "not run", so a
     # submission that hangs everywhere still gets results within Gradescope's 10 minutes
     time_budget: float = 270.0

@@ -30,21 +30,16 @@ class Planned:
 
     @property
     def name(self) -> str:
-        return (
-            f"{self.test.name} (secret seeds)"
-            if self.hidden and not self.test.hidden
+        return f"{self.test.name} (secret seeds)" if self.hidden and not self.test.hidden \
             else self.test.name
-        )
 
 
-def plan_visible(
-    lab: Lab, part: str | None = None, case: str | None = None, seed: int | None = None
-) -> list[Planned]:
+def plan_visible(lab: Lab, part: str | None = None, case: str | None = None,
+                 seed: int | None = None) -> list[Planned]:
     if part is not None and part not in {p.name for p in lab.parts}:
         raise UserError(
             f"lab {lab.name} has no part {part!r}; its parts: "
-            + ", ".join(p.name for p in lab.parts)
-            + "."
+            + ", ".join(p.name for p in lab.parts) + "."
         )
     if case is not None:
         try:
@@ -107,15 +102,8 @@ def run_plan(
     deadline = time.monotonic() + lab.time_budget
     for i, p in enumerate(plan, 1):
         if time.monotonic() + p.test.timeout > deadline:
-            outcome = Outcome(
-                p.test,
-                False,
-                f"not run: the lab's grading time ({lab.time_budget:g} s) "
-                "ran out (earlier tests timed out)",
-                None,
-                0.0,
-                0,
-            )
+            outcome = Outcome(p.test, False, f"not run: the lab's grading time ({lab.time_budget:g} s) "
+                              "ran out (earlier tests timed out)", None, 0.0, 0)
         else:
             outcome = run_test(lab, p.test, directory, p.seeds)
         results.append((p, outcome))

@@ -45,9 +45,7 @@ def gradescope_results(
         )
     total = sum(s for s, _ in scores)
     top = sum(m for _, m in scores)
-    failed = [
-        str(x["name"]) for x in tests if x["status"] == "failed" and x["visibility"] == "visible"
-    ]
+    failed = [str(x["name"]) for x in tests if x["status"] == "failed" and x["visibility"] == "visible"]
     summary = f"{lab.title}: {total:g} of {top:g} points."
     if failed:
         summary += " Failing visible tests: " + ", ".join(failed) + "."

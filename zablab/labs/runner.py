@@ -61,14 +61,8 @@ def run_test(lab: Lab, test: Test, directory: Path, seeds: list[int]) -> Outcome
     output = "" if passed else _with_prints(str(report.get("output", "")), printed)
     seed = report.get("seed")
     cases = report.get("cases", 0)
-    return Outcome(
-        test,
-        passed,
-        output,
-        seed if isinstance(seed, int) else None,
-        seconds,
-        cases if isinstance(cases, int) else 0,
-    )
+    return Outcome(test, passed, output, seed if isinstance(seed, int) else None, seconds,
+                   cases if isinstance(cases, int) else 0)
 
 
 def _with_prints(reason: str, printed: str) -> str:
@@ -146,35 +140,19 @@ def _run_cases(lab: Lab, test: Test, directory: Path, seeds: list[int]) -> dict[
         except SubmissionError as exc:
             return {"passed": False, "output": str(exc), "seed": None, "cases": done}
         except AssertionError as exc:
-            return {
-                "passed": False,
-                "output": str(exc) or "assertion failed",
-                "seed": seed,
-                "cases": done,
-            }
+            return {"passed": False, "output": str(exc) or "assertion failed", "seed": seed,
+                    "cases": done}
         except NotImplementedError as exc:
             where = _student_frame(exc)
-            return {
-                "passed": False,
-                "seed": seed,
-                "cases": done,
-                "output": f"not implemented yet: {where}{': ' + str(exc) if str(exc) else ''}",
-            }
+            return {"passed": False, "seed": seed, "cases": done,
+                    "output": f"not implemented yet: {where}{': ' + str(exc) if str(exc) else ''}"}
         except MemoryError:
-            return {
-                "passed": False,
-                "seed": seed,
-                "cases": done,
-                "output": f"out of memory (limit {lab.memory_mb} MB)",
-            }
+            return {"passed": False, "seed": seed, "cases": done,
+                    "output": f"out of memory (limit {lab.memory_mb} MB)"}
         except BaseException as exc:  # noqa: BLE001 - student code may raise anything
-            return {
-                "passed": False,
-                "seed": seed,
-                "cases": done,
-                "output": f"your code raised {type(exc).__name__}: {exc}\n"
-                + _student_traceback(exc),
-            }
+            return {"passed": False, "seed": seed, "cases": done,
+                    "output": f"your code raised {type(exc).__name__}: {exc}\n"
+                    + _student_traceback(exc)}
         done += 1
     return {"passed": True, "seed": None, "cases": done}
 

@@ -629,9 +629,7 @@ def _multi_results(rc: Result) -> bytes:
         elif t == OpCode.CREATE:
             w.raw(MULTI_HEADER.pack(OpCode.CREATE, False, 0)).ustring(sub.path)
         elif t in (OpCode.CREATE2, OpCode.CREATE_CONTAINER, OpCode.CREATE_TTL):
-            w.raw(MULTI_HEADER.pack(OpCode.CREATE2, False, 0)).ustring(sub.path).raw(
-                sub.stat or b""
-            )
+            w.raw(MULTI_HEADER.pack(OpCode.CREATE2, False, 0)).ustring(sub.path).raw(sub.stat or b"")
         elif t in (OpCode.DELETE, OpCode.DELETE_CONTAINER):
             w.raw(MULTI_HEADER.pack(OpCode.DELETE, False, 0))
         elif t == OpCode.SET_DATA:

@@ -57,10 +57,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--shard", default=None, metavar="I/K", help="run only shard I of K of the --seeds"
     )
     p.add_argument(
-        "--jobs",
-        type=int,
-        default=1,
-        metavar="N",
+        "--jobs", type=int, default=1, metavar="N",
         help="run the seeds in N worker processes (output stays in seed order)",
     )
     p.add_argument("--bug", action="append", default=[], help="seed a bug (listed below)")

@@ -67,19 +67,14 @@ def generate(rng: random.Random, n: int, depth: int = 2, sessions: int = 3) -> l
         s = rng.choice(live)
         k = rng.random()
         if k < 0.25:
-            calls.append(
-                Call(
-                    "create",
-                    (s, path(), rng.choice([b"", b"x"])),
-                    (("ephemeral", rng.random() < 0.25), ("sequential", rng.random() < 0.2)),
-                )
-            )
+            calls.append(Call("create", (s, path(), rng.choice([b"", b"x"])),
+                              (("ephemeral", rng.random() < 0.25),
+                               ("sequential", rng.random() < 0.2))))
         elif k < 0.37:
             calls.append(Call("delete", (s, path()), (("version", version()),)))
         elif k < 0.5:
-            calls.append(
-                Call("set_data", (s, path(), rng.choice([b"1", b"22"])), (("version", version()),))
-            )
+            calls.append(Call("set_data", (s, path(), rng.choice([b"1", b"22"])),
+                              (("version", version()),)))
         elif k < 0.62:
             calls.append(Call("multi", (s, [op() for _ in range(rng.randint(1, 4))])))
         elif k < 0.66 and len(live) > 1:
@@ -144,7 +139,7 @@ def shrink(student_class: Any, calls: list[Call]) -> list[Call]:
     deadline = time.monotonic() + SHRINK_SECONDS
     i = 0
     while i < len(calls) and time.monotonic() < deadline:
-        trial = calls[:i] + calls[i + 1 :]
+        trial = calls[:i] + calls[i + 1:]
         try:
             diff = first_difference(student_class, trial)
         except NotImplementedError:
@@ -178,13 +173,8 @@ def check_sequences(case: Case, count: int, length: int, depth: int = 2) -> None
         short = shrink(student_class, calls[: diff[0] + 1])
         diff = first_difference(student_class, short) or diff
         i, want, have = diff
-        lines = [
-            f"your tree and the reference differ after {len(short)} calls (shrunk from "
-            f"{len(calls)}); the calls, on tree = ZNodeTree(send):"
-        ]
+        lines = [f"your tree and the reference differ after {len(short)} calls (shrunk from "
+                 f"{len(calls)}); the calls, on tree = ZNodeTree(send):"]
         lines += [f"  {c.render(n + 1)}" for n, c in enumerate(short)]
-        lines += [
-            f"at call {i + 1}, the reference {_show(want)}",
-            f"           yours {_show(have)}",
-        ]
+        lines += [f"at call {i + 1}, the reference {_show(want)}", f"           yours {_show(have)}"]
         raise AssertionError("\n".join(lines))

@@ -41,12 +41,7 @@ class Harness:
 
     def fail(self, message: str) -> None:
         shown = self.calls[-SHOWN_CALLS:]
-        lines = [
-            message,
-            "the calls, oldest first"
-            + (" (last few)" if len(self.calls) > len(shown) else "")
-            + ":",
-        ]
+        lines = [message, "the calls, oldest first" + (" (last few)" if len(self.calls) > len(shown) else "") + ":"]
         lines += [f"  {c}" for c in shown]
         raise AssertionError("\n".join(lines))
 
@@ -56,9 +51,8 @@ class Harness:
 
     # ---- writes ------------------------------------------------------------------------------
 
-    def write(
-        self, method: str, session: int, *args: Any, **kwargs: Any
-    ) -> tuple[Reply, list[tuple[Hashable, WatchedEvent]], list[tuple[Hashable, object]]]:
+    def write(self, method: str, session: int, *args: Any, **kwargs: Any
+              ) -> tuple[Reply, list[tuple[Hashable, WatchedEvent]], list[tuple[Hashable, object]]]:
         """(the reply, the watch events, everything sent in order) of one write."""
         self.zxid += 1
         call = fmt_call(method, (session, self.zxid, *args), kwargs)
@@ -67,25 +61,17 @@ class Harness:
         try:
             getattr(self.tree, method)(session, self.zxid, *args, **kwargs)
         except ZNodeError as e:
-            self.fail(
-                f"{call} raised ZNodeError({e.code!r}); a write does not raise, it sends "
-                f"Reply(None, {e.code!r}) to its session"
-            )
+            self.fail(f"{call} raised ZNodeError({e.code!r}); a write does not raise, it sends "
+                      f"Reply(None, {e.code!r}) to its session")
         out = self.sent[start:]
         replies = [(d, m) for d, m in out if isinstance(m, Reply)]
         events = [(d, m) for d, m in out if isinstance(m, WatchedEvent)]
         odd = [m for _, m in out if not isinstance(m, Reply | WatchedEvent)]
-        self.check(
-            not odd, f"{call} sent {odd[0]!r}; send only Reply and WatchedEvent" if odd else ""
-        )
-        self.check(
-            len(replies) == 1,
-            f"{call} sent {len(replies)} replies; a write sends exactly one Reply",
-        )
-        self.check(
-            replies[0][0] == session,
-            f"{call} sent its reply to {replies[0][0]!r}; it goes to the session, {session}",
-        )
+        self.check(not odd, f"{call} sent {odd[0]!r}; send only Reply and WatchedEvent" if odd else "")
+        self.check(len(replies) == 1,
+                   f"{call} sent {len(replies)} replies; a write sends exactly one Reply")
+        self.check(replies[0][0] == session,
+                   f"{call} sent its reply to {replies[0][0]!r}; it goes to the session, {session}")
         return replies[0][1], events, out
 
     def ok(self, method: str, session: int, *args: Any, **kwargs: Any) -> Any:
@@ -93,24 +79,18 @@ class Harness:
         self.check(not reply.error, f"{self.calls[-1]} failed with {reply.error!r}; it should work")
         return reply.value
 
-    def events_of(
-        self, method: str, session: int, *args: Any, **kwargs: Any
-    ) -> list[tuple[Hashable, WatchedEvent]]:
+    def events_of(self, method: str, session: int, *args: Any, **kwargs: Any
+                  ) -> list[tuple[Hashable, WatchedEvent]]:
         reply, events, _ = self.write(method, session, *args, **kwargs)
         self.check(not reply.error, f"{self.calls[-1]} failed with {reply.error!r}; it should work")
         return events
 
     def fails(self, error: str, method: str, session: int, *args: Any, **kwargs: Any) -> None:
         reply, events, _ = self.write(method, session, *args, **kwargs)
-        self.check(
-            reply.error == error,
-            f"{self.calls[-1]} replied {reply!r}; expected the error {error!r}",
-        )
-        self.check(
-            not events,
-            f"{self.calls[-1]} failed but fired {events!r}; a failed write "
-            "changes nothing and fires no watch",
-        )
+        self.check(reply.error == error,
+                   f"{self.calls[-1]} replied {reply!r}; expected the error {error!r}")
+        self.check(not events, f"{self.calls[-1]} failed but fired {events!r}; a failed write "
+                   "changes nothing and fires no watch")
 
     # ---- reads -------------------------------------------------------------------------------
 
@@ -139,6 +119,4 @@ class Harness:
 
     def field(self, path: str, name: str, expected: object, why: str) -> None:
         got = getattr(self.stat(path), name)
-        self.check(
-            got == expected, f"the Stat of {path} has {name}={got!r}; expected {expected!r}: {why}"
-        )
+        self.check(got == expected, f"the Stat of {path} has {name}={got!r}; expected {expected!r}: {why}")

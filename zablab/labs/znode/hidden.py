@@ -40,11 +40,8 @@ def watch_multi(case: Case) -> None:
     _, events, _ = h.write("multi", 1, [Create("/b", b"", False, False), Delete("/nope")])
     h.check(events == [], f"{h.calls[-1]} failed but fired {events!r}")
     events = h.events_of("multi", 1, [SetData("/a", b"1"), Create("/b")])
-    want = [
-        (2, WatchedEvent(NODE_DATA_CHANGED, "/a")),
-        (3, WatchedEvent(NODE_CREATED, "/b")),
-        (2, WatchedEvent(NODE_CHILDREN_CHANGED, "/")),
-    ]
+    want = [(2, WatchedEvent(NODE_DATA_CHANGED, "/a")), (3, WatchedEvent(NODE_CREATED, "/b")),
+            (2, WatchedEvent(NODE_CHILDREN_CHANGED, "/"))]
     h.check(events == want, f"{h.calls[-1]} fired {events!r}; expected {want!r}")
 
 
@@ -58,10 +55,8 @@ def sequential_in_multi(case: Case) -> None:
     h.check(paths == ["/q/n-0000000000", "/q/n-0000000001"], f"{h.calls[-1]} created {paths}")
     h.write("multi", 1, [Create("/q/n-", sequential=True), Delete("/nope")])
     got = h.ok("create", 1, "/q/n-", sequential=True)
-    h.check(
-        got == "/q/n-0000000002",
-        f"{h.calls[-1]} replied {got!r}; the failed multi created nothing, so the next number is 2",
-    )
+    h.check(got == "/q/n-0000000002", f"{h.calls[-1]} replied {got!r}; the failed multi created "
+            "nothing, so the next number is 2")
 
 
 def kazoo_watchers(case: Case) -> None:
@@ -86,9 +81,8 @@ def kazoo_watchers(case: Case) -> None:
         for i in range(1, 4):
             changed.clear()
             b.set("/w", str(i).encode())
-            assert changed.wait(WAIT) and _until_len(seen, i + 1), (
+            assert changed.wait(WAIT) and _until_len(seen, i + 1), \
                 f"DataWatch saw {seen}; expected b'0' then each set"
-            )
         b.create("/w/c1")
         assert _until_len(kids, 2), f"ChildrenWatch saw {kids}; expected [] then ['c1']"
         assert seen == [b"0", b"1", b"2", b"3"], f"DataWatch saw {seen}"

@@ -35,9 +35,7 @@ def clients(case: Case, n: int) -> Iterator[list[Any]]:
                 try:
                     zk.start(timeout=WAIT)
                 except Exception as exc:  # noqa: BLE001 - kazoo raises its own timeout types
-                    raise AssertionError(
-                        f"a kazoo client could not start a session: {exc!r}"
-                    ) from exc
+                    raise AssertionError(f"a kazoo client could not start a session: {exc!r}") from exc
                 stack.callback(_stop, zk)
                 out.append(zk)
             yield out
@@ -90,25 +88,19 @@ def kazoo_lock(case: Case) -> None:
         assert la.acquire(timeout=WAIT), "client a could not take a free lock"
         got_b = threading.Event()
         _thread(_acquire, lb, got_b)
-        assert _until(lambda: len(la.contenders()) == 2), (
+        assert _until(lambda: len(la.contenders()) == 2), \
             f"b waits for the lock but the contenders are {la.contenders()}"
-        )
         assert not got_b.wait(0.3), "b took the lock while a held it"
         la.release()
-        assert got_b.wait(WAIT), (
-            "a released the lock but b, waiting for it, never got it "
+        assert got_b.wait(WAIT), "a released the lock but b, waiting for it, never got it " \
             "(did deleting a's lock node fire the watch b set on it?)"
-        )
         got_c = threading.Event()
         _thread(_acquire, lc, got_c)
-        assert _until(lambda: len(lc.contenders()) == 2), (
+        assert _until(lambda: len(lc.contenders()) == 2), \
             f"c waits for the lock but the contenders are {lc.contenders()}"
-        )
         b.stop()
-        assert got_c.wait(WAIT), (
-            "b's session closed but c never got the lock (was b's "
+        assert got_c.wait(WAIT), "b's session closed but c never got the lock (was b's " \
             "ephemeral lock node deleted, and c's watch on it fired?)"
-        )
 
 
 def kazoo_election(case: Case) -> None:
@@ -133,24 +125,20 @@ def kazoo_election(case: Case) -> None:
 
         elections = [zk.Election("/election", name) for zk, name in zip(zks, "abc", strict=True)]
         _thread(elections[0].run, lead, "a")
-        assert _until(lambda: leading == ["a"]), (
-            f"the first candidate should lead; leaders: {leading}"
-        )
+        assert _until(lambda: leading == ["a"]), f"the first candidate should lead; leaders: {leading}"
         _thread(elections[1].run, lead, "b")
         assert _until(lambda: len(elections[0].contenders()) == 2), "b never became a candidate"
         _thread(elections[2].run, lead, "c")
         assert _until(lambda: len(elections[0].contenders()) == 3), "c never became a candidate"
         quit_events["a"].set()
-        assert _until(lambda: leading == ["a", "b"]), (
+        assert _until(lambda: leading == ["a", "b"]), \
             f"a quit, so b (next in line) should lead; leaders so far: {leading}"
-        )
         with lock:
             gone.add("b")  # b's func still runs (kazoo cannot stop it) but b no longer leads
             now["n"] -= 1
         zks[1].stop()
-        assert _until(lambda: leading == ["a", "b", "c"]), (
+        assert _until(lambda: leading == ["a", "b", "c"]), \
             f"b's session closed, so c should lead; leaders so far: {leading}"
-        )
         quit_events["c"].set()
         assert now["max"] == 1, f"{now['max']} candidates led at the same time"
 
@@ -174,9 +162,7 @@ def kazoo_queue(case: Case) -> None:
         item = lb.get(timeout=WAIT)
         assert item == b"x", f"LockingQueue.get gave {item!r}; expected b'x'"
         assert lb.consume(), "LockingQueue.consume (a multi: delete the entry and its lock) failed"
-        assert len(lb) == 1, (
-            f"after one consume the LockingQueue holds {len(lb)} entries; expected 1"
-        )
+        assert len(lb) == 1, f"after one consume the LockingQueue holds {len(lb)} entries; expected 1"
 
 
 def kazoo_barrier(case: Case) -> None:
@@ -195,10 +181,8 @@ def kazoo_barrier(case: Case) -> None:
         _thread(wait_at_barrier)
         assert not passed.wait(0.3), "a waiter passed the barrier while it was up"
         barrier.remove()
-        assert passed.wait(WAIT), (
-            "the barrier node was deleted but the waiter never passed "
+        assert passed.wait(WAIT), "the barrier node was deleted but the waiter never passed " \
             "(did its exists watch fire NodeDeleted?)"
-        )
         inside: list[str] = []
         left: list[str] = []
 
@@ -235,7 +219,5 @@ def kazoo_counter(case: Case) -> None:
             t.join(6 * WAIT)
         assert not errors, f"a client's Counter failed: {errors[0]!r}"
         value = zks[0].Counter("/counter").value
-        assert value == 45, (
-            f"three clients added 15 each but the Counter says {value}; "
+        assert value == 45, f"three clients added 15 each but the Counter says {value}; " \
             "a set_data with a stale version must fail with BadVersion"
-        )

@@ -61,17 +61,8 @@ EVENT_CODES = {
     api.NODE_DATA_CHANGED: Event.NODE_DATA_CHANGED,
     api.NODE_CHILDREN_CHANGED: Event.NODE_CHILDREN_CHANGED,
 }
-TREE_READS = frozenset(
-    {
-        OpCode.GET_DATA,
-        OpCode.EXISTS,
-        OpCode.GET_CHILDREN,
-        OpCode.GET_CHILDREN2,
-        OpCode.GET_ACL,
-        OpCode.SET_WATCHES,
-        OpCode.SET_WATCHES2,
-    }
-)
+TREE_READS = frozenset({OpCode.GET_DATA, OpCode.EXISTS, OpCode.GET_CHILDREN, OpCode.GET_CHILDREN2, OpCode.GET_ACL,
+                        OpCode.SET_WATCHES, OpCode.SET_WATCHES2})
 CORE_READS = frozenset({OpCode.PING, OpCode.SYNC, OpCode.WHO_AM_I})
 CREATES = (OpCode.CREATE, OpCode.CREATE2)
 
@@ -181,12 +172,9 @@ class StudentTreeCore(ServerCore):
         elif p.op == OpCode.MULTI:
             assert isinstance(p.body, MultiRequest)
             values = reply.value if isinstance(reply.value, list) else []
-            rc = Result(
-                OpCode.MULTI,
-                multi=[
-                    self._sub_result(t, r) for (t, _), r in zip(p.body.ops, values, strict=False)
-                ],
-            )
+            rc = Result(OpCode.MULTI, multi=[
+                self._sub_result(t, r) for (t, _), r in zip(p.body.ops, values, strict=False)
+            ])
         else:
             rc = Result(p.op)
         return self._write_reply(p, rc)
@@ -283,19 +271,9 @@ class StudentTreeCore(ServerCore):
         if not isinstance(st, api.Stat):
             raise api.ZNodeError(api.RUNTIME_INCONSISTENCY, f"not a Stat: {st!r}")
         t = self.times
-        return STAT.pack(
-            st.czxid,
-            st.mzxid,
-            t.get(st.czxid, 0),
-            t.get(st.mzxid, 0),
-            st.version,
-            st.cversion,
-            st.aversion,
-            st.ephemeral_owner,
-            st.data_length,
-            st.num_children,
-            st.pzxid,
-        )
+        return STAT.pack(st.czxid, st.mzxid, t.get(st.czxid, 0), t.get(st.mzxid, 0), st.version,
+                         st.cversion, st.aversion, st.ephemeral_owner, st.data_length,
+                         st.num_children, st.pzxid)
 
 
 def _header(xid: int, zxid: int, err: int) -> bytes:
@@ -372,15 +350,12 @@ def serve(directory: Path, port: int) -> None:
     try:
         asyncio.run(rt.run())
     except OSError as exc:
-        raise UserError(
-            f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; pick another --port."
-        ) from None
+        raise UserError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; pick another --port.") from None
 
 
 @contextmanager
-def served(
-    tree_class: Callable[[api.Send], Any], tick_ms: int = 200
-) -> Iterator[tuple[str, StudentTreeCore]]:
+def served(tree_class: Callable[[api.Send], Any], tick_ms: int = 200
+           ) -> Iterator[tuple[str, StudentTreeCore]]:
     """The tree served on a free port in a background thread; yields ("127.0.0.1:port",
     the core, whose `errors` hold what the tree raised)."""
     rt = StudentTreeRuntime(_config(0, tick_ms), tree_class)
@@ -400,9 +375,8 @@ def served(
         await rt._stopping.wait()
         await rt.stop()
 
-    thread = threading.Thread(
-        target=loop.run_until_complete, args=(main(),), daemon=True, name="zablab-lab-server"
-    )
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True,
+                              name="zablab-lab-server")
     thread.start()
     ready.wait(10)
     if failure or not ready.is_set():
@@ -415,3 +389,4 @@ def served(
         thread.join(10)
         if not thread.is_alive():
             loop.close()
+

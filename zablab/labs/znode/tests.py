@@ -68,18 +68,14 @@ def basics_create_get(case: Case) -> None:
     got = h.ok("create", S1, "/a", b"hello")
     h.check(got == "/a", f"{h.calls[-1]} replied with {got!r}; expected the path '/a'")
     data = h.read("get_data", "/a")
-    h.check(
-        isinstance(data, tuple) and len(data) == 2 and data[0] == b"hello",
-        f"get_data('/a') returned {data!r}; expected (b'hello', <its Stat>)",
-    )
+    h.check(isinstance(data, tuple) and len(data) == 2 and data[0] == b"hello",
+            f"get_data('/a') returned {data!r}; expected (b'hello', <its Stat>)")
     h.check(h.read("exists", "/nope") is None, "exists('/nope') should return None")
     h.ok("create", S1, "/a/b")
     h.ok("create", S1, "/a/c", b"")
     kids = h.read("get_children", "/a")
-    h.check(
-        kids[0] == ["b", "c"],
-        f"get_children('/a') returned {kids!r}; expected ['b', 'c'] (names, sorted) and the Stat",
-    )
+    h.check(kids[0] == ["b", "c"], f"get_children('/a') returned {kids!r}; expected ['b', 'c'] "
+            "(names, sorted) and the Stat")
     kids = h.read("get_children", "/")
     h.check(kids[0] == ["a"], f"get_children('/') returned {kids!r}; expected ['a'] and the Stat")
     h.read_fails(NO_NODE, "get_data", "/nope")
@@ -106,10 +102,8 @@ def basics_set_data(case: Case) -> None:
     h = Harness.student(case)
     h.ok("create", S1, "/a", b"v0")
     st = h.ok("set_data", S1, "/a", b"v1")
-    h.check(
-        getattr(st, "version", None) == 1 and st.mzxid == h.zxid,
-        f"{h.calls[-1]} replied {st!r}; expected the new Stat: version=1, mzxid={h.zxid}",
-    )
+    h.check(getattr(st, "version", None) == 1 and st.mzxid == h.zxid,
+            f"{h.calls[-1]} replied {st!r}; expected the new Stat: version=1, mzxid={h.zxid}")
     h.ok("set_data", S1, "/a", b"v2", version=1)
     h.fails(BAD_VERSION, "set_data", S1, "/a", b"v3", version=1)
     h.fails(NO_NODE, "set_data", S1, "/nope", b"")
@@ -141,26 +135,15 @@ def stat_fields(case: Case) -> None:
     h.ok("create", S1, "/a", b"abc")
     z = h.zxid
     st = h.stat("/a")
-    want = dict(
-        czxid=z,
-        mzxid=z,
-        pzxid=z,
-        version=0,
-        cversion=0,
-        aversion=0,
-        ephemeral_owner=0,
-        data_length=3,
-        num_children=0,
-    )
+    want = dict(czxid=z, mzxid=z, pzxid=z, version=0, cversion=0, aversion=0,
+                ephemeral_owner=0, data_length=3, num_children=0)
     for k, v in want.items():
         h.check(getattr(st, k, None) == v, f"exists('/a') gave {st!r}; expected {k}={v}")
     h.ok("set_data", S1, "/a", b"abcdef")
     st = h.stat("/a")
     want.update(mzxid=h.zxid, version=1, data_length=6)
     for k, v in want.items():
-        h.check(
-            getattr(st, k, None) == v, f"after set_data exists('/a') gave {st!r}; expected {k}={v}"
-        )
+        h.check(getattr(st, k, None) == v, f"after set_data exists('/a') gave {st!r}; expected {k}={v}")
 
 
 def stat_parent_on_create(case: Case) -> None:
@@ -200,18 +183,12 @@ def sequential_suffix(case: Case) -> None:
     h.check(got == "/q/n-0000000000", f"{h.calls[-1]} replied {got!r}; expected '/q/n-0000000000'")
     h.ok("create", S1, "/q/plain")
     got = h.ok("create", S1, "/q/n-", sequential=True)
-    h.check(
-        got == "/q/n-0000000002",
-        f"{h.calls[-1]} replied {got!r}; expected '/q/n-0000000002' "
-        "(the parent had 2 children created before)",
-    )
+    h.check(got == "/q/n-0000000002", f"{h.calls[-1]} replied {got!r}; expected '/q/n-0000000002' "
+            "(the parent had 2 children created before)")
     h.ok("delete", S1, "/q/n-0000000002")
     got = h.ok("create", S1, "/q/n-", sequential=True)
-    h.check(
-        got == "/q/n-0000000003",
-        f"{h.calls[-1]} replied {got!r}; expected '/q/n-0000000003' "
-        "(3 children were created under /q before; deletes do not give numbers back)",
-    )
+    h.check(got == "/q/n-0000000003", f"{h.calls[-1]} replied {got!r}; expected '/q/n-0000000003' "
+            "(3 children were created under /q before; deletes do not give numbers back)")
     h.check(h.read("exists", "/q/n-0000000003") is not None, "the sequential node should exist")
 
 
@@ -224,10 +201,8 @@ def sequential_per_parent(case: Case) -> None:
     h.ok("create", S1, "/a/x-", sequential=True)
     h.ok("create", S1, "/a/x-", sequential=True)
     got = h.ok("create", S1, "/b/x-", sequential=True)
-    h.check(
-        got == "/b/x-0000000000",
-        f"{h.calls[-1]} replied {got!r}; expected '/b/x-0000000000': /b has had no children yet",
-    )
+    h.check(got == "/b/x-0000000000", f"{h.calls[-1]} replied {got!r}; expected "
+            "'/b/x-0000000000': /b has had no children yet")
 
 
 def ephemeral_owner(case: Case) -> None:
@@ -266,19 +241,15 @@ def watch_data(case: Case) -> None:
     h.ok("create", S1, "/a")
     h.read("get_data", "/a", S2)
     ev = h.events_of("set_data", S1, "/a", b"1")
-    h.check(
-        ev == [(S2, WatchedEvent(NODE_DATA_CHANGED, "/a"))],
-        f"{h.calls[-1]} fired {ev!r}; expected [(2, WatchedEvent('NodeDataChanged', '/a'))]",
-    )
+    h.check(ev == [(S2, WatchedEvent(NODE_DATA_CHANGED, "/a"))],
+            f"{h.calls[-1]} fired {ev!r}; expected [(2, WatchedEvent('NodeDataChanged', '/a'))]")
     ev = h.events_of("set_data", S1, "/a", b"2")
     h.check(ev == [], f"{h.calls[-1]} fired {ev!r}; a watch fires once, then it is gone")
     h.read("get_data", "/a", S2)
     h.read("get_data", "/a", S2)
     ev = h.events_of("set_data", S1, "/a", b"3")
-    h.check(
-        len(ev) == 1,
-        f"{h.calls[-1]} fired {ev!r}; the same watcher set it twice but hears of the change once",
-    )
+    h.check(len(ev) == 1, f"{h.calls[-1]} fired {ev!r}; the same watcher set it twice but hears "
+            "of the change once")
 
 
 def watch_exists(case: Case) -> None:
@@ -287,16 +258,12 @@ def watch_exists(case: Case) -> None:
     h = Harness.student(case)
     h.check(h.read("exists", "/a", S2) is None, "exists('/a') should be None")
     ev = h.events_of("create", S1, "/a")
-    h.check(
-        ev == [(S2, WatchedEvent(NODE_CREATED, "/a"))],
-        f"{h.calls[-1]} fired {ev!r}; expected [(2, WatchedEvent('NodeCreated', '/a'))]",
-    )
+    h.check(ev == [(S2, WatchedEvent(NODE_CREATED, "/a"))],
+            f"{h.calls[-1]} fired {ev!r}; expected [(2, WatchedEvent('NodeCreated', '/a'))]")
     h.read("exists", "/a", S3)
     ev = h.events_of("delete", S1, "/a")
-    h.check(
-        ev == [(S3, WatchedEvent(NODE_DELETED, "/a"))],
-        f"{h.calls[-1]} fired {ev!r}; expected [(3, WatchedEvent('NodeDeleted', '/a'))]",
-    )
+    h.check(ev == [(S3, WatchedEvent(NODE_DELETED, "/a"))],
+            f"{h.calls[-1]} fired {ev!r}; expected [(3, WatchedEvent('NodeDeleted', '/a'))]")
 
 
 def watch_children(case: Case) -> None:
@@ -306,20 +273,16 @@ def watch_children(case: Case) -> None:
     h.ok("create", S1, "/p")
     h.read("get_children", "/p", S2)
     ev = h.events_of("create", S1, "/p/a")
-    h.check(
-        ev == [(S2, WatchedEvent(NODE_CHILDREN_CHANGED, "/p"))],
-        f"{h.calls[-1]} fired {ev!r}; expected [(2, WatchedEvent('NodeChildrenChanged', '/p'))]",
-    )
+    h.check(ev == [(S2, WatchedEvent(NODE_CHILDREN_CHANGED, "/p"))],
+            f"{h.calls[-1]} fired {ev!r}; expected [(2, WatchedEvent('NodeChildrenChanged', '/p'))]")
     ev = h.events_of("create", S1, "/p/b")
     h.check(ev == [], f"{h.calls[-1]} fired {ev!r}; the child watch was used up")
     h.read("get_children", "/p", S2)
     ev = h.events_of("set_data", S1, "/p/a", b"x")
     h.check(ev == [], f"{h.calls[-1]} fired {ev!r}; a child's data is not the parent's children")
     ev = h.events_of("delete", S1, "/p/a")
-    h.check(
-        ev == [(S2, WatchedEvent(NODE_CHILDREN_CHANGED, "/p"))],
-        f"{h.calls[-1]} fired {ev!r}; expected [(2, WatchedEvent('NodeChildrenChanged', '/p'))]",
-    )
+    h.check(ev == [(S2, WatchedEvent(NODE_CHILDREN_CHANGED, "/p"))],
+            f"{h.calls[-1]} fired {ev!r}; expected [(2, WatchedEvent('NodeChildrenChanged', '/p'))]")
 
 
 def watch_delete_order(case: Case) -> None:
@@ -333,16 +296,10 @@ def watch_delete_order(case: Case) -> None:
     h.read("get_children", "/p/a", S1)
     h.read("get_data", "/p/a", S1)
     ev = h.events_of("delete", S1, "/p/a")
-    want = [
-        (S1, WatchedEvent(NODE_DELETED, "/p/a")),
-        (S2, WatchedEvent(NODE_DELETED, "/p/a")),
-        (S3, WatchedEvent(NODE_CHILDREN_CHANGED, "/p")),
-    ]
-    h.check(
-        ev == want,
-        f"{h.calls[-1]} fired {ev!r}; expected {want!r} (watcher 1 set a data and "
-        "a child watch: it hears NodeDeleted once)",
-    )
+    want = [(S1, WatchedEvent(NODE_DELETED, "/p/a")), (S2, WatchedEvent(NODE_DELETED, "/p/a")),
+            (S3, WatchedEvent(NODE_CHILDREN_CHANGED, "/p"))]
+    h.check(ev == want, f"{h.calls[-1]} fired {ev!r}; expected {want!r} (watcher 1 set a data and "
+            "a child watch: it hears NodeDeleted once)")
 
 
 def watch_fired_before_reply(case: Case) -> None:
@@ -354,16 +311,13 @@ def watch_fired_before_reply(case: Case) -> None:
     h.read("get_data", "/a", S2)
     _, events, out = h.write("set_data", S1, "/a", b"x")
     h.check(len(events) == 2, f"{h.calls[-1]} fired {events!r}; expected two NodeDataChanged")
-    h.check(
-        isinstance(out[-1][1], Reply),
-        f"{h.calls[-1]} sent, in this order: {out!r}; the Reply must come last",
-    )
+    h.check(isinstance(out[-1][1], Reply),
+            f"{h.calls[-1]} sent, in this order: {out!r}; the Reply must come last")
     h.read("exists", "/b", S1)
     _, events, out = h.write("multi", S1, [Create("/b"), SetData("/a", b"y")])
-    h.check(
-        isinstance(out[-1][1], Reply) and len(events) == 1,
-        f"{h.calls[-1]} sent, in this order: {out!r}; expected NodeCreated for /b, then the Reply",
-    )
+    h.check(isinstance(out[-1][1], Reply) and len(events) == 1,
+            f"{h.calls[-1]} sent, in this order: {out!r}; expected NodeCreated for /b, then the "
+            "Reply")
 
 
 def watch_session_close(case: Case) -> None:
@@ -374,10 +328,7 @@ def watch_session_close(case: Case) -> None:
     h.read("exists", "/p/e", S2)
     h.read("get_children", "/p", S3)
     ev = h.events_of("close_session", S1)
-    want = [
-        (S2, WatchedEvent(NODE_DELETED, "/p/e")),
-        (S3, WatchedEvent(NODE_CHILDREN_CHANGED, "/p")),
-    ]
+    want = [(S2, WatchedEvent(NODE_DELETED, "/p/e")), (S3, WatchedEvent(NODE_CHILDREN_CHANGED, "/p"))]
     h.check(ev == want, f"{h.calls[-1]} fired {ev!r}; expected {want!r}")
 
 
@@ -385,29 +336,13 @@ def multi_results(case: Case) -> None:
     """A multi that works replies with one OpResult per op, as ZooKeeper's OpResults."""
     h = Harness.student(case)
     h.ok("create", S1, "/a")
-    got = h.ok(
-        "multi",
-        S1,
-        [
-            Create("/b", b"1"),
-            SetData("/a", b"2"),
-            Check("/a", 1),
-            Create("/s-", sequential=True),
-            Delete("/b"),
-        ],
-    )
-    h.check(
-        isinstance(got, list) and len(got) == 5,
-        f"{h.calls[-1]} replied {got!r}; expected a list of 5 OpResults",
-    )
+    got = h.ok("multi", S1, [Create("/b", b"1"), SetData("/a", b"2"), Check("/a", 1),
+                             Create("/s-", sequential=True), Delete("/b")])
+    h.check(isinstance(got, list) and len(got) == 5, f"{h.calls[-1]} replied {got!r}; expected a "
+            "list of 5 OpResults")
     st = h.stat("/a")
-    want = [
-        OpResult("create", path="/b"),
-        OpResult("set_data", stat=st),
-        OpResult("check"),
-        OpResult("create", path="/s-0000000002"),
-        OpResult("delete"),
-    ]
+    want = [OpResult("create", path="/b"), OpResult("set_data", stat=st), OpResult("check"),
+            OpResult("create", path="/s-0000000002"), OpResult("delete")]
     h.check(got == want, f"{h.calls[-1]} replied {got!r}; expected {want!r}")
     h.check(h.read("exists", "/b") is None, "/b was created and deleted by the multi")
     h.field("/a", "mzxid", h.zxid, "all ops of a multi share its zxid")
@@ -422,42 +357,28 @@ def multi_rollback(case: Case) -> None:
     h.read("get_data", "/a", S2)
     h.read("exists", "/new", S2)
     before = h.stat("/a"), h.read("get_children", "/")
-    reply, events, _ = h.write(
-        "multi", S1, [Create("/new"), SetData("/a", b"1"), Check("/a", 0), Delete("/a")]
-    )
-    want = [
-        OpResult("error", error=OK),
-        OpResult("error", error=OK),
-        OpResult("error", error=BAD_VERSION),
-        OpResult("error", error=RUNTIME_INCONSISTENCY),
-    ]
+    reply, events, _ = h.write("multi", S1, [Create("/new"), SetData("/a", b"1"),
+                                             Check("/a", 0), Delete("/a")])
+    want = [OpResult("error", error=OK), OpResult("error", error=OK),
+            OpResult("error", error=BAD_VERSION), OpResult("error", error=RUNTIME_INCONSISTENCY)]
     h.check(reply.value == want, f"{h.calls[-1]} replied {reply!r}; expected Reply({want!r})")
     h.check(events == [], f"{h.calls[-1]} failed but fired {events!r}")
     h.check(h.read("exists", "/new") is None, "the failed multi's create of /new must be undone")
     after = h.stat("/a"), h.read("get_children", "/")
-    h.check(
-        after == before,
-        f"after the failed multi /a and / are {after!r}; expected them unchanged: {before!r}",
-    )
+    h.check(after == before, f"after the failed multi /a and / are {after!r}; expected them "
+            f"unchanged: {before!r}")
     h.check(h.read("get_data", "/a")[0] == b"0", "the failed multi's set_data must be undone")
     ev = h.events_of("set_data", S1, "/a", b"2")
-    h.check(
-        ev == [(S2, WatchedEvent(NODE_DATA_CHANGED, "/a"))],
-        f"{h.calls[-1]} fired {ev!r}; the watch set before the failed multi must still be set",
-    )
+    h.check(ev == [(S2, WatchedEvent(NODE_DATA_CHANGED, "/a"))],
+            f"{h.calls[-1]} fired {ev!r}; the watch set before the failed multi must still be set")
 
 
 def multi_sees_own_writes(case: Case) -> None:
     """Each op of a multi sees the ops before it: create then set then check the new version."""
     h = Harness.student(case)
-    got = h.ok(
-        "multi",
-        S1,
-        [Create("/a"), SetData("/a", b"x", 0), Check("/a", 1), Create("/a/b"), Delete("/a/b", 0)],
-    )
-    h.check(
-        isinstance(got, list) and all(getattr(r, "op", "error") != "error" for r in got),
-        f"{h.calls[-1]} replied {got!r}; every op should work",
-    )
+    got = h.ok("multi", S1, [Create("/a"), SetData("/a", b"x", 0), Check("/a", 1),
+                             Create("/a/b"), Delete("/a/b", 0)])
+    h.check(isinstance(got, list) and all(getattr(r, "op", "error") != "error" for r in got),
+            f"{h.calls[-1]} replied {got!r}; every op should work")
     h.field("/a", "version", 1, "the multi set /a once")
     h.field("/a", "cversion", 2, "the multi created and deleted /a/b")

@@ -35,22 +35,14 @@ Events = list[tuple[Hashable, WatchedEvent]]
 Watches = dict[str, dict[Hashable, None]]  # path -> watchers, in the order they were set
 
 
+
 def parent_of(path: str) -> str:
     return path[: path.rfind("/")] or "/"
 
 
 class Node:
-    __slots__ = (
-        "data",
-        "czxid",
-        "mzxid",
-        "pzxid",
-        "version",
-        "cversion",
-        "creates",
-        "owner",
-        "children",
-    )
+    __slots__ = ("data", "czxid", "mzxid", "pzxid", "version", "cversion", "creates", "owner",
+                 "children")
 
     def __init__(self, data: bytes, zxid: int, owner: int) -> None:
         self.data = data
@@ -66,17 +58,8 @@ class Node:
         return n
 
     def stat(self) -> Stat:
-        return Stat(
-            self.czxid,
-            self.mzxid,
-            self.pzxid,
-            self.version,
-            self.cversion,
-            0,
-            self.owner,
-            len(self.data),
-            len(self.children),
-        )
+        return Stat(self.czxid, self.mzxid, self.pzxid, self.version, self.cversion, 0,
+                    self.owner, len(self.data), len(self.children))
 
 
 class ZNodeTree:
@@ -110,22 +93,16 @@ class ZNodeTree:
 
     # ---- writes -----------------------------------------------------------------------------
 
-    def create(
-        self,
-        session: int,
-        zxid: int,
-        path: str,
-        data: bytes = b"",
-        ephemeral: bool = False,
-        sequential: bool = False,
-    ) -> None:
+    def create(self, session: int, zxid: int, path: str, data: bytes = b"",
+               ephemeral: bool = False, sequential: bool = False) -> None:
         op = Create(path, data, ephemeral, sequential)
         self._write(session, lambda ev: self._create(op, session, zxid, ev))
 
     def delete(self, session: int, zxid: int, path: str, version: int = -1) -> None:
         self._write(session, lambda ev: self._delete(Delete(path, version), zxid, ev))
 
-    def set_data(self, session: int, zxid: int, path: str, data: bytes, version: int = -1) -> None:
+    def set_data(self, session: int, zxid: int, path: str, data: bytes,
+                 version: int = -1) -> None:
         self._write(session, lambda ev: self._set_data(SetData(path, data, version), zxid, ev))
 
     def close_session(self, session: int, zxid: int) -> None:
@@ -208,7 +185,7 @@ class ZNodeTree:
         self.nodes[path] = Node(bytes(op.data), zxid, owner)
         if owner:
             self.ephemerals.setdefault(owner, set()).add(path)
-        parent.children.add(path[len(ppath.rstrip("/")) + 1 :])
+        parent.children.add(path[len(ppath.rstrip("/")) + 1:])
         parent.creates += 1
         parent.cversion += 1
         parent.pzxid = zxid
@@ -231,7 +208,7 @@ class ZNodeTree:
     def _unlink(self, path: str, zxid: int, events: Events) -> None:
         del self.nodes[path]
         ppath = parent_of(path)
-        self._removed_child(self.nodes[ppath], path[len(ppath.rstrip("/")) + 1 :], zxid)
+        self._removed_child(self.nodes[ppath], path[len(ppath.rstrip("/")) + 1:], zxid)
         told = self._trigger(self.data_watches, path, NODE_DELETED, events)
         self._trigger(self.child_watches, path, NODE_DELETED, events, skip=told)
         self._trigger(self.child_watches, ppath, NODE_CHILDREN_CHANGED, events)
@@ -250,14 +227,8 @@ class ZNodeTree:
         self._trigger(self.data_watches, op.path, NODE_DATA_CHANGED, events)
         return n.stat()
 
-    def _trigger(
-        self,
-        table: Watches,
-        path: str,
-        kind: str,
-        events: Events,
-        skip: frozenset[Hashable] | set[Hashable] = frozenset(),
-    ) -> set[Hashable]:
+    def _trigger(self, table: Watches, path: str, kind: str, events: Events,
+                 skip: frozenset[Hashable] | set[Hashable] = frozenset()) -> set[Hashable]:
         """Fire and forget the watches on `path`: they are one-shot."""
         watchers = table.pop(path, {})
         told = {w for w in watchers if w not in skip}
@@ -272,7 +243,5 @@ class ZNodeTree:
             {p: dict(ws) for p, ws in self.child_watches.items()},
         )
 
-    def _restore(
-        self, saved: tuple[dict[str, Node], dict[int, set[str]], Watches, Watches]
-    ) -> None:
+    def _restore(self, saved: tuple[dict[str, Node], dict[int, set[str]], Watches, Watches]) -> None:
         self.nodes, self.ephemerals, self.data_watches, self.child_watches = saved

@@ -80,15 +80,8 @@ class ZNodeTree:
 
     # ---- writes (each one is one transaction, numbered `zxid` by the server) ----------------
 
-    def create(
-        self,
-        session: int,
-        zxid: int,
-        path: str,
-        data: bytes = b"",
-        ephemeral: bool = False,
-        sequential: bool = False,
-    ) -> None:
+    def create(self, session: int, zxid: int, path: str, data: bytes = b"",
+               ephemeral: bool = False, sequential: bool = False) -> None:
         """Create a node; reply with the path it got.
 
         Errors, checked in this order: BAD_ARGUMENTS (bad path), NO_NODE (no parent),
@@ -111,7 +104,8 @@ class ZNodeTree:
         """
         raise NotImplementedError
 
-    def set_data(self, session: int, zxid: int, path: str, data: bytes, version: int = -1) -> None:
+    def set_data(self, session: int, zxid: int, path: str, data: bytes,
+                 version: int = -1) -> None:
         """Replace the data; reply with the new Stat (version + 1, mzxid = zxid).
 
         Errors: BAD_ARGUMENTS, NO_NODE, BAD_VERSION. Fires NodeDataChanged (data watches).
