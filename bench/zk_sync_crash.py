@@ -131,13 +131,16 @@ def main() -> int:
     ap.add_argument("--fsync-delay-ms", default="10,100", help="disk fsync latencies to try")
     ap.add_argument("--writes", type=int, default=50, help="W: writes F misses (stays a DIFF)")
     ap.add_argument("--control", action="store_true", help="also run each with a plain kill")
+    ap.add_argument("--repeat", type=int, default=1, help="attempts per crash point")
     a = ap.parse_args()
     lazyfs.check_host()
     results: list[tuple[str, str]] = []
     t0 = time.monotonic()
     for fs in [float(x) for x in a.fsync_delay_ms.split(",")]:
         for d in [float(x) for x in a.delays.split(",")]:
-            for drop in (True, False) if a.control else (True,):
+            for drop in [
+                x for _ in range(a.repeat) for x in ((True, False) if a.control else (True,))
+            ]:
                 t = time.monotonic()
                 try:
                     out = attempt(d, fs, a.writes, drop)
@@ -146,6 +149,10 @@ def main() -> int:
                 name = f"fsync {fs:g} ms, crash +{d:g} ms, {'lose-unfsynced' if drop else 'kill'}"
                 results.append((name, out))
                 print(f"{name}: {out} ({time.monotonic() - t:.0f} s)", flush=True)
+    print("per crash point: lost/attempts")
+    for name in dict.fromkeys(n for n, _ in results):
+        outs = [o for n, o in results if n == name]
+        print(f"  {name}: {sum(o.startswith('LOST') for o in outs)}/{len(outs)}")
     lost = [r for r in results if r[1].startswith("LOST")]
     print(
         f"{len(results)} attempts in {time.monotonic() - t0:.0f} s: "
