@@ -305,3 +305,16 @@ def test_ctrl_c_during_a_lose_unfsynced_run_leaves_no_mount(tmp_path: Path, no_l
             p.wait()
     assert p.returncode == 130, err
     assert lazy_mounts() - before == set()
+
+
+def test_lose_unfsynced_on_a_backend_that_cannot_mount_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_leaks: Path
+) -> None:
+    from zablab.cli import main
+
+    store = tmp_path / "store"
+    rc = main(["test", "--backend", "docker", "--nemesis", "lose-unfsynced", "--store", str(store)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 255 and len(err) == 1, err
+    assert "lose-unfsynced nemesis runs on the local and netns backends, not docker" in err[0]
+    assert not store.exists() or not any(store.iterdir())
