@@ -257,12 +257,12 @@ def test_an_fsynced_write_survives_lose_unfsynced_and_an_unsynced_one_is_lost(
 # ---- whole runs --------------------------------------------------------------------------------
 
 
-def _run(store: Path, db_args: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+def _run(store: Path, db_args: str, seed: int) -> tuple[int, dict]:  # type: ignore[type-arg]
     from zablab.cli import main
 
-    args = ["test", "--db", "zablab", "--nodes", "3", "--workload", "set"]
-    args += ["--nemesis", "lose-unfsynced", "--nemesis-interval", "1", "--time-limit", "5"]
-    args += ["--seed", "3", "--store", str(store), "-q"]
+    args = ["test", "--db", "zablab", "--nodes", "3", "--workload", "set", "--concurrency", "6"]
+    args += ["--nemesis", "lose-unfsynced", "--nemesis-interval", "1", "--time-limit", "8"]
+    args += ["--seed", str(seed), "--store", str(store), "-q"]
     if db_args:
         args += ["--db-args", db_args]
     rc = main(args)
@@ -274,9 +274,14 @@ def _run(store: Path, db_args: str) -> tuple[int, dict]:  # type: ignore[type-ar
 def test_ack_before_fsync_is_caught_on_real_processes_and_the_clean_build_is_valid(
     tmp_path: Path, no_leaks: Path
 ) -> None:
-    rc, results = _run(tmp_path / "bug", "--bug ack-before-fsync")
-    assert rc == 1 and results["valid"] is False, json.dumps(results)[:2000]
-    rc, results = _run(tmp_path / "clean", "")
+    # whether a crash lands while acknowledged writes are unsynced is timing: a few seeds
+    for seed in (4, 5, 6):
+        rc, results = _run(tmp_path / f"bug-{seed}", "--bug ack-before-fsync", seed)
+        if rc == 1 and results["valid"] is False:
+            break
+    else:
+        pytest.fail(f"ack-before-fsync survived 3 runs: {json.dumps(results)[:2000]}")
+    rc, results = _run(tmp_path / "clean", "", seed)
     assert rc == 0 and results["valid"] is True, json.dumps(results)[:2000]
 
 
