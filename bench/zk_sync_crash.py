@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -123,6 +124,7 @@ def attempt(delay_ms: float, fsync_delay_ms: float, writes: int, drop: bool) -> 
         for n in nodes:
             db.teardown(n)
         backend.teardown()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def main() -> int:
