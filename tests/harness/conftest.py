@@ -47,11 +47,21 @@ def procs_under(path: str) -> list[psutil.Process]:
     return out
 
 
+def lazy_mounts() -> set[tuple[str, str]]:
+    """The lose-unfsynced nemesis' FUSE mounts, in every mount namespace on the machine."""
+    from zablab.harness.faults.lazyfs.control import mounts
+
+    return mounts()
+
+
 @pytest.fixture
 def no_leaks(runtime_dir: Path) -> Iterator[Path]:
-    """Fails the test if it leaves child processes or state files behind; kills them anyway."""
+    """Fails the test if it leaves child processes, FUSE mounts or state files behind; kills
+    and detaches them anyway."""
     before = descendants()
+    mounted = lazy_mounts()
     yield runtime_dir
+    left_mounts = lazy_mounts() - mounted
     left = descendants() - before
     # kazoo closes sessions in background threads; give stray children a moment
     for pid in left:
@@ -66,7 +76,13 @@ def no_leaks(runtime_dir: Path) -> Iterator[Path]:
             psutil.Process(pid).kill()
         except psutil.NoSuchProcess:
             pass
+    if left_mounts:
+        from zablab.harness.faults.lazyfs.control import detach
+
+        for _, path in left_mounts:
+            detach(path)
     assert not left, f"processes left behind: {left}"
+    assert not left_mounts, f"FUSE mounts left behind: {left_mounts}"
     assert not states, f"state files left behind: {states}"
 
 

@@ -59,12 +59,18 @@ class FakeDB:
     def __init__(self):
         self.up = {f"n{i}" for i in range(1, 6)}
         self.stopped = set()
+        self.dropped = set()
 
     def primaries(self, nodes=None):
         return ["n2"]
 
     def kill(self, n):
         self.up.discard(n.name)
+
+    def lose_unfsynced(self, n):
+        assert n.name not in self.up, "the disk is dropped only once the node is dead"
+        self.dropped.add(n.name)
+        return {"files": 1, "bytes": 10}
 
     def start(self, n):
         self.up.add(n.name)
@@ -90,6 +96,10 @@ def test_each_fault_takes_effect_and_heal_all_undoes_it(kind):
         "loss": lambda: b._net.lossy,
         "delay": lambda: b._net.lossy,
         "kill": lambda: len(db.up) < 5,
+        # a majority at least, every one dead before any disk is dropped
+        "lose-unfsynced": lambda: (
+            len(db.up) <= 2 and db.dropped == {f"n{i}" for i in range(1, 6)} - db.up
+        ),
         "pause": lambda: db.stopped,
         "clock": lambda: b._clock.offsets,
     }.get(kind, lambda: b._net.grudge)

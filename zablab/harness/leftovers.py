@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -42,6 +43,7 @@ class RunState:
     owner_start: float = field(default_factory=lambda: psutil.Process().create_time())
     procs: list[dict[str, Any]] = field(default_factory=list)  # {node, pid, start}
     dirs: list[str] = field(default_factory=list)
+    mounts: list[str] = field(default_factory=list)  # FUSE mounts on this machine
     info: dict[str, Any] = field(default_factory=dict)
     path: str = ""
 
@@ -72,6 +74,10 @@ class RunState:
 
     def add_dir(self, d: str) -> None:
         self.dirs.append(d)
+        self.save()
+
+    def add_mount(self, path: str) -> None:
+        self.mounts.append(path)
         self.save()
 
     def remove(self) -> None:
@@ -121,6 +127,24 @@ def kill_procs(st: RunState) -> int:
     return n
 
 
+def detach_mounts(st: RunState) -> None:
+    """Lazily unmount what the run mounted: once its daemon is killed a FUSE mount stays, dead
+    ("transport endpoint is not connected"), and blocks removing the directory under it."""
+    try:
+        with open("/proc/self/mountinfo") as fh:
+            mounted = {line.split(" ")[4] for line in fh if line.count(" ") > 4}
+    except OSError:
+        return
+    for path in st.mounts:
+        if os.path.realpath(path) in mounted or path in mounted:
+            with contextlib.suppress(OSError):
+                subprocess.run(
+                    ["sh", "-c", 'fusermount3 -uz "$1" 2>/dev/null || umount -l "$1"', "-", path],
+                    capture_output=True,
+                    timeout=30,
+                )
+
+
 def cleanup(
     kinds: tuple[str, ...] = ("test",),
     include_live: bool = False,
@@ -138,6 +162,7 @@ def cleanup(
         if st.owner_alive() and not include_live and st.owner_pid != os.getpid():
             continue
         n = kill_procs(st)
+        detach_mounts(st)
         for d in st.dirs:
             shutil.rmtree(d, ignore_errors=True)
         if undo is not None:

@@ -35,6 +35,7 @@ from zablab.harness.clients.procs import WorkerProcesses, auto_procs
 from zablab.harness.clients.workers import WorkerConfig, open_client, run_op, run_worker
 from zablab.harness.db import get_db
 from zablab.harness.db.base import DB
+from zablab.harness.faults.lazyfs import control as lazyfs
 from zablab.harness.faults.nemesis import Nemesis, parse_nemesis
 from zablab.harness.generator import Schedule, parse_concurrency
 from zablab.harness.recorder import Recorder
@@ -43,6 +44,9 @@ from zablab.harness.workloads import get_workload
 from zablab.harness.workloads.base import Workload
 from zablab.history.jsonl import HistoryWriter
 from zablab.node.replica.config import parse_protocol
+
+#: where the lose-unfsynced nemesis can mount its filesystem (the node runs our daemon)
+LAZYFS_BACKENDS = ("local", "netns")
 
 log = logging.getLogger("zablab.runner")
 
@@ -154,6 +158,14 @@ class Runner:
         if opts.db not in DBS:
             raise UserError(f"unknown --db {opts.db!r}; choose one of: {', '.join(DBS)}.")
         self.kinds = parse_nemesis(opts.nemesis)
+        if "lose-unfsynced" in self.kinds:
+            if opts.backend not in LAZYFS_BACKENDS:
+                raise UserError(
+                    "the lose-unfsynced nemesis runs on the "
+                    + " and ".join(LAZYFS_BACKENDS)
+                    + f" backends, not {opts.backend}; use --backend local or --backend netns."
+                )
+            lazyfs.check_host()
         if opts.nodes < 1:
             raise UserError("--nodes must be at least 1.")
         self.concurrency = parse_concurrency(opts.concurrency, opts.nodes)
@@ -322,6 +334,8 @@ class Runner:
                 fsync=o.fsync,
                 args=o.db_args,
                 **({"protocol": o.protocol} if o.protocol else {}),
+                lazyfs="lose-unfsynced" in self.kinds,
+                on_mount=lambda n, path: self.state.add_mount(path) if self.state else None,
             )
             self._write_test_json()
             self.db.setup(self.nodes)
@@ -518,6 +532,7 @@ class Runner:
             self.rec.close()
         if self.state is not None:
             left = leftovers.kill_procs(self.state)
+            leftovers.detach_mounts(self.state)
             self.state.remove()
             if left:
                 self.cleaned.append(f"killed {left} leftover processes")

@@ -19,6 +19,7 @@ from zablab.apache.fourletter import four_letter
 from zablab.errors import UserError
 from zablab.harness.backends.base import Node
 from zablab.harness.control.remote import RemoteError
+from zablab.harness.faults.lazyfs import control as lazymount
 
 SpawnHook = Callable[[Node, int], None]
 
@@ -46,8 +47,15 @@ class DB:
         env: Callable[[Node], dict[str, str]] | None = None,
         fsync: bool = True,
         args: str = "",
+        lazyfs: bool = False,
+        on_mount: Callable[[Node, str], None] | None = None,
     ):
         self.fsync = fsync
+        # each data directory on a filesystem that keeps unsynced data in memory, so a crash
+        # can lose it (the lose-unfsynced nemesis); on_mount records the mount for clean-up
+        self.lazyfs = lazyfs
+        self.lazyfs_fsync_delay_ms = lazymount.FSYNC_DELAY_MS  # a slower disk widens windows
+        self.on_mount = on_mount
         self.args = args  # extra command-line flags for the server (e.g. a seeded bug)
         self.on_spawn = on_spawn
         self.env = env or (lambda n: {})
@@ -95,6 +103,15 @@ class DB:
             node.remote.exec(f"mkdir -p {self.data_dir(node)}")
             self._put(node, cfg, self.config_path(node))
             self._put(node, myid_text(node.id), f"{self.data_dir(node)}/myid")
+            if self.lazyfs:  # what setup wrote is durable: it moves into the backing directory
+                if self.on_mount:
+                    self.on_mount(node, self.data_dir(node))
+                lazymount.mount(
+                    node,
+                    self.data_dir(node),
+                    on_spawn=self.on_spawn,
+                    fsync_delay_ms=self.lazyfs_fsync_delay_ms,
+                )
 
     def _put(self, node: Node, text: str, path: str) -> None:
         fd, tmp = tempfile.mkstemp(prefix="zablab-cfg-")
@@ -135,6 +152,13 @@ class DB:
                 while node.remote.alive(pid) and time.monotonic() < deadline:
                     time.sleep(0.05)
 
+    def lose_unfsynced(self, node: Node) -> dict[str, object]:
+        """Crash `node` and drop what it wrote but did not fsync; returns what was lost."""
+        if not self.lazyfs:
+            raise UserError("lose-unfsynced needs the cluster set up with lazyfs=True.")
+        self.kill(node)
+        return lazymount.drop(node)
+
     def pause(self, node: Node) -> None:
         pid = node.meta.get("pid")
         if isinstance(pid, int) and node.remote.signal(pid, "STOP"):
@@ -149,6 +173,11 @@ class DB:
     def teardown(self, node: Node) -> None:
         self.kill(node)
         try:
+            if self.lazyfs:
+                lazymount.unmount(node)
+                node.remote.exec(
+                    f"rm -rf {lazymount.backing_dir(self.data_dir(node))}", check=False
+                )
             node.remote.exec(f"rm -rf {self.data_dir(node)}", check=False)
         except RemoteError:
             pass

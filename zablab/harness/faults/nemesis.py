@@ -7,6 +7,7 @@ finally block and on SIGINT.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import contextlib
 import logging
 import random
@@ -28,6 +29,7 @@ FAULTS = (
     "loss",
     "delay",
     "kill",
+    "lose-unfsynced",
     "pause",
     "clock",
 )
@@ -93,6 +95,17 @@ class Nemesis:
         k = max(1, (len(self.nodes) - 1) // 2)
         return sorted(self.rng.sample(self.names, k))
 
+    def _crash_targets(self) -> list[str]:
+        """A majority or every node, the leader among them: losing unsynced writes on a
+        minority cannot lose an acknowledged write even with a bug, the rest still hold it."""
+        if self.rng.random() < 0.5:
+            return list(self.names)
+        k = len(self.nodes) // 2 + 1
+        lead = self._leader()
+        rest = [n for n in self.names if n != lead]
+        picked = ([lead] if lead else []) + self.rng.sample(rest, k - (1 if lead else 0))
+        return sorted(picked)
+
     def _op(self, f: str, act: Callable[[], Any]) -> Any:
         self.rec.record("invoke", "nemesis", f)
         try:
@@ -103,7 +116,7 @@ class Nemesis:
             return None
         self.rec.record("info", "nemesis", f, value)
         log.info("nemesis %s: %s", f, value)
-        if f.startswith("start-") or f in ("kill", "pause"):
+        if f.startswith("start-") or f in ("kill", "pause", "lose-unfsynced"):
             if not f.startswith("start-partition"):
                 self.current = f"{f.removeprefix('start-')} {_brief(value)}"
         else:
@@ -164,6 +177,20 @@ class Nemesis:
                     return ts
 
                 self._op("kill", kill)
+                return "kill"
+            if kind == "lose-unfsynced":
+
+                def lose() -> Any:
+                    # every target dies before any disk is dropped: one power cut, not a
+                    # series of crashes in which the later victims get time to sync
+                    ts = self._crash_targets()
+                    with cf.ThreadPoolExecutor(max_workers=len(ts)) as pool:
+                        list(pool.map(lambda t: self.db.kill(self.by_name[t]), ts))
+                    self.killed.update(ts)
+                    lost = {t: self.db.lose_unfsynced(self.by_name[t]) for t in ts}
+                    return {"nodes": ts, "lost": lost}
+
+                self._op("lose-unfsynced", lose)
                 return "kill"
             if kind == "pause":
 
