@@ -92,6 +92,11 @@ def test(
     shard: str | None = typer.Option(
         None, "--shard", metavar="I/K", help="Run only shard I of K of the --test-count seeds."
     ),
+    until_invalid: bool = typer.Option(
+        False,
+        "--until-invalid",
+        help="With --test-count: stop at the first invalid run (hunting a bug, not sampling).",
+    ),
     store_dir: str = typer.Option("store", "--store", help="Where runs are kept."),
     name: str | None = typer.Option(None, "--name", help="Test name (default: <db>-<workload>)."),
     op_timeout: float = typer.Option(
@@ -209,6 +214,8 @@ def test(
             _print_result(c, "  ")
         print(f"  report: {outcome.run_dir / 'report.html'}")
         worst = _worse(worst, outcome.exit_code)
+        if until_invalid and outcome.exit_code == 1:
+            break
     raise SystemExit(
         worst
     )  # click returns typer.Exit codes in non-standalone mode; main() drops them
