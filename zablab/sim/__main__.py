@@ -74,6 +74,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     g.add_argument("--replay", metavar="FILE", help="re-run a saved trace exactly")
     g.add_argument("--html", metavar="OUT", help="with --replay: write its message diagram here")
     g.add_argument(
+        "--without-bugs",
+        action="store_true",
+        help="with --replay: the same steps on the clean replica (the control run)",
+    )
+    g.add_argument(
         "--trace-dir",
         default="store/sim",
         help="where failing runs' traces go without --save-trace (default store/sim)",
@@ -86,6 +91,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     s.add_argument("--max-crashes", type=int, default=b.max_crashes)
     s.add_argument("--max-restarts", type=int, default=b.max_restarts)
     s.add_argument("--max-writes", type=int, default=b.max_writes)
+    s.add_argument(
+        "--max-partitions",
+        type=int,
+        default=b.max_partitions,
+        help="cuts of one node from the rest (default 0; a heal is always a choice after one)",
+    )
     s.add_argument("--max-depth", type=int, default=b.max_depth, help="steps after the boot")
     s.add_argument("--max-states", type=int, default=b.max_states)
     s.add_argument("--time-limit", type=float, default=b.time_limit, help="seconds")
@@ -122,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parse(argv)
         if args.html and not args.replay:
             raise UserError("--html draws a replayed trace: give --replay FILE with it.")
+        if args.without_bugs and not args.replay:
+            raise UserError("--without-bugs replays a trace file: give --replay FILE with it.")
         if args.replay:
             return run_replay(args)
         kwargs = {f.name: getattr(args, f.name) for f in fields(SimConfig) if f.name != "bugs"}
@@ -240,6 +253,8 @@ def save_failure(
 
 def run_replay(args: argparse.Namespace) -> int:
     tf = load_trace(args.replay)
+    if args.without_bugs:
+        tf = TraceFile(replace(tf.config, bugs=()), tf.steps, tf.checks, f"{tf.origin}, bugs off")
     safety = tf.checks == "safety"
     st, r = replay(tf.config, tf.steps, safety_only=safety)
     if args.log:
@@ -275,6 +290,7 @@ def run_search(args: argparse.Namespace, cfg: SimConfig) -> int:
         max_crashes=args.max_crashes,
         max_restarts=args.max_restarts,
         max_writes=args.max_writes,
+        max_partitions=args.max_partitions,
         ticks=args.ticks,
         time_limit=args.time_limit,
         max_states=args.max_states,

@@ -147,6 +147,10 @@ class Following:
     newleader_zxid: int = 0
     newleader_upto: int = -1  # ACK of NEWLEADER owed once this much is durable
     acked_upto: int = 0
+    # Only the historical bugs use these (ZOOKEEPER-3642, ZOOKEEPER-3911): a SNAP's snapshot
+    # not yet written, and sync proposals held in memory, not yet handed to the log.
+    pending_snapshot: tuple[int, bytes] | None = None
+    unlogged: list[tuple[int, bytes]] = field(default_factory=list)
 
 
 # the follower phases in which the leader's proposals and commits are taken
@@ -191,6 +195,10 @@ class ZabReplica:
         self.lead = Leading()
         self.follow = Following()
         self.touches = b""  # for the next PING reply (kept across roles, as the server sent it)
+        # Only the historical bugs read these two (ZOOKEEPER-2845, ZOOKEEPER-2355): what an
+        # in-memory database that outlived a role change would claim to hold.
+        self.loaded_zxid = 0  # the newest zxid recovered from disk at start
+        self.claimed_zxid = 0  # the newest zxid a DIFF announced, before its txns arrived
 
     # == public queries ======================================================================
 
@@ -252,6 +260,7 @@ class ZabReplica:
         for z, p in rec.records:
             self.zxids.append(z)
             self.payloads.append(p)
+        self.loaded_zxid = self.last_zxid
         out.append(self._trace("restart", pos=self.next_pos, last_zxid=self.last_zxid))
         out += self._go_looking(now)
         return out
@@ -715,7 +724,21 @@ class ZabReplica:
     def _become_follower(self, now: int, leader: int) -> list[Action]:
         self.role = FOLLOWING
         self.follow = Following(leader=leader, phase=FollowerPhase.INFO, leader_heard=now)
-        return [Send(leader, FollowerInfo(self.accepted_epoch, self.last_zxid))]
+        return [Send(leader, FollowerInfo(self.accepted_epoch, self._reported_zxid()))]
+
+    def _reported_zxid(self) -> int:
+        """The newest zxid a follower tells its leader it holds: its log's, whatever it has
+        delivered, so that the leader truncates what only this follower logged."""
+        if self.bugs.retained_db_zxid:
+            # ZOOKEEPER-2845: the in-memory database kept across the role change reports
+            # the last txn it applied (what was loaded at start, or committed since), not
+            # the last one logged: an old leader's uncommitted tail escapes the TRUNC.
+            return max(self.committed_zxid, self.loaded_zxid)
+        if self.bugs.zxid_before_apply:
+            # ZOOKEEPER-2355: lastProcessedZxid was set to the DIFF's target before the
+            # txns were applied; a follower cut off mid-sync rejoins claiming them.
+            return max(self.last_zxid, self.claimed_zxid)
+        return self.last_zxid
 
     def _follower_message(self, now: int, msg: Message) -> list[Action]:
         leader = self.follow.leader
@@ -736,13 +759,20 @@ class ZabReplica:
                 self.storage.state("acceptedEpoch").write(msg.epoch)
             self.follow.sync_epoch = msg.epoch
             self.follow.phase = FollowerPhase.EPOCH
-            return [Send(leader, AckEpoch(self.current_epoch, self.last_zxid))]
+            return [Send(leader, AckEpoch(self.current_epoch, self._reported_zxid()))]
         if isinstance(msg, Diff | Trunc | Snap) and ph is FollowerPhase.EPOCH:
             self.follow.phase = FollowerPhase.SYNC
             return self._on_sync(leader, msg)
         if isinstance(msg, Proposal) and ph in _RECEIVING:
             if msg.zxid <= self.last_zxid:
                 raise ProtocolError(f"proposal 0x{msg.zxid:x} does not follow 0x{self.last_zxid:x}")
+            if self.bugs.diff_logged_after_uptodate and ph is not FollowerPhase.SERVING:
+                # ZOOKEEPER-3911: the sync's proposals wait in memory (packetsNotCommitted)
+                # and reach the log only after UPTODATE, though NEWLEADER is ACKed at once.
+                self.zxids.append(msg.zxid)
+                self.payloads.append(msg.payload)
+                self.follow.unlogged.append((msg.zxid, msg.payload))
+                return []
             self._append(msg.zxid, msg.payload)
             if ph is FollowerPhase.SYNC:
                 return []
@@ -757,14 +787,34 @@ class ZabReplica:
                 raise ProtocolError("NEWLEADER for another epoch")
             self.follow.phase = FollowerPhase.NEWLEADER
             self.follow.newleader_zxid = msg.zxid
-            if self.bugs.ack_before_fsync or self.durable_zxid() >= self.last_zxid:
+            if self.follow.pending_snapshot is not None:
+                # ZOOKEEPER-3642: the SNAP's snapshot is taken only now, at NEWLEADER
+                self.storage.snapshot(*self.follow.pending_snapshot)
+                self.follow.pending_snapshot = None
+            if self.bugs.epoch_before_persist:
+                # ZOOKEEPER-4643: currentEpoch is written on NEWLEADER, before the sync's
+                # txns are on disk; a crash now leaves the new epoch over a short log.
+                self._write_current_epoch(self.follow.sync_epoch)
+            if self.bugs.newleader_ack_before_sync:
+                # ZOOKEEPER-4646: the txns are queued to the async log sync and NEWLEADER
+                # is ACKed without waiting for it.
+                return self._ack_newleader(leader) + self._flush()
+            if (
+                self.bugs.ack_before_fsync
+                or self.bugs.diff_logged_after_uptodate
+                or self.durable_zxid() >= self.last_zxid
+            ):
                 return self._ack_newleader(leader)
             self.follow.newleader_upto = self.last_zxid
             return self._flush()
         if isinstance(msg, UpToDate) and ph is FollowerPhase.NEWLEADER:
             self.follow.phase = FollowerPhase.SERVING
             self.vote = self._epoch_vote(leader, self.follow.sync_epoch)
-            out = self._commit_to(min(msg.committed, self.last_zxid))
+            if self.bugs.epoch_at_uptodate:
+                # ZOOKEEPER-1282: currentEpoch set on UPTODATE, not before ACKing NEWLEADER
+                self._write_current_epoch(self.follow.sync_epoch)
+            out = self._log_unlogged()
+            out += self._commit_to(min(msg.committed, self.last_zxid))
             out.append(self._trace("follow", epoch=self.follow.sync_epoch, leader=leader))
             out.append(RoleChange(FOLLOWING, self.follow.sync_epoch, leader))
             return out
@@ -774,14 +824,29 @@ class ZabReplica:
         """currentEpoch only once the leader's history is on our disk: a server whose
         currentEpoch is e must hold all of leader e's initial history, or its vote could beat
         servers that hold committed txns it lost in a crash (cf. ZOOKEEPER-4646)."""
-        self.current_epoch = self.follow.sync_epoch
-        self.storage.state("currentEpoch").write(self.follow.sync_epoch)
+        if not self.bugs.epoch_at_uptodate:
+            self._write_current_epoch(self.follow.sync_epoch)
         self.follow.acked_upto = self.last_zxid
         return [Send(leader, Ack(self.follow.newleader_zxid))]
+
+    def _write_current_epoch(self, epoch: int) -> None:
+        self.current_epoch = epoch
+        self.storage.state("currentEpoch").write(epoch)
+
+    def _log_unlogged(self) -> list[Action]:
+        """Hand the sync proposals held in memory to the log (only ZOOKEEPER-3911 holds any)."""
+        if not self.follow.unlogged:
+            return []
+        for z, p in self.follow.unlogged:
+            self.storage.log.append(z, p)
+        self.follow.unlogged = []
+        return self._flush()
 
     def _on_sync(self, leader: int, msg: Diff | Trunc | Snap) -> list[Action]:
         before = self.last_zxid
         if isinstance(msg, Diff):
+            if self.bugs.zxid_before_apply:
+                self.claimed_zxid = max(self.claimed_zxid, msg.to)  # ZOOKEEPER-2355
             return [
                 self._trace("sync", mode="DIFF", leader=leader, **{"from": before, "to": msg.to})
             ]
@@ -792,7 +857,12 @@ class ZabReplica:
             ]
         # SNAP: the leader's delivered state replaces ours.
         self.storage.truncate_after(msg.zxid)
-        self.storage.snapshot(msg.zxid, wrap_snapshot(msg.pos, msg.data))
+        if self.bugs.snap_not_persisted:
+            # ZOOKEEPER-3642: the state is replaced in memory; the snapshot waits for
+            # NEWLEADER, and is never taken if the leader dies before sending it.
+            self.follow.pending_snapshot = (msg.zxid, wrap_snapshot(msg.pos, msg.data))
+        else:
+            self.storage.snapshot(msg.zxid, wrap_snapshot(msg.pos, msg.data))
         self.zxids, self.payloads = [], []
         self.prev_zxid, self.prev_pos, self.delivered = msg.zxid, msg.pos, 0
         self.durable_floor = msg.zxid

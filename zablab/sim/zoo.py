@@ -1,0 +1,314 @@
+"""The bug zoo's scripted schedules: how each historical bug's trace file was made.
+
+Each scenario drives a ``Stepper`` through the ticket's story in a few coarse moves (run the
+network fairly among some nodes until a condition holds, hold back one kind of message, a
+client write, a crash, a restart, a cut), with the zoo's switch on. The steps it took are then
+shrunk (ddmin, keeping the same violated property) and kept only if the clean replica passes
+the shrunk schedule: that pair of replays is what the registry's ``reproduce`` and ``control``
+commands run. The schedule's start, the steps before the first fault, is saved beside it as
+the search's starting point.
+
+``python -m zablab.sim.zoo [DIR]`` writes every entry's trace files (default examples/bugs)
+and prints what each replay gave; the files are checked in, so this runs only when a scenario
+changes. Node 3 wins an election among equals (FLE breaks ties by the higher id).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from zablab.bugs import BUGS, ZOO_DIR, SeededBug, zoo
+from zablab.node.zab.messages import NewLeader, Proposal, UpToDate
+
+from .cluster import SimConfig
+from .search import Bounds, Explorer
+from .shrink import properties, shrink
+from .stepper import Stepper, replay
+from .tracefile import TraceFile
+
+Steps = list[dict[str, Any]]
+Hold = Callable[[int, int, object], bool]  # (from, to, message) -> keep it on the link
+
+
+class Script:
+    """A Stepper moved by coarse, fair moves; ``mark()`` notes where the search starts."""
+
+    def __init__(self, cfg: SimConfig) -> None:
+        self.cfg = cfg
+        self.ex = Explorer(cfg, Bounds(max_crashes=0, max_restarts=0, max_writes=0))
+        self.st = Stepper(cfg)
+        self.start: Steps = []
+        for n in self.st.ids:
+            self.ex.take(self.st, {"t": 0, "do": "restart", "node": n})
+
+    def do(self, step: dict[str, Any]) -> None:
+        self.ex.take(self.st, {"t": self.st.now, **step})
+
+    def run(
+        self,
+        among: list[int] | None = None,
+        until: Callable[[Stepper], bool] | None = None,
+        hold: Hold | None = None,
+        limit: int = 400,
+    ) -> None:
+        """Deliver, sync and fire timers among ``among`` (oldest link first, deliveries before
+        syncs before timers) until ``until`` holds or nothing is left to do."""
+        nodes = set(among or self.st.ids)
+        order = {"deliver": 0, "flush": 1, "timer": 2}
+        for _ in range(limit):
+            if until is not None and until(self.st):
+                return
+            options = []
+            for c in self.ex.choices(self.st):
+                if c["do"] not in order:
+                    continue
+                if c["do"] == "deliver":
+                    if c["frm"] not in nodes or c["to"] not in nodes:
+                        continue
+                    head = self.st.qnet.head(c["frm"], c["to"], c["ch"])
+                    if hold is not None and head is not None and hold(c["frm"], c["to"], head[0]):
+                        continue
+                elif c["node"] not in nodes:
+                    continue
+                options.append(c)
+            if not options:
+                break
+            self.ex.take(self.st, min(options, key=lambda c: order[c["do"]]))
+        if until is not None and not until(self.st):
+            raise RuntimeError(f"scenario stuck: {until.__doc__ or until} never held")
+
+    def write(self, node: int, payload: str) -> None:
+        self.do({"do": "write", "node": node, "payload": payload})
+
+    def crash(self, *nodes: int) -> None:
+        for n in nodes:
+            self.do({"do": "crash", "node": n})
+
+    def restart(self, *nodes: int) -> None:
+        for n in nodes:
+            self.do({"do": "restart", "node": n})
+
+    def mark(self) -> None:
+        self.start = list(self.st.steps)
+
+
+def leads(n: int) -> Callable[[Stepper], bool]:
+    def ok(st: Stepper) -> bool:
+        r = st.nodes[n].replica
+        return r is not None and r.is_leader
+
+    ok.__doc__ = f"node {n} leads"
+    return ok
+
+
+def serving(*nodes: int) -> Callable[[Stepper], bool]:
+    def ok(st: Stepper) -> bool:
+        return all((r := st.nodes[n].replica) is not None and r.serving for n in nodes)
+
+    ok.__doc__ = f"nodes {nodes} serve"
+    return ok
+
+
+def delivered(n: int, payload: str) -> Callable[[Stepper], bool]:
+    def ok(st: Stepper) -> bool:
+        return payload.encode() in {p for _, p in st.nodes[n].app.entries}
+
+    ok.__doc__ = f"node {n} delivered {payload}"
+    return ok
+
+
+def _established(s: Script, committed: str = "w1") -> None:
+    """Node 3 leads nodes 1 and 2, and ``committed`` is on all three: the search's start."""
+    s.run(until=serving(1, 2, 3))
+    s.write(3, committed)
+    s.run(until=lambda st: all(delivered(n, committed)(st) for n in (1, 2, 3)))
+    s.mark()
+
+
+def _lagging_follower(s: Script) -> None:
+    """Node 1 misses w2 (committed by 3 and 2), node 3 crashes and node 1 comes back."""
+    _established(s)
+    s.crash(1)
+    s.write(3, "w2")
+    s.run(among=[2, 3], until=lambda st: delivered(3, "w2")(st) and delivered(2, "w2")(st))
+    s.crash(3)
+    s.restart(1)
+
+
+def _no_uptodate(a: int, b: int, m: object) -> bool:
+    return isinstance(m, UpToDate)
+
+
+def _back_with_a_short_log(s: Script) -> None:
+    """Nodes 1 and 2 crash; 1 (new epoch, short log) and 3 (old epoch, full log) restart."""
+    s.crash(2, 1)
+    s.restart(1, 3)
+    s.run(among=[1, 3], until=serving(1, 3))
+
+
+def s_1154(s: Script) -> None:
+    _established(s)
+    s.write(3, "w2")
+    s.run(among=[3])  # only the old leader logs w2
+    s.crash(3, 1, 2)  # the whole ensemble
+    s.restart(1, 2)
+    s.run(among=[1, 2], until=serving(1, 2))
+    s.write(2, "w3")
+    s.run(among=[1, 2], until=delivered(1, "w3"))
+    s.restart(3)
+    s.run(until=serving(1, 2, 3))
+
+
+def s_2845(s: Script) -> None:
+    _established(s)
+    s.write(3, "w2")
+    s.run(among=[3])  # the old leader logs w2 (its own ACK) and nobody else has it
+    s.do({"do": "partition", "groups": [[3], [1, 2]], "silent": False})
+    s.do({"do": "tick", "node": 3})  # it notices it lost its quorum, keeping its database
+    s.run(among=[1, 2], until=serving(1, 2))
+    s.write(2, "w3")
+    s.run(among=[1, 2], until=delivered(1, "w3"))
+    s.do({"do": "heal"})
+    s.run(until=serving(1, 2, 3))
+
+
+def s_2355(s: Script) -> None:
+    _established(s)
+    s.crash(1)
+    s.write(3, "w2")
+    s.run(among=[2, 3], until=lambda st: delivered(3, "w2")(st) and delivered(2, "w2")(st))
+    s.restart(1)
+
+    def diff_arrived(st: Stepper) -> bool:
+        """node 1 took the DIFF"""
+        r = st.nodes[1].replica
+        return r is not None and r.follow.phase.value == "sync"  # type: ignore[union-attr]
+
+    s.run(until=diff_arrived, hold=lambda a, b, m: b == 1 and isinstance(m, Proposal))
+    s.crash(3)  # the connection breaks before the PROPOSAL arrives
+    s.run(among=[1, 2], until=serving(1, 2))
+    s.write(2, "w3")
+    s.run(among=[1, 2], until=delivered(2, "w3"))
+    s.run(among=[1, 2])
+
+
+def s_3642(s: Script) -> None:
+    _established(s)
+    s.crash(1)
+    s.write(3, "w2")
+    s.run(among=[2, 3], until=lambda st: delivered(3, "w2")(st) and delivered(2, "w2")(st))
+    s.restart(1)
+
+    def snap_arrived(st: Stepper) -> bool:
+        """node 1 took the SNAP"""
+        r = st.nodes[1].replica
+        return r is not None and r.follow.phase.value == "sync"  # type: ignore[union-attr]
+
+    s.run(until=snap_arrived, hold=lambda a, b, m: b == 1 and isinstance(m, NewLeader))
+    s.crash(3)  # after the SNAP, before NEWLEADER
+    s.run(among=[1, 2], until=serving(1, 2))
+    _back_with_a_short_log(s)
+
+
+def s_3911(s: Script) -> None:
+    _lagging_follower(s)
+    s.run(among=[1, 2], until=leads(2), hold=_no_uptodate)  # node 1 ACKed NEWLEADER
+    s.do({"do": "flush", "node": 1})  # what it logged by now is on disk: none of the DIFF
+    _back_with_a_short_log(s)
+
+
+def s_4643(s: Script) -> None:
+    _lagging_follower(s)
+
+    def got_newleader(st: Stepper) -> bool:
+        """node 1 took NEWLEADER"""
+        r = st.nodes[1].replica
+        return r is not None and r.follow.phase.value == "newleader"  # type: ignore[union-attr]
+
+    s.run(among=[1, 2], until=got_newleader)
+    _back_with_a_short_log(s)  # node 1 crashes before its log sync lands
+
+
+def s_4646(s: Script) -> None:
+    _lagging_follower(s)
+    s.run(among=[1, 2], until=leads(2), hold=_no_uptodate)
+    # node 1 ACKed NEWLEADER; its queued log sync has not landed
+    _back_with_a_short_log(s)
+
+
+def s_1282(s: Script) -> None:
+    _established(s)
+    s.write(3, "w2")
+    s.run(among=[3])  # only node 3 logs w2
+    s.crash(3)
+    s.run(among=[1, 2], until=leads(2), hold=_no_uptodate)
+    s.write(2, "w3")  # the new primary broadcasts without w2
+    s.crash(2, 1)
+    s.restart(1, 3)
+    s.run(among=[1, 3], until=serving(1, 3))
+
+
+SCENARIOS: dict[str, tuple[Callable[[Script], None], dict[str, Any]]] = {
+    "diff-without-trunc": (s_1154, {}),
+    "retained-db-zxid": (s_2845, {}),
+    "zxid-before-apply": (s_2355, {}),
+    "snap-not-persisted": (s_3642, {"committed_log_size": 0}),
+    "diff-logged-after-uptodate": (s_3911, {}),
+    "epoch-before-persist": (s_4643, {}),
+    "newleader-ack-before-sync": (s_4646, {}),
+    "epoch-at-uptodate": (s_1282, {}),
+}
+
+
+def config(bug: SeededBug) -> SimConfig:
+    return replace(SimConfig(), bugs=(bug.name,), **SCENARIOS[bug.name][1])
+
+
+def build(bug: SeededBug) -> tuple[TraceFile, TraceFile]:
+    """The shrunk schedule and its start, for ``bug``; RuntimeError if the scenario does not
+    show the bug or the clean replica fails it too."""
+    cfg = config(bug)
+    s = Script(cfg)
+    SCENARIOS[bug.name][0](s)
+    steps = list(s.st.steps)
+    _, r = replay(cfg, steps, safety_only=True)
+    props = properties(r.violations)
+    if not props:
+        raise RuntimeError(f"{bug.name}: the scenario shows no violation")
+    prop = bug.history.property if bug.history else props[0]
+    if prop not in props:
+        raise RuntimeError(f"{bug.name}: the scenario violates {props}, not {prop}")
+    done = shrink(cfg, steps, prop, time_limit=60.0)
+    clean = replace(cfg, bugs=())
+    for cand in ([] if done is None else [done.steps]) + [steps]:
+        _, ok = replay(clean, cand, safety_only=True)
+        if not ok.violations:
+            _, bad = replay(cfg, cand, safety_only=True)
+            origin = f"scripted {bug.ticket}" + (
+                f", shrunk from {len(steps)} steps" if cand is not steps else ""
+            )
+            tf = TraceFile(cfg, cand, "safety", origin, bad.trace_hash, bad.violations)
+            start = TraceFile(cfg, s.start, "safety", f"{bug.ticket} before its faults")
+            return tf, start
+    raise RuntimeError(f"{bug.name}: the clean replica fails the scenario too")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    out = Path(args[0] if args else ZOO_DIR)
+    names = args[1:] or [b.name for b in zoo()]
+    for name in names:
+        bug = BUGS[name]
+        tf, start = build(bug)
+        tf.save(out / f"{bug.ticket}.json")
+        start.save(out / f"{bug.ticket}.start.json")
+        print(f"{bug.ticket} {name}: {len(tf.steps)} steps ({tf.origin}); {tf.violations[0]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
