@@ -147,7 +147,7 @@ BUGS: dict[str, SeededBug] = {
                 "follower's last zxid is not in the leader's history",
                 fixed_in="3.3.4, 3.4.0",
                 property="agreement",
-                search_states=20_000,
+                search_states=8_000,
             ),
         ),
         SeededBug(
@@ -185,7 +185,8 @@ BUGS: dict[str, SeededBug] = {
                 "log (the database is reloaded to match it)",
                 fixed_in="3.4.12, 3.5.4, 3.6.0",
                 property="agreement",
-                search_states=20_000,
+                search_states=1_000,
+                search_args="--max-depth 40 --max-crashes 0 --max-restarts 0 --max-writes 1",
             ),
         ),
         SeededBug(
@@ -205,7 +206,7 @@ BUGS: dict[str, SeededBug] = {
                 fix="the follower's zxid advances only as the txns are applied",
                 fixed_in="3.4.11, 3.5.4, 3.6.0",
                 property="agreement",
-                search_states=20_000,
+                search_states=2_000,
             ),
         ),
         SeededBug(
@@ -225,7 +226,7 @@ BUGS: dict[str, SeededBug] = {
                 fix="the learner persists the state a SNAP gave it before it goes on",
                 fixed_in="3.5.10, 3.6.3, 3.7.0",
                 property="lost write",
-                search_states=20_000,
+                search_states=1_000,
             ),
         ),
         SeededBug(
@@ -246,7 +247,7 @@ BUGS: dict[str, SeededBug] = {
                 "logging stayed asynchronous: see ZOOKEEPER-4646)",
                 fixed_in="3.5.9, 3.6.3, 3.7.0",
                 property="lost write",
-                search_states=20_000,
+                search_states=1_000,
             ),
         ),
         SeededBug(
@@ -266,7 +267,7 @@ BUGS: dict[str, SeededBug] = {
                 "then ACKs",
                 fixed_in="3.9.3",
                 property="lost write",
-                search_states=20_000,
+                search_states=1_000,
             ),
         ),
         SeededBug(
@@ -287,7 +288,7 @@ BUGS: dict[str, SeededBug] = {
                 "synchronously at NEWLEADER)",
                 fixed_in="3.9.3",
                 property="lost write",
-                search_states=20_000,
+                search_states=8_000,
             ),
         ),
         SeededBug(
@@ -309,7 +310,7 @@ BUGS: dict[str, SeededBug] = {
                 "ACKing it (Zab 1.0)",
                 fixed_in="3.3.4, 3.4.0",
                 property="primary-integrity",
-                search_states=20_000,
+                search_states=30_000,
             ),
         ),
         SeededBug(

@@ -5,7 +5,7 @@ network fairly among some nodes until a condition holds, hold back one kind of m
 client write, a crash, a restart, a cut), with the zoo's switch on. The steps it took are then
 shrunk (ddmin, keeping the same violated property) and kept only if the clean replica passes
 the shrunk schedule: that pair of replays is what the registry's ``reproduce`` and ``control``
-commands run. The schedule's start, the steps before the first fault, is saved beside it as
+commands run. The schedule up to its last faults (``FAULTS_LEFT``) is saved beside it as
 the search's starting point.
 
 ``python -m zablab.sim.zoo [DIR]`` writes every entry's trace files (default examples/bugs)
@@ -35,13 +35,12 @@ Hold = Callable[[int, int, object], bool]  # (from, to, message) -> keep it on t
 
 
 class Script:
-    """A Stepper moved by coarse, fair moves; ``mark()`` notes where the search starts."""
+    """A Stepper moved by coarse, fair moves."""
 
     def __init__(self, cfg: SimConfig) -> None:
         self.cfg = cfg
         self.ex = Explorer(cfg, Bounds(max_crashes=0, max_restarts=0, max_writes=0))
         self.st = Stepper(cfg)
-        self.start: Steps = []
         for n in self.st.ids:
             self.ex.take(self.st, {"t": 0, "do": "restart", "node": n})
 
@@ -92,9 +91,6 @@ class Script:
         for n in nodes:
             self.do({"do": "restart", "node": n})
 
-    def mark(self) -> None:
-        self.start = list(self.st.steps)
-
 
 def leads(n: int) -> Callable[[Stepper], bool]:
     def ok(st: Stepper) -> bool:
@@ -122,11 +118,10 @@ def delivered(n: int, payload: str) -> Callable[[Stepper], bool]:
 
 
 def _established(s: Script, committed: str = "w1") -> None:
-    """Node 3 leads nodes 1 and 2, and ``committed`` is on all three: the search's start."""
+    """Node 3 leads nodes 1 and 2, and ``committed`` is on all three."""
     s.run(until=serving(1, 2, 3))
     s.write(3, committed)
     s.run(until=lambda st: all(delivered(n, committed)(st) for n in (1, 2, 3)))
-    s.mark()
 
 
 def _lagging_follower(s: Script) -> None:
@@ -264,6 +259,31 @@ SCENARIOS: dict[str, tuple[Callable[[Script], None], dict[str, Any]]] = {
 }
 
 
+def search_start(steps: Steps, faults_left: int) -> Steps:
+    """The schedule up to its last ``faults_left`` faults (crashes or cuts): what is left for
+    the search is to place those faults, the restarts and the elections after them."""
+    faults = [i for i, st in enumerate(steps) if st["do"] in ("crash", "partition")]
+    if not faults:
+        return steps
+    if faults_left == 0:  # from the last client write after the last fault
+        writes = [i for i, st in enumerate(steps) if st["do"] == "write" and i > faults[-1]]
+        return steps[: writes[-1]] if writes else steps[: faults[-1] + 1]
+    return steps[: faults[-min(faults_left, len(faults))]]
+
+
+# the faults the search places itself (the schedule's last ones); two where it finds them
+# within the entry's bound, else fewer
+FAULTS_LEFT = {
+    "retained-db-zxid": 0,  # the new epoch elected behind the cut: the search finds the
+    # write, the heal and the old leader's rejoin
+    "zxid-before-apply": 1,
+    "snap-not-persisted": 1,
+    "diff-logged-after-uptodate": 1,
+    "epoch-before-persist": 1,
+    "newleader-ack-before-sync": 1,
+}
+
+
 def config(bug: SeededBug) -> SimConfig:
     return replace(SimConfig(), bugs=(bug.name,), **SCENARIOS[bug.name][1])
 
@@ -292,7 +312,10 @@ def build(bug: SeededBug) -> tuple[TraceFile, TraceFile]:
                 f", shrunk from {len(steps)} steps" if cand is not steps else ""
             )
             tf = TraceFile(cfg, cand, "safety", origin, bad.trace_hash, bad.violations)
-            start = TraceFile(cfg, s.start, "safety", f"{bug.ticket} before its faults")
+            start = TraceFile(
+                cfg, search_start(cand, FAULTS_LEFT.get(bug.name, 2)), "safety",
+                f"{bug.ticket}, before its last faults",
+            )
             return tf, start
     raise RuntimeError(f"{bug.name}: the clean replica fails the scenario too")
 

@@ -1,0 +1,125 @@
+"""The bug zoo: every historical entry's scripted schedule fails with its switch and passes
+without it, a bounded search from the schedule's start finds it, `zablab bugs` lists it, and
+its docs page is current and every command on it runs with the exit status it promises."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from zablab.bugs import BUGS, SeededBug, zoo
+from zablab.bugs_command import DOCS_DIR, pages
+from zablab.cli import main as zablab
+from zablab.sim import SimConfig
+from zablab.sim.search import Bounds, search
+from zablab.sim.shrink import properties
+from zablab.sim.stepper import replay
+from zablab.sim.tracefile import load_trace
+
+ROOT = Path(__file__).resolve().parents[2]
+ZOO = zoo()
+IDS = [b.ticket for b in ZOO]
+
+
+def test_the_zoo_lists_historical_entries_with_tickets_and_properties() -> None:
+    assert len(ZOO) >= 8
+    assert len({b.ticket for b in ZOO}) == len(ZOO)
+    for b in ZOO:
+        assert b.history is not None and re.fullmatch(r"ZOOKEEPER-\d+", b.ticket or "")
+        assert b.history.property and b.history.fixed_in and b.history.trigger
+
+
+@pytest.mark.parametrize("bug", ZOO, ids=IDS)
+def test_scripted_schedule_fails_with_the_bug_and_passes_without(bug: SeededBug) -> None:
+    tf = load_trace(ROOT / bug.schedule)
+    assert tf.config.bugs == (bug.name,) and tf.checks == "safety"
+    _, with_bug = replay(tf.config, tf.steps, safety_only=True)
+    assert bug.history is not None
+    assert bug.history.property in properties(with_bug.violations), with_bug.violations
+    assert with_bug.trace_hash == tf.trace_hash  # the saved run, step for step
+    _, clean = replay(replace(tf.config, bugs=()), tf.steps, safety_only=True)
+    assert not clean.violations, clean.violations
+    # the start of the search is a prefix of the schedule, and shows nothing yet
+    start = load_trace(ROOT / bug.search_start)
+    assert tf.steps[: len(start.steps)] == start.steps
+    _, early = replay(tf.config, start.steps, safety_only=True)
+    assert not early.violations
+
+
+def _bounds(bug: SeededBug) -> tuple[SimConfig, Bounds]:
+    """The registry's search command, as the explorer's arguments."""
+    assert bug.history is not None
+    words = bug.history.search_args.split()
+    kw = {w[2:].replace("-", "_"): int(v) for w, v in zip(words[::2], words[1::2], strict=True)}
+    cfg = load_trace(ROOT / bug.search_start).config
+    return cfg, Bounds(time_limit=600.0, max_states=bug.history.search_states, **kw)
+
+
+@pytest.mark.parametrize("bug", ZOO, ids=IDS)
+def test_search_from_the_start_finds_the_bug_within_its_bound(bug: SeededBug) -> None:
+    cfg, b = _bounds(bug)
+    start = load_trace(ROOT / bug.search_start).steps
+    res = search(cfg, "dfs", b, start=start)
+    assert res.violations and res.exit_code == 1, res.summary()
+    _, clean = replay(replace(cfg, bugs=()), res.steps, safety_only=True)
+    assert not clean.violations  # the path it found is the bug's doing
+
+
+CHEAP = [b for b in ZOO if b.history is not None and b.history.search_states <= 2_000]
+
+
+@pytest.mark.parametrize("bug", CHEAP, ids=[b.ticket for b in CHEAP])
+def test_clean_replica_survives_the_same_search(bug: SeededBug) -> None:
+    """bench/bug_zoo.py runs this for every entry; here only the small bounds."""
+    cfg, b = _bounds(bug)
+    start = load_trace(ROOT / bug.search_start).steps
+    res = search(replace(cfg, bugs=()), "dfs", b, start=start)
+    assert not res.violations, res.violations
+
+
+def test_zablab_bugs_json_has_every_field(capsys: pytest.CaptureFixture[str]) -> None:
+    assert zablab(["bugs", "--json"]) == 0
+    entries = {e["name"]: e for e in json.loads(capsys.readouterr().out)}
+    assert set(entries) == set(BUGS)
+    for b in ZOO:
+        e = entries[b.name]
+        for key in ("name", "ticket", "layer", "property", "reproduce", "control", "search"):
+            assert e[key], (b.name, key)
+        assert e["reproduce"].startswith("zablab sim --replay ")
+    assert zablab(["bugs"]) == 0
+    text = capsys.readouterr().out
+    assert all(b.ticket in text and b.commands()["search"] in text for b in ZOO)
+
+
+def test_checked_in_docs_pages_are_current() -> None:
+    want = pages()
+    have = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / DOCS_DIR).glob("*.md")}
+    stale = sorted(n for n in want if have.get(n) != want[n])
+    extra = sorted(set(have) - set(want) - {"README.md"})
+    assert not stale and not extra, (
+        f"stale {stale}, unknown {extra}: run python -m zablab.bugs_command --write-docs docs/bugs"
+    )
+
+
+@pytest.mark.parametrize("bug", ZOO, ids=IDS)
+def test_every_command_on_the_page_runs(
+    bug: SeededBug, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    page = (ROOT / DOCS_DIR / f"{bug.ticket}.md").read_text(encoding="utf-8")
+    for word in ("Trigger.", "Consequence.", "Fixed in ZooKeeper"):
+        assert word in page
+    commands = re.findall(r"^```sh\n(.*?)\n```", page, re.S | re.M)
+    assert commands == list(bug.commands().values())
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    monkeypatch.chdir(tmp_path)  # a search saves its trace under store/: keep it here
+    expected = {"reproduce": 1, "control": 0, "search": 1}
+    for (kind, cmd), line in zip(bug.commands().items(), commands, strict=True):
+        argv = line.split()
+        assert argv[0] == "zablab"
+        code = zablab(argv[1:])
+        out = capsys.readouterr().out
+        assert code == expected[kind], f"{line}: exit {code}\n{out}"
