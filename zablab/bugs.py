@@ -232,8 +232,7 @@ BUGS: dict[str, SeededBug] = {
         SeededBug(
             "diff-logged-after-uptodate",
             Layer.ZAB,
-            "a follower ACKs NEWLEADER at once and logs the DIFF's proposals only after "
-            "UPTODATE",
+            "a follower ACKs NEWLEADER at once and logs the DIFF's proposals only after UPTODATE",
             "zoo",
             0,
             ticket="ZOOKEEPER-3911",
@@ -311,6 +310,71 @@ BUGS: dict[str, SeededBug] = {
                 fixed_in="3.3.4, 3.4.0",
                 property="primary-integrity",
                 search_states=30_000,
+            ),
+        ),
+        SeededBug(
+            "unsynced-dropped-on-rejoin",
+            Layer.ZAB,
+            "a follower ACKs NEWLEADER before its queued log sync, and drops the queue when it "
+            "loses the leader",
+            "zoo",
+            0,
+            ticket="ZOOKEEPER-4785",
+            history=History(
+                trigger="in a DIFF sync the follower writes currentEpoch and ACKs NEWLEADER "
+                "while the sync's txns are still queued for its disk; the leader goes away, "
+                "the follower's partial shutdown drops the queue and fast-forwards its "
+                "database to the log it has, and it runs for leader with the new epoch",
+                consequence="elected for its newer epoch without ever crashing, it syncs the "
+                "others to its log: txns a quorum had committed are lost",
+                fix="on NEWLEADER the follower persists the txns synchronously, then writes "
+                "currentEpoch, then ACKs",
+                fixed_in="3.8.5, 3.9.2",
+                property="agreement",
+                search_states=1_000,
+            ),
+        ),
+        SeededBug(
+            "zxid-counter-wraps",
+            Layer.ZAB,
+            "the leader lets the zxid counter roll over into the epoch bits",
+            "zoo",
+            0,
+            ticket="ZOOKEEPER-1277",
+            history=History(
+                trigger="a leader proposes past the largest counter its epoch's zxids hold; "
+                "the low 32 bits roll over and the carry lands in the epoch bits, so the txn "
+                "carries a zxid of the next epoch",
+                consequence="servers stop serving: the zxid order no longer matches the "
+                "epochs, and the next leader's zxids collide with the ones already used",
+                fix="the leader throws XidRolloverException on the last counter and shuts "
+                "down, so that a new election starts a new epoch",
+                fixed_in="3.3.5, 3.4.4",
+                property="agreement",
+                search_states=1_000,
+                search_args="--max-depth 40 --max-crashes 0 --max-restarts 1 --max-writes 1",
+            ),
+        ),
+        SeededBug(
+            "diff-across-gap",
+            Layer.ZAB,
+            "the leader DIFFs a follower from behind its committed log, skipping a gap",
+            "zoo",
+            0,
+            ticket="ZOOKEEPER-2418",
+            history=History(
+                trigger="a follower is further behind than the leader's in-memory committed "
+                "log reaches; the leader queues the older txns from its txn log, which ends "
+                "before the committed log begins, and goes on with the committed log without "
+                "noticing the gap",
+                consequence="the follower never receives the txns in the gap and applies the "
+                "later ones without them",
+                fix="the leader checks that the txn log reaches the committed log's start "
+                "and falls back to a SNAP where it does not",
+                fixed_in="3.6.0",
+                property="agreement",
+                search_states=1_000,
+                search_args="--max-depth 40 --max-crashes 1 --max-restarts 1 --max-writes 3",
             ),
         ),
         SeededBug(
@@ -437,6 +501,9 @@ class ZabBugs(_Switches):
     epoch_before_persist: bool = False
     newleader_ack_before_sync: bool = False
     epoch_at_uptodate: bool = False
+    unsynced_dropped_on_rejoin: bool = False
+    zxid_counter_wraps: bool = False
+    diff_across_gap: bool = False
 
 
 @dataclass(frozen=True)

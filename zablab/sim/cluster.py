@@ -79,6 +79,7 @@ class SimConfig:
     election: str = "fle"  # the ZAB election scheme (zablab/node/zab/elections)
     bugs: tuple[str, ...] = ()
     lasting: str = "none"  # at the heal: a minority crashed / partitioned away for good
+    zxid_counter_max: int = 0xFFFFFFFF  # a zxid's counter bits (lowered to reach a rollover)
 
     def __post_init__(self) -> None:
         parse_protocol(self.protocol)
@@ -105,6 +106,7 @@ class SimConfig:
             committed_log_size=self.committed_log_size,
             election=self.election,
             bugs=frozenset(self.bugs),
+            zxid_counter_max=self.zxid_counter_max,
         )
 
     def replay_command(self, seed: int) -> str:

@@ -92,6 +92,12 @@ class Script:
             self.do({"do": "restart", "node": n})
 
 
+def _phase(r: object) -> str:
+    """A ZAB follower's phase ("" for anything else)."""
+    follow = getattr(r, "follow", None)
+    return str(follow.phase.value) if follow is not None else ""
+
+
 def leads(n: int) -> Callable[[Stepper], bool]:
     def ok(st: Stepper) -> bool:
         r = st.nodes[n].replica
@@ -181,7 +187,7 @@ def s_2355(s: Script) -> None:
     def diff_arrived(st: Stepper) -> bool:
         """node 1 took the DIFF"""
         r = st.nodes[1].replica
-        return r is not None and r.follow.phase.value == "sync"  # type: ignore[union-attr]
+        return _phase(r) == "sync"
 
     s.run(until=diff_arrived, hold=lambda a, b, m: b == 1 and isinstance(m, Proposal))
     s.crash(3)  # the connection breaks before the PROPOSAL arrives
@@ -201,7 +207,7 @@ def s_3642(s: Script) -> None:
     def snap_arrived(st: Stepper) -> bool:
         """node 1 took the SNAP"""
         r = st.nodes[1].replica
-        return r is not None and r.follow.phase.value == "sync"  # type: ignore[union-attr]
+        return _phase(r) == "sync"
 
     s.run(until=snap_arrived, hold=lambda a, b, m: b == 1 and isinstance(m, NewLeader))
     s.crash(3)  # after the SNAP, before NEWLEADER
@@ -222,7 +228,7 @@ def s_4643(s: Script) -> None:
     def got_newleader(st: Stepper) -> bool:
         """node 1 took NEWLEADER"""
         r = st.nodes[1].replica
-        return r is not None and r.follow.phase.value == "newleader"  # type: ignore[union-attr]
+        return _phase(r) == "newleader"
 
     s.run(among=[1, 2], until=got_newleader)
     _back_with_a_short_log(s)  # node 1 crashes before its log sync lands
@@ -233,6 +239,43 @@ def s_4646(s: Script) -> None:
     s.run(among=[1, 2], until=leads(2), hold=_no_uptodate)
     # node 1 ACKed NEWLEADER; its queued log sync has not landed
     _back_with_a_short_log(s)
+
+
+def s_4785(s: Script) -> None:
+    _lagging_follower(s)
+    s.run(among=[1, 2], until=leads(2), hold=_no_uptodate)  # ACKed, its log sync queued
+    s.crash(2)  # node 1 loses its leader (no crash of its own) and goes looking
+    s.restart(3)
+    s.run(among=[1, 3], until=serving(1, 3))
+    s.write(1, "w3")
+    s.run(among=[1, 3], until=delivered(3, "w3"))
+
+
+def s_1277(s: Script) -> None:
+    s.run(until=serving(1, 2, 3))
+    for w in ("w1", "w2", "w3"):  # the third write is past a two-txn counter
+        s.write(3, w)
+        s.run()
+    s.write(3, "w4")  # a second txn "of epoch 2", logged by node 3 only
+    s.run(among=[3])
+    s.crash(3)
+    s.run(among=[1, 2], until=serving(1, 2))  # the real epoch 2
+    s.write(2, "w5")  # takes the zxid w4 already has
+    s.run(among=[1, 2])
+    s.restart(3)
+    s.run()
+
+
+def s_2418(s: Script) -> None:
+    s.run(until=serving(1, 2, 3))
+    s.crash(1)
+    for w in ("w1", "w2", "w3"):  # the committed log keeps the last one only
+        s.write(3, w)
+        s.run(among=[2, 3])
+    s.restart(1)
+    s.run(until=serving(1, 2, 3))
+    s.write(3, "w4")
+    s.run()
 
 
 def s_1282(s: Script) -> None:
@@ -256,6 +299,9 @@ SCENARIOS: dict[str, tuple[Callable[[Script], None], dict[str, Any]]] = {
     "epoch-before-persist": (s_4643, {}),
     "newleader-ack-before-sync": (s_4646, {}),
     "epoch-at-uptodate": (s_1282, {}),
+    "unsynced-dropped-on-rejoin": (s_4785, {}),
+    "zxid-counter-wraps": (s_1277, {"zxid_counter_max": 2}),
+    "diff-across-gap": (s_2418, {"committed_log_size": 1}),
 }
 
 
@@ -263,8 +309,9 @@ def search_start(steps: Steps, faults_left: int) -> Steps:
     """The schedule up to its last ``faults_left`` faults (crashes or cuts): what is left for
     the search is to place those faults, the restarts and the elections after them."""
     faults = [i for i, st in enumerate(steps) if st["do"] in ("crash", "partition")]
-    if not faults:
-        return steps
+    if not faults:  # the cluster before its first write
+        writes = [i for i, st in enumerate(steps) if st["do"] == "write"]
+        return steps[: writes[0]] if writes else steps
     if faults_left == 0:  # from the last client write after the last fault
         writes = [i for i, st in enumerate(steps) if st["do"] == "write" and i > faults[-1]]
         return steps[: writes[-1]] if writes else steps[: faults[-1] + 1]
@@ -281,6 +328,8 @@ FAULTS_LEFT = {
     "diff-logged-after-uptodate": 1,
     "epoch-before-persist": 1,
     "newleader-ack-before-sync": 1,
+    "unsynced-dropped-on-rejoin": 1,
+    "zxid-counter-wraps": 0,  # from the new epoch's leader, before its first write
 }
 
 
@@ -313,7 +362,9 @@ def build(bug: SeededBug) -> tuple[TraceFile, TraceFile]:
             )
             tf = TraceFile(cfg, cand, "safety", origin, bad.trace_hash, bad.violations)
             start = TraceFile(
-                cfg, search_start(cand, FAULTS_LEFT.get(bug.name, 2)), "safety",
+                cfg,
+                search_start(cand, FAULTS_LEFT.get(bug.name, 2)),
+                "safety",
                 f"{bug.ticket}, before its last faults",
             )
             return tf, start
@@ -321,7 +372,7 @@ def build(bug: SeededBug) -> tuple[TraceFile, TraceFile]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
+    args: list[str] = sys.argv[1:] if argv is None else argv
     out = Path(args[0] if args else ZOO_DIR)
     names = args[1:] or [b.name for b in zoo()]
     for name in names:
@@ -329,7 +380,8 @@ def main(argv: list[str] | None = None) -> int:
         tf, start = build(bug)
         tf.save(out / f"{bug.ticket}.json")
         start.save(out / f"{bug.ticket}.start.json")
-        print(f"{bug.ticket} {name}: {len(tf.steps)} steps ({tf.origin}); {tf.violations[0]}")
+        first = (tf.violations or ["no violation"])[0]
+        print(f"{bug.ticket} {name}: {len(tf.steps)} steps ({tf.origin}); {first}")
     return 0
 
 

@@ -260,7 +260,8 @@ class ZabReplica:
         for z, p in rec.records:
             self.zxids.append(z)
             self.payloads.append(p)
-        self.loaded_zxid = self.last_zxid
+        if self.bugs.retained_db_zxid:
+            self.loaded_zxid = self.last_zxid  # only the bug reads it (no new search state)
         out.append(self._trace("restart", pos=self.next_pos, last_zxid=self.last_zxid))
         out += self._go_looking(now)
         return out
@@ -377,15 +378,27 @@ class ZabReplica:
         """The zxid the next ``propose`` assigns (prep writes it into the txn header)."""
         if not self.is_leader:
             raise NotLeader(f"server {self.id} is not an established leader")
-        return make_zxid(self.lead.epoch, self.lead.counter + 1)
+        return self._zxid(self.lead.counter + 1)
+
+    def _zxid(self, counter: int) -> int:
+        """The zxid of this epoch's ``counter``-th proposal; a counter past the configured
+        width carries into the epoch bits, as an overflowing 64-bit zxid does."""
+        width = self.cfg.zxid_counter_max + 1
+        return make_zxid(self.lead.epoch + counter // width, counter % width)
 
     def propose(self, now: int, payload: bytes) -> list[Action]:
         """Leader only: assign the next zxid to ``payload`` and broadcast it."""
         self.now = now
         if not self.is_leader:
             raise NotLeader(f"server {self.id} is not an established leader")
+        if self.lead.counter >= self.cfg.zxid_counter_max and not self.bugs.zxid_counter_wraps:
+            # As ZooKeeper's leader since ZOOKEEPER-1277 (XidRolloverException): the epoch's
+            # counter is used up, so the leader steps down and the next election starts a
+            # new epoch; the write is refused. With the bug the counter carries into the
+            # epoch bits and the txn takes a zxid of the next epoch.
+            return self._go_looking(now, "zxid counter exhausted: a new epoch must start")
         self.lead.counter += 1
-        zxid = make_zxid(self.lead.epoch, self.lead.counter)
+        zxid = self._zxid(self.lead.counter)
         self._append(zxid, payload)
         out: list[Action] = [
             self._trace("broadcast", epoch=self.lead.epoch, zxid=zxid, txn=txn_hash(payload))
@@ -451,6 +464,11 @@ class ZabReplica:
 
     def _go_looking(self, now: int, why: str = "") -> list[Action]:
         out: list[Action] = []
+        if self.role == FOLLOWING and self.bugs.unsynced_dropped_on_rejoin:
+            # ZOOKEEPER-4785: leaving the leader shuts the sync processor down, dropping the
+            # txns still queued for the disk, and the database is fast-forwarded to what the
+            # log holds: the follower keeps the new currentEpoch over a log without them.
+            self._truncate_after(self.durable_zxid())
         if self.role == LEADING:
             out += [Close(p) for p in self.lead.learners]
         elif self.role == FOLLOWING and self.follow.leader is not None:
@@ -655,6 +673,12 @@ class ZabReplica:
                 back = self.zxids[i - 1] if i > 0 else self.prev_zxid
                 out.append(Send(peer, Trunc(back, last)))
             start = i
+        elif self.bugs.diff_across_gap:
+            # ZOOKEEPER-2418: the txns older than the committed log come from the txn log,
+            # and where the log ends before the committed log starts the gap is not noticed:
+            # the DIFF starts at the committed log, skipping what lies between.
+            out.append(Send(peer, Diff(last)))
+            start = len(self.zxids) - k if len(self.zxids) > k else 0
         else:
             zxid, data = self.app.snapshot()
             if zxid != self.committed_zxid:
@@ -795,9 +819,9 @@ class ZabReplica:
                 # ZOOKEEPER-4643: currentEpoch is written on NEWLEADER, before the sync's
                 # txns are on disk; a crash now leaves the new epoch over a short log.
                 self._write_current_epoch(self.follow.sync_epoch)
-            if self.bugs.newleader_ack_before_sync:
-                # ZOOKEEPER-4646: the txns are queued to the async log sync and NEWLEADER
-                # is ACKed without waiting for it.
+            if self.bugs.newleader_ack_before_sync or self.bugs.unsynced_dropped_on_rejoin:
+                # ZOOKEEPER-4646 (and ZOOKEEPER-4785): the txns are queued to the async log
+                # sync and NEWLEADER is ACKed without waiting for it.
                 return self._ack_newleader(leader) + self._flush()
             if (
                 self.bugs.ack_before_fsync
