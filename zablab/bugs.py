@@ -309,7 +309,7 @@ BUGS: dict[str, SeededBug] = {
                 "ACKing it (Zab 1.0)",
                 fixed_in="3.3.4, 3.4.0",
                 property="primary-integrity",
-                search_states=30_000,
+                search_states=6_000,
             ),
         ),
         SeededBug(
@@ -375,6 +375,29 @@ BUGS: dict[str, SeededBug] = {
                 property="agreement",
                 search_states=1_000,
                 search_args="--max-depth 40 --max-crashes 1 --max-restarts 1 --max-writes 3",
+            ),
+        ),
+        SeededBug(
+            "sync-outlives-shutdown",
+            Layer.ZAB,
+            "a follower that leaves its leader keeps its sync processor running: queued txns "
+            "reach the log after the next leader's TRUNC",
+            "zoo",
+            0,
+            ticket="ZOOKEEPER-4712",
+            history=History(
+                trigger="a follower loses its leader with txns of that leader still queued "
+                "in its SyncRequestProcessor, which Follower.shutdown() leaves running; the "
+                "next leader truncates those txns, and the processor then writes them to the "
+                "log behind the TRUNC",
+                consequence="after a restart the follower replays txns the ensemble "
+                "truncated: its history is no longer a prefix of the others' (data "
+                "inconsistency)",
+                fix="shutting a follower down shuts its sync processor down and the database "
+                "is reloaded from what the log holds",
+                fixed_in="3.9.3",
+                property="agreement",
+                search_states=3_000,
             ),
         ),
         SeededBug(
@@ -504,6 +527,7 @@ class ZabBugs(_Switches):
     unsynced_dropped_on_rejoin: bool = False
     zxid_counter_wraps: bool = False
     diff_across_gap: bool = False
+    sync_outlives_shutdown: bool = False
 
 
 @dataclass(frozen=True)

@@ -52,10 +52,12 @@ class Script:
         among: list[int] | None = None,
         until: Callable[[Stepper], bool] | None = None,
         hold: Hold | None = None,
+        no_sync: tuple[int, ...] = (),
         limit: int = 400,
     ) -> None:
         """Deliver, sync and fire timers among ``among`` (oldest link first, deliveries before
-        syncs before timers) until ``until`` holds or nothing is left to do."""
+        syncs before timers) until ``until`` holds or nothing is left to do; ``hold`` keeps
+        matching messages on their links, ``no_sync`` keeps those nodes' log syncs pending."""
         nodes = set(among or self.st.ids)
         order = {"deliver": 0, "flush": 1, "timer": 2}
         for _ in range(limit):
@@ -71,7 +73,7 @@ class Script:
                     head = self.st.qnet.head(c["frm"], c["to"], c["ch"])
                     if hold is not None and head is not None and hold(c["frm"], c["to"], head[0]):
                         continue
-                elif c["node"] not in nodes:
+                elif c["node"] not in nodes or (c["do"] == "flush" and c["node"] in no_sync):
                     continue
                 options.append(c)
             if not options:
@@ -278,6 +280,36 @@ def s_2418(s: Script) -> None:
     s.run()
 
 
+def s_4712(s: Script) -> None:
+    _established(s)
+    s.write(3, "w2")
+
+    def queued_at_1(st: Stepper) -> bool:
+        """node 1 queued w2 for its disk"""
+        r = st.nodes[1].replica
+        return r is not None and r.last_zxid > r.storage.log.synced_zxid  # type: ignore[attr-defined]
+
+    s.run(among=[1, 3], until=queued_at_1, hold=lambda a, b, m: not isinstance(m, Proposal))
+    s.crash(3)  # before its own sync of w2: only node 1's queue holds it
+    s.do({"do": "partition", "groups": [[1], [2, 3]], "silent": False})
+    s.restart(3)
+    s.run(among=[2, 3], until=serving(2, 3))
+    s.write(3, "w3")
+    s.run(among=[2, 3], until=delivered(2, "w3"))
+    s.do({"do": "heal"})
+
+    def truncated(st: Stepper) -> bool:
+        """node 1 took the new leader's TRUNC"""
+        return _phase(st.nodes[1].replica) in ("sync", "newleader")
+
+    s.run(until=truncated, no_sync=(1,))  # w2 still queued at node 1
+    s.do({"do": "flush", "node": 1})  # the old queue lands behind the TRUNC
+    s.run(until=serving(1, 2, 3))
+    s.crash(1)
+    s.restart(1)
+    s.run(until=serving(1, 2, 3))
+
+
 def s_1282(s: Script) -> None:
     _established(s)
     s.write(3, "w2")
@@ -302,6 +334,7 @@ SCENARIOS: dict[str, tuple[Callable[[Script], None], dict[str, Any]]] = {
     "unsynced-dropped-on-rejoin": (s_4785, {}),
     "zxid-counter-wraps": (s_1277, {"zxid_counter_max": 2}),
     "diff-across-gap": (s_2418, {"committed_log_size": 1}),
+    "sync-outlives-shutdown": (s_4712, {}),
 }
 
 
@@ -321,6 +354,8 @@ def search_start(steps: Steps, faults_left: int) -> Steps:
 # the faults the search places itself (the schedule's last ones); two where it finds them
 # within the entry's bound, else fewer
 FAULTS_LEFT = {
+    "diff-without-trunc": 1,
+    "epoch-at-uptodate": 1,
     "retained-db-zxid": 0,  # the new epoch elected behind the cut: the search finds the
     # write, the heal and the old leader's rejoin
     "zxid-before-apply": 1,
@@ -329,6 +364,7 @@ FAULTS_LEFT = {
     "epoch-before-persist": 1,
     "newleader-ack-before-sync": 1,
     "unsynced-dropped-on-rejoin": 1,
+    "sync-outlives-shutdown": 1,
     "zxid-counter-wraps": 0,  # from the new epoch's leader, before its first write
 }
 

@@ -875,7 +875,16 @@ class ZabReplica:
                 self._trace("sync", mode="DIFF", leader=leader, **{"from": before, "to": msg.to})
             ]
         if isinstance(msg, Trunc):
+            queued: list[tuple[int, bytes]] = []
+            if self.bugs.sync_outlives_shutdown:
+                # ZOOKEEPER-4712: the old leadership's sync processor was never shut down;
+                # the txns it still had queued reach the log after this TRUNC (not the
+                # in-memory window), to be replayed at the next restart.
+                cut = max(msg.zxid, self.storage.log.synced_zxid)
+                queued = [(z, p) for z, p in zip(self.zxids, self.payloads, strict=True) if z > cut]
             self._truncate_after(msg.zxid)
+            for z, p in queued:
+                self.storage.log.append(z, p)
             return [
                 self._trace("sync", mode="TRUNC", leader=leader, **{"from": before, "to": msg.to})
             ]
