@@ -16,10 +16,11 @@ from zablab.bugs import BUGS, SeededBug, zoo
 from zablab.bugs_command import DOCS_DIR, pages
 from zablab.cli import main as zablab
 from zablab.sim import SimConfig
-from zablab.sim.search import Bounds, search
+from zablab.sim.search import Bounds, Explorer, search
 from zablab.sim.shrink import properties
 from zablab.sim.stepper import replay
 from zablab.sim.tracefile import load_trace
+from zablab.sim.zoo import Script, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 ZOO = zoo()
@@ -118,3 +119,47 @@ def test_every_command_on_the_page_runs(
     found = tmp_path / "store" / "sim" / "search-dfs.json"
     assert zablab(["sim", "--replay", str(found)]) == 1
     assert zablab(["sim", "--replay", str(found), "--without-bugs"]) == 0
+
+
+def test_without_bugs_needs_a_replay(capsys: pytest.CaptureFixture[str]) -> None:
+    assert zablab(["sim", "--seed", "1", "--without-bugs"]) == 255
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "zablab: error: --without-bugs replays a trace file: give --replay FILE with it."
+    ]
+
+
+def test_search_cuts_one_node_off_only_when_allowed_and_can_always_heal() -> None:
+    def kinds(cuts: int) -> list[dict[str, object]]:
+        ex = Explorer(SimConfig(), Bounds(max_partitions=cuts))
+        st = ex.boot()
+        return [c for c in ex.choices(st) if c["do"] in ("partition", "heal")]
+
+    assert kinds(0) == []
+    cuts = kinds(1)
+    assert [c["groups"] for c in cuts] == [[[1], [2, 3]], [[2], [1, 3]], [[3], [1, 2]]]
+    ex = Explorer(SimConfig(), Bounds(max_partitions=1))
+    st = ex.boot()
+    ex.take(st, cuts[0])
+    after = [c["do"] for c in ex.choices(st) if c["do"] in ("partition", "heal")]
+    assert after == ["heal"]  # one cut used up; the heal is a choice
+
+
+def test_a_leader_whose_zxid_counter_is_used_up_steps_down_for_a_new_epoch() -> None:
+    """The clean side of ZOOKEEPER-1277: the write past the counter is refused, the leader
+    steps down and the next election starts a new epoch; with the bug the write takes a zxid
+    of the next epoch."""
+    for bugs in ((), ("zxid-counter-wraps",)):
+        s = Script(SimConfig(zxid_counter_max=2, bugs=bugs))
+        s.run(until=serving(1, 2, 3))
+        for w in ("w1", "w2", "w3"):
+            s.write(3, w)
+        zxids = [e["zxid"] for e in s.st.trace if e["event"] == "broadcast"]
+        if bugs:
+            assert zxids == [0x100000001, 0x100000002, 0x200000000]
+            assert s.st.nodes[3].replica.is_leader
+        else:
+            assert zxids == [0x100000001, 0x100000002]  # w3 refused
+            assert s.st.nodes[3].replica.role == "LOOKING"
+            s.run(until=serving(1, 2, 3))
+            assert any(e["event"] == "elected" and e["epoch"] == 2 for e in s.st.trace)
