@@ -117,6 +117,14 @@ def serving(*nodes: int) -> Callable[[Stepper], bool]:
     return ok
 
 
+def in_phase(n: int, *phases: str) -> Callable[[Stepper], bool]:
+    def ok(st: Stepper) -> bool:
+        return _phase(st.nodes[n].replica) in phases
+
+    ok.__doc__ = f"node {n} is in phase {' or '.join(phases)} with its leader"
+    return ok
+
+
 def delivered(n: int, payload: str) -> Callable[[Stepper], bool]:
     def ok(st: Stepper) -> bool:
         return payload.encode() in {p for _, p in st.nodes[n].app.entries}
@@ -132,12 +140,17 @@ def _established(s: Script, committed: str = "w1") -> None:
     s.run(until=lambda st: all(delivered(n, committed)(st) for n in (1, 2, 3)))
 
 
-def _lagging_follower(s: Script) -> None:
-    """Node 1 misses w2 (committed by 3 and 2), node 3 crashes and node 1 comes back."""
+def _missed_by_1(s: Script) -> None:
+    """Node 1 is down while nodes 3 (the leader) and 2 commit w2."""
     _established(s)
     s.crash(1)
     s.write(3, "w2")
     s.run(among=[2, 3], until=lambda st: delivered(3, "w2")(st) and delivered(2, "w2")(st))
+
+
+def _lagging_follower(s: Script) -> None:
+    """Node 1 misses w2 (committed by 3 and 2), node 3 crashes and node 1 comes back."""
+    _missed_by_1(s)
     s.crash(3)
     s.restart(1)
 
@@ -180,18 +193,9 @@ def s_2845(s: Script) -> None:
 
 
 def s_2355(s: Script) -> None:
-    _established(s)
-    s.crash(1)
-    s.write(3, "w2")
-    s.run(among=[2, 3], until=lambda st: delivered(3, "w2")(st) and delivered(2, "w2")(st))
+    _missed_by_1(s)
     s.restart(1)
-
-    def diff_arrived(st: Stepper) -> bool:
-        """node 1 took the DIFF"""
-        r = st.nodes[1].replica
-        return _phase(r) == "sync"
-
-    s.run(until=diff_arrived, hold=lambda a, b, m: b == 1 and isinstance(m, Proposal))
+    s.run(until=in_phase(1, "sync"), hold=lambda a, b, m: b == 1 and isinstance(m, Proposal))
     s.crash(3)  # the connection breaks before the PROPOSAL arrives
     s.run(among=[1, 2], until=serving(1, 2))
     s.write(2, "w3")
@@ -200,18 +204,9 @@ def s_2355(s: Script) -> None:
 
 
 def s_3642(s: Script) -> None:
-    _established(s)
-    s.crash(1)
-    s.write(3, "w2")
-    s.run(among=[2, 3], until=lambda st: delivered(3, "w2")(st) and delivered(2, "w2")(st))
-    s.restart(1)
-
-    def snap_arrived(st: Stepper) -> bool:
-        """node 1 took the SNAP"""
-        r = st.nodes[1].replica
-        return _phase(r) == "sync"
-
-    s.run(until=snap_arrived, hold=lambda a, b, m: b == 1 and isinstance(m, NewLeader))
+    _missed_by_1(s)
+    s.restart(1)  # so far behind that it gets a SNAP
+    s.run(until=in_phase(1, "sync"), hold=lambda a, b, m: b == 1 and isinstance(m, NewLeader))
     s.crash(3)  # after the SNAP, before NEWLEADER
     s.run(among=[1, 2], until=serving(1, 2))
     _back_with_a_short_log(s)
@@ -226,13 +221,7 @@ def s_3911(s: Script) -> None:
 
 def s_4643(s: Script) -> None:
     _lagging_follower(s)
-
-    def got_newleader(st: Stepper) -> bool:
-        """node 1 took NEWLEADER"""
-        r = st.nodes[1].replica
-        return _phase(r) == "newleader"
-
-    s.run(among=[1, 2], until=got_newleader)
+    s.run(among=[1, 2], until=in_phase(1, "newleader"))
     _back_with_a_short_log(s)  # node 1 crashes before its log sync lands
 
 
@@ -297,12 +286,8 @@ def s_4712(s: Script) -> None:
     s.write(3, "w3")
     s.run(among=[2, 3], until=delivered(2, "w3"))
     s.do({"do": "heal"})
-
-    def truncated(st: Stepper) -> bool:
-        """node 1 took the new leader's TRUNC"""
-        return _phase(st.nodes[1].replica) in ("sync", "newleader")
-
-    s.run(until=truncated, no_sync=(1,))  # w2 still queued at node 1
+    # node 1 takes the new leader's TRUNC with w2 still queued
+    s.run(until=in_phase(1, "sync", "newleader"), no_sync=(1,))
     s.do({"do": "flush", "node": 1})  # the old queue lands behind the TRUNC
     s.run(until=serving(1, 2, 3))
     s.crash(1)
