@@ -751,8 +751,8 @@ class ZabReplica:
         return [Send(leader, FollowerInfo(self.accepted_epoch, self._reported_zxid()))]
 
     def _reported_zxid(self) -> int:
-        """The newest zxid a follower tells its leader it holds: its log's, whatever it has
-        delivered, so that the leader truncates what only this follower logged."""
+        """The newest zxid a follower tells its leader it holds: its log's newest, not the
+        newest it delivered, so that the leader truncates what only this follower logged."""
         if self.bugs.retained_db_zxid:
             # ZOOKEEPER-2845: the in-memory database kept across the role change reports
             # the last txn it applied (what was loaded at start, or committed since), not
