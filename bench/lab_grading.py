@@ -28,6 +28,16 @@ from zablab.labs.registry import get_lab, lab_names
 TARGET_SECONDS = 300.0
 LIMIT_MB = 768.0
 HANG_CLASS = {"znode": "ZNodeTree", "fle": "Election"}  # the class each lab's file defines
+# labs whose file defines functions: each one loops forever
+HANG_FUNCTIONS = {
+    "paxos": ("on_prepare", "on_accept", "recover"),
+    "zab": ("choose_sync", "follower_step", "commit_point"),
+}
+HANG_FUNCTION = """
+def {name}(*args, **kwargs):
+    while True:
+        pass
+"""
 HANG = '''
 class {cls}:
     def __init__(self, *args, **kwargs):
@@ -98,14 +108,23 @@ def main() -> None:
             for label, kind in subs.items():
                 d = Path(tmp) / f"{name}-{label}"
                 d.mkdir()
+                if kind == "reference" and lab.reference_submission is not None:
+                    lab.reference_submission(d, "bench")  # bughunt: what its hunter finds
+                    runs.append((label, d))
+                    continue
                 for f in lab.student_files:
                     shutil.copyfile(lab.resource(kind, f), d / f)
                 runs.append((label, d))
-            if args.worst:
+            if args.worst and name in HANG_CLASS:
                 d = Path(tmp) / f"{name}-hang"
                 d.mkdir()
                 for f in lab.student_files:
-                    (d / f).write_text(HANG.replace("{cls}", HANG_CLASS[name]))
+                    if name in HANG_FUNCTIONS:
+                        text = "".join(HANG_FUNCTION.replace("{name}", fn)
+                                       for fn in HANG_FUNCTIONS[name])
+                    else:
+                        text = HANG.replace("{cls}", HANG_CLASS[name])
+                    (d / f).write_text(text)
                 runs.append(("hangs", d))
             for label, d in runs:
                 sec, tree_mb, one_mb, score = grade(name, d, Path(tmp) / f"{name}-{label}.json")

@@ -61,7 +61,7 @@ def run(argv: list[str] | None) -> int:
     ap.add_argument("--search-states", type=int, default=5000, help="the search's state bound")
     ap.add_argument("--jobs", type=int, default=2, help="mutants checked at once (processes)")
     ap.add_argument("--timeout", type=float, default=0, help="per mutant, s (0: 10x the original)")
-    ap.add_argument("--module", action="append", choices=MODULES, help="default: both")
+    ap.add_argument("--module", action="append", choices=MODULES, help="default: all")
     args = ap.parse_args(argv)
     if args.sample < 0 or args.seeds < 0 or args.jobs < 1 or args.search_states < 1:
         ap.error("--sample and --seeds want >= 0, --jobs and --search-states >= 1")

@@ -90,6 +90,9 @@ EXPECT: list[tuple[str, Expect]] = [
     (r"zablab lab list", Expect(output=r"znode")),
     (r"zablab lab start znode w", Expect()),
     (r"zablab lab start fle f", Expect()),
+    (r"zablab lab start bughunt b", Expect()),
+    (r"zablab lab start paxos p", Expect()),
+    (r"zablab lab start zab z", Expect()),
     (r"zablab lab test znode --dir w", Expect(exit=1, output=r"not implemented")),
 ]
 

@@ -18,7 +18,9 @@ from zablab.labs.registry import get_lab, lab_names
 
 
 @pytest.mark.parametrize("name", lab_names())
-def test_autograder_zip_grades_in_a_gradescope_layout(tmp_path: Path, name: str) -> None:
+def test_autograder_zip_grades_in_a_gradescope_layout(
+    tmp_path: Path, name: str, reference_submission
+) -> None:
     lab = get_lab(name)
     zip_path = tmp_path / f"{name}.zip"
     r = zablab("lab", "autograder", name, "--out", str(zip_path), "--secret", "zip-secret")
@@ -33,10 +35,8 @@ def test_autograder_zip_grades_in_a_gradescope_layout(tmp_path: Path, name: str)
     run.chmod(run.stat().st_mode | stat.S_IXUSR)
     shutil.copyfile(run, root / "run_autograder")
     (root / "run_autograder").chmod(0o755)
-    (root / "submission").mkdir()
     (root / "results").mkdir()
-    for f in lab.student_files:
-        shutil.copyfile(lab.resource("reference", f), root / "submission" / f)
+    reference_submission(lab, "zip-secret", root / "submission")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "ZABLAB_LAB_SECRET")}
     env.update(ZABLAB_AUTOGRADER_ROOT=str(root), ZABLAB_PYTHON=sys.executable)
     # from an unrelated directory, so only the zip's copy of zablab can be imported

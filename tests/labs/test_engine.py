@@ -217,3 +217,22 @@ def test_the_time_budget_fails_later_tests_as_not_run(tmp_path: Path) -> None:
     reasons = [o.output for _, o in results]
     assert "timed out" in reasons[0] and "timed out" in reasons[1]
     assert reasons[2].startswith("not run: the lab's grading time (2.5 s) ran out")
+
+
+def test_a_test_killed_at_its_timeout_leaves_no_temporary_files(tmp_path: Path) -> None:
+    """A hung test is killed before its cleanup runs: what it made under the temporary
+    directory must go anyway (a grading cluster's node directories, for one)."""
+    marker = tmp_path / "made.txt"
+    (tmp_path / "student.py").write_text(
+        "import tempfile, pathlib\n"
+        "def run():\n"
+        "    d = tempfile.mkdtemp()\n"
+        f"    pathlib.Path({str(marker)!r}).write_text(d)\n"
+        "    while True:\n"
+        "        pass\n"
+    )
+    lab = _lab()
+    outcome = run_test(lab, lab.tests[0], tmp_path, [1])
+    assert not outcome.passed and "timed out" in outcome.output
+    made = Path(marker.read_text())
+    assert made.name and not made.exists(), f"{made} was left behind"

@@ -102,7 +102,7 @@ def _point(file: str, line_text: str, kind: str, replacement: str) -> Point:
 def test_the_check_catches_a_leader_committing_without_a_quorum_and_passes_the_original() -> None:
     check = Check(seeds=30, nodes=(3,), timeout=120)
     # the leader's commit rule: commit at the quorum-th highest ack, here made the (q-1)-th
-    bad = _point(REPLICA, "point = acks[self.quorum - 1]", "const+1", "2")
+    bad = _point("zablab/node/zab/rules.py", "point = on_disk[quorum - 1]", "const+1", "2")
     caught = run_mutant(ROOT, bad, check)
     assert caught.verdict == "seeds", caught
     assert "VIOLATION" in caught.detail

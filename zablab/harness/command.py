@@ -20,6 +20,8 @@ TEST_EPILOG = """Examples:
 
   zablab test --seed 42 --test-count 5            # repeat with seeds 42..46
 
+  zablab test --nodes 3 --protocol paxos          # the same server replicated by Multi-Paxos
+
 Nemeses: partition (a random shape each time), partition-one, partition-minority,
 partition-halves, partition-majorities-ring, partition-bridge, partition-leader, loss, delay,
 kill, pause, clock; combine with commas, or none.
@@ -109,6 +111,11 @@ def test(
     db_args: str = typer.Option(
         "", "--db-args", help="Extra flags for every zablab node (e.g. a seeded bug)."
     ),
+    protocol: str = typer.Option(
+        "",
+        "--protocol",
+        help="zablab's replication protocol: zab (default) or paxos (zoo.cfg zablab.protocol).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     ssh_user: str = SSH_USER,
     ssh_port: int | None = SSH_PORT,
@@ -165,6 +172,7 @@ def test(
             session_timeout=session_timeout,
             client_bug=client_bug,
             db_args=db_args,
+            protocol=protocol,
             extra={"ssh": ssh} if ssh else {},
         )
         if max_unavailable is not None and max_unavailable <= 0:

@@ -276,6 +276,8 @@ def repeat_command(o: dict[str, Any], seed: Any) -> str:
         parts.append(f"--rate {o['rate']}")
     if o.get("client_procs"):
         parts.append(f"--client-procs {o['client_procs']}")
+    if o.get("protocol"):
+        parts.append(f"--protocol {o['protocol']}")
     if o.get("db_args"):
         parts.append(f"--db-args {shlex.quote(o['db_args'])}")
     if o.get("client_bug") not in (None, "none"):

@@ -42,6 +42,7 @@ from zablab.harness.tally import ErrorTally
 from zablab.harness.workloads import get_workload
 from zablab.harness.workloads.base import Workload
 from zablab.history.jsonl import HistoryWriter
+from zablab.node.replica.config import parse_protocol
 
 log = logging.getLogger("zablab.runner")
 
@@ -73,6 +74,7 @@ class TestOptions:
     client_bug: str = "none"  # a deliberately broken client, to show the checkers catch it
     client_procs: int = 0  # processes the workers are spread over; 0: two per core
     db_args: str = ""  # extra flags for each zablab node, e.g. a seeded server bug
+    protocol: str = ""  # zablab's replication protocol (zoo.cfg zablab.protocol); "": zab
     max_unavailable: float | None = None  # seconds; None: two session timeouts
     report: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
@@ -131,6 +133,13 @@ class Runner:
             ClientBugs.of([opts.client_bug])
         if opts.db == "zablab":
             bugs_in_args(opts.db_args)
+            if opts.protocol:
+                parse_protocol(opts.protocol)
+        elif opts.protocol:
+            raise UserError(
+                f"--protocol {opts.protocol} chooses zablab's replication protocol; "
+                f"--db {opts.db} has its own: drop --protocol, or use --db zablab."
+            )
         self.opts = opts
         self.progress = progress or (lambda phase, frac: None)
         self.seed = opts.seed if opts.seed is not None else random.SystemRandom().randrange(2**31)
@@ -312,6 +321,7 @@ class Runner:
                 env=clock_env,
                 fsync=o.fsync,
                 args=o.db_args,
+                **({"protocol": o.protocol} if o.protocol else {}),
             )
             self._write_test_json()
             self.db.setup(self.nodes)

@@ -156,6 +156,8 @@ def autograder(
     used = build_autograder(lab, out, secret or os.environ.get(SECRET_ENV) or None)
     print(f"wrote {out}; its hidden seeds come from the secret {used} "
           f"(regrade locally with --secret {used})")
+    if lab.notice is not None:
+        print(f"hand this to the students (it depends on the secret):\n{lab.notice(used)}")
 
 
 @app.command("serve")

@@ -110,6 +110,9 @@ class Test:
     hidden: bool = False
     timeout: float = 10.0  # seconds for all its seeds together
     tags: tuple[str, ...] = ()
+    # seeds come from hmac(key, seed_key) (default: the name): tests that grade parts of one
+    # secret draw (the bughunt lab's hidden bugs) share it and so agree on what was drawn
+    seed_key: str = ""
 
     @property
     def seeded(self) -> bool:
@@ -151,6 +154,12 @@ class Lab:
     apt_packages: tuple[str, ...] = ()  # what the Gradescope image needs beyond Python
     # `zablab lab serve LAB --dir DIR`: run the student's code as a server to poke at by hand
     serve: Callable[[Path, int], None] | None = None
+    # what course staff hand the students for a secret (printed by `zablab lab autograder`),
+    # for a lab whose task depends on the secret (bughunt: the mystery tokens)
+    notice: Callable[[str], str] | None = None
+    # for a lab whose submission is what the reference makes rather than the reference itself
+    # (bughunt: the traces its hunter finds): write a full-marks submission for a secret
+    reference_submission: Callable[[Path, str], None] | None = None
 
     def __post_init__(self) -> None:
         names = [t.name for t in self.tests]
@@ -188,11 +197,11 @@ def derive_seed(key: bytes, test: str, index: int) -> int:
 
 
 def visible_seeds(test: Test) -> list[int]:
-    return [derive_seed(VISIBLE_KEY, test.name, i) for i in range(test.seeds)]
+    return [derive_seed(VISIBLE_KEY, test.seed_key or test.name, i) for i in range(test.seeds)]
 
 
 def hidden_seeds(test: Test, secret: str) -> list[int]:
-    return [derive_seed(secret.encode(), test.name, i) for i in range(test.seeds)]
+    return [derive_seed(secret.encode(), test.seed_key or test.name, i) for i in range(test.seeds)]
 
 
 def code_lines(path: Path) -> int:

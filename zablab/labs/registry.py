@@ -13,6 +13,9 @@ LABS: dict[str, str] = {
     "znode": "zablab.labs.znode",
     "election": "zablab.labs.election",
     "fle": "zablab.labs.fle",
+    "bughunt": "zablab.labs.bughunt",
+    "paxos": "zablab.labs.paxos",
+    "zab": "zablab.labs.zab",
 }
 
 

@@ -14,6 +14,7 @@ import json
 import os
 import resource
 import select
+import shutil
 import signal
 import sys
 import tempfile
@@ -41,15 +42,20 @@ def run_test(lab: Lab, test: Test, directory: Path, seeds: list[int]) -> Outcome
     t0 = time.monotonic()
     read_fd, write_fd = os.pipe()
     capture = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
+    # a child killed at its timeout cannot clean up: what it makes in its own scratch
+    # directory goes with the directory, which the parent removes whatever happened
+    scratch = tempfile.mkdtemp(prefix="zablab-test-")
     pid = os.fork()
     if pid == 0:  # child: never returns
         os.close(read_fd)
+        os.environ["TMPDIR"] = tempfile.tempdir = scratch
         _child(lab, test, directory, seeds, write_fd, capture.fileno())
     os.close(write_fd)
     try:
         report, status = _wait(pid, read_fd, test.timeout)
     finally:
         os.close(read_fd)
+        shutil.rmtree(scratch, ignore_errors=True)
     capture.seek(0)
     printed = capture.read(OUTPUT_LIMIT + 1).decode("utf-8", "replace")
     capture.close()

@@ -22,7 +22,9 @@ Examples:
   zablab node --config zoo.cfg --bug commit-without-quorum   # a deliberately broken replica
 
   An ensemble's replication protocol is zoo.cfg's zablab.protocol or --protocol: zab (the
-  default) or paxos. ZAB's election is zablab.election: fle (default), smallest-id or
+  default) or paxos. On paxos, zablab.paxos.mode or --paxos-mode says what is decided: deltas
+  (default: the leader's prepped txns, primary-backup) or commands (the clients' requests,
+  prepped by every server at delivery: state-machine replication). ZAB's election is zablab.election: fle (default), smallest-id or
   first-claim (these two lose acknowledged writes: a lesson, not a setting).
 
 Seeded bugs (--bug, repeatable; or zablab.bugs=a,b in zoo.cfg), ensemble mode only:
@@ -67,6 +69,11 @@ def register(app: typer.Typer) -> None:
         protocol: str = typer.Option(
             "", "--protocol", help="Replication protocol: zab or paxos (zoo.cfg zablab.protocol)."
         ),
+        paxos_mode: str = typer.Option(
+            "",
+            "--paxos-mode",
+            help="On paxos: deltas or commands (zoo.cfg zablab.paxos.mode; default deltas).",
+        ),
     ) -> None:
         run_node(
             config=config,
@@ -82,6 +89,7 @@ def register(app: typer.Typer) -> None:
             trace=trace,
             bugs=bug,
             protocol=protocol,
+            paxos_mode=paxos_mode,
         )
 
 
@@ -100,6 +108,7 @@ def run_node(
     trace: str = "",
     bugs: list[str] | None = None,
     protocol: str = "",
+    paxos_mode: str = "",
 ) -> None:
     import asyncio
     import logging
@@ -134,6 +143,8 @@ def run_node(
         cfg.snap_count = snap_count
     if protocol:
         cfg.protocol = parse_protocol(protocol)
+    if paxos_mode:
+        cfg.paxos_mode = paxos_mode  # validate() checks it against the protocol
     if server_id:
         cfg.server_id = server_id
     elif cfg.data_dir:

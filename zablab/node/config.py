@@ -13,7 +13,7 @@ from zablab.bugs import NODE_LAYERS, parse_bugs
 from zablab.errors import UserError
 
 from .options import ServerOptions
-from .replica.config import parse_protocol
+from .replica.config import parse_paxos_mode, parse_protocol
 from .zab.elections import parse_election
 
 IGNORED_KEYS = {
@@ -74,6 +74,7 @@ class NodeConfig:
     trace: str = ""
     bugs: frozenset[str] = frozenset()  # seeded bugs by name (zablab/bugs.py)
     protocol: str = "zab"  # the replica's protocol (zablab.protocol)
+    paxos_mode: str = "deltas"  # what Paxos decides: txns or client commands (zablab.paxos.mode)
     election: str = "fle"  # the ZAB replica's election scheme (zablab.election)
     server: ServerOptions = field(default_factory=ServerOptions)
     secret_file: str = ""  # zablab.secretFile: the ensemble secret (secret.py)
@@ -214,6 +215,8 @@ def read_zoo_cfg(path: str, cfg: NodeConfig | None = None) -> NodeConfig:
                 cfg.protocol = parse_protocol(value.strip())
             except UserError as exc:
                 raise UserError(f"{where}: {exc}") from None
+        elif key == "zablab.paxos.mode":
+            cfg.paxos_mode = value.strip()
         elif key.startswith("server."):
             sid = _int("server id", key[len("server.") :], where)
             cfg.servers[sid] = _peer(sid, value, where)
@@ -256,6 +259,7 @@ def validate(cfg: NodeConfig) -> None:
             "seeded bugs (--bug, zablab.bugs) live in ZAB replication; "
             "configure an ensemble (server.N lines) to use them."
         )
+    parse_paxos_mode(cfg.paxos_mode, cfg.protocol)
     if cfg.server.extended_types and cfg.server_id > 254:
         raise UserError(
             f"server id {cfg.server_id} is above 254, which extendedTypesEnabled needs "

@@ -5,7 +5,8 @@ StandaloneReplicator the core talks to a ZabReplicator (zab_replicator.py), whos
 actions are carried out here: Send/Close over PeerNet, Flush as a log sync in the disk thread,
 SetTimer on the event loop, Trace as a JSONL line. Snapshots are the replica's `compact`, taken
 every snapCount deliveries. The replica is built by ``make_replica`` from zoo.cfg's
-``zablab.protocol``.
+``zablab.protocol``; with Paxos, ``zablab.paxos.mode`` says whether it decides the primary's
+txns or the clients' commands (zab_replicator.py).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class EnsembleRuntime(ServerRuntime):
         self.replica = make_replica(
             cfg.protocol, cfg.server_id, members, rcfg, self.storage, self.core
         )
+        log.info("replication protocol %s (zoo.cfg zablab.protocol)", cfg.protocol)
         if cfg.election != "fle":
             log.warning(
                 "ELECTION %s: it ignores history, so this ensemble may lose acknowledged writes",
@@ -54,7 +56,9 @@ class EnsembleRuntime(ServerRuntime):
                 "SEEDED BUGS ON: %s; this server is deliberately broken and may lose data",
                 ", ".join(sorted(rcfg.bugs)),
             )
-        self.rep = ZabReplicator(self.core, self.replica)
+        self.rep = ZabReplicator(
+            self.core, self.replica, mode=cfg.paxos_mode, protocol=cfg.protocol
+        )
         self.core.on_apply = self._applied
         self.peers = PeerNet(
             cfg.server_id,

@@ -83,7 +83,8 @@ def four_letter(core: ServerView, word: str, asking: int | None = None) -> str:
         return f"datadir_size: {d['datadir_size']}\nlogdir_size: {d['logdir_size']}\n"
     if word == "wevs":  # zablab's own: watch events delivered per session since start
         return "".join(
-            f"0x{sid & 0xFFFFFFFFFFFFFFFF:x}\t{n}\n" for sid, n in sorted(core.stats.wakeups.items())
+            f"0x{sid & 0xFFFFFFFFFFFFFFFF:x}\t{n}\n"
+            for sid, n in sorted(core.stats.wakeups.items())
         )
     if word == "srst":
         core.stats.reset()

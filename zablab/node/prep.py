@@ -259,8 +259,15 @@ class Prep:
 
     # ---- requests -----------------------------------------------------------------------------
 
-    def prep(self, req: WriteRequest, zxid: int, time: int) -> Txn:
-        """Turn a write request into the txn to log; failures become error txns."""
+    def prep(
+        self, req: WriteRequest, zxid: int, time: int, *, agreed_sessions: bool = False
+    ) -> Txn:
+        """Turn a write request into the txn to log; failures become error txns.
+
+        ``agreed_sessions``: a session is live if the tree's replicated session table holds
+        it, not this server's tracker (whose expiry marks are the primary's own), so that
+        every server prepping the same request at delivery reaches the same txn.
+        """
         typ = req.type
         self._time = time
         try:
@@ -272,7 +279,12 @@ class Prep:
                 return Txn(req.session_id, req.cxid, zxid, time, typ, CloseSessionTxn())
             if typ == OpCode.DELETE_CONTAINER:  # from the server's container reaper
                 return Txn(0, 0, zxid, time, typ, self._delete_container(req.body, zxid))
-            if not self.tracker.check(req.session_id):
+            live = (
+                req.session_id in self.tree.sessions
+                if agreed_sessions
+                else self.tracker.check(req.session_id)
+            )
+            if not live:
                 raise KeeperError(Err.SESSIONEXPIRED)
             if typ == OpCode.MULTI:
                 assert isinstance(req.body, MultiRequest)

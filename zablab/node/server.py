@@ -104,6 +104,9 @@ class ServerCore:
         self.replicator: Replicator | None = None
         self.info = info or (lambda: {})
         self.on_apply: Callable[[Txn], None] | None = None
+        # called with each committed txn before it is applied (a simulator checks whether it
+        # fits the tree, misfit.py)
+        self.before_apply: Callable[[Txn], None] | None = None
         self.expire_sessions = True
         # replicated mode: a server without a leader refuses clients, and a follower collects
         # the sessions its clients touch so the leader's tracker hears of them
@@ -526,6 +529,8 @@ class ServerCore:
     def deliver(self, txn: Txn, payload: bytes = b"") -> None:
         """A committed txn, in zxid order: apply, fire watches, answer the local session."""
         self.prep.committed(txn.zxid)
+        if self.before_apply is not None:
+            self.before_apply(txn)
         trig: list = []
         rc = self.tree.apply(txn, trig)
         if trig:
@@ -629,7 +634,9 @@ def _multi_results(rc: Result) -> bytes:
         elif t == OpCode.CREATE:
             w.raw(MULTI_HEADER.pack(OpCode.CREATE, False, 0)).ustring(sub.path)
         elif t in (OpCode.CREATE2, OpCode.CREATE_CONTAINER, OpCode.CREATE_TTL):
-            w.raw(MULTI_HEADER.pack(OpCode.CREATE2, False, 0)).ustring(sub.path).raw(sub.stat or b"")
+            w.raw(MULTI_HEADER.pack(OpCode.CREATE2, False, 0)).ustring(sub.path).raw(
+                sub.stat or b""
+            )
         elif t in (OpCode.DELETE, OpCode.DELETE_CONTAINER):
             w.raw(MULTI_HEADER.pack(OpCode.DELETE, False, 0))
         elif t == OpCode.SET_DATA:

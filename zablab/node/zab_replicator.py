@@ -15,6 +15,14 @@ a test's in-memory network); the rest are performed here against the core:
 
 It types against the protocol-neutral ``Replica``; only the name says which protocol the node
 runs today (a Multi-Paxos replica produces the same actions).
+
+``mode`` says what the replica decides. ``deltas`` (ZAB, and Paxos by default): the primary
+preps each request into a txn against its tree plus its pending proposals and the replica
+decides that txn — primary-backup, which needs the replica to keep primary order. ``commands``
+(Paxos only): the leader proposes the client's request as it came (commands.py) and every server
+preps it against its own tree when it is delivered — state-machine replication, where a
+request decided without an earlier one of its primary is simply validated on the state it
+meets.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from __future__ import annotations
 import struct
 from typing import assert_never
 
+from .commands import ModeMismatch, decode_command, encode_command, is_command
 from .datatree import DataTree
 from .prep import WriteRequest
 from .replica import (
@@ -40,6 +49,7 @@ from .replica import (
     Synced,
     Touched,
     Trace,
+    parse_paxos_mode,
 )
 from .server import ServerCore
 from .txn import Txn
@@ -51,9 +61,12 @@ IoAction = Send | Close | Flush | SetTimer | Trace
 
 
 class ZabReplicator:
-    def __init__(self, core: ServerCore, replica: Replica) -> None:
+    def __init__(
+        self, core: ServerCore, replica: Replica, *, mode: str = "deltas", protocol: str = "zab"
+    ) -> None:
         self.core = core
         self.replica = replica
+        self.commands = parse_paxos_mode(mode, protocol) == "commands"
         self.io: list[IoAction] = []
         self.role = "LOOKING"
         core.attach(self, sync=self._sync)
@@ -85,7 +98,15 @@ class ZabReplicator:
         for a in actions:
             match a:
                 case Deliver():
-                    core.deliver(Txn.decode(a.payload), a.payload)
+                    if self.commands:
+                        self._execute(a.zxid, a.payload)
+                    elif is_command(a.payload):
+                        raise ModeMismatch(
+                            "a delivered value is a command, not a txn: every server of the "
+                            "ensemble must run the same zablab.paxos.mode"
+                        )
+                    else:
+                        core.deliver(Txn.decode(a.payload), a.payload)
                 case ForwardedRequest():
                     self._propose(WriteRequest.decode(a.request))
                 case Touched():
@@ -102,11 +123,24 @@ class ZabReplicator:
                 case _:
                     assert_never(a)
 
+    def _execute(self, zxid: int, payload: bytes) -> None:
+        """Commands mode: prep the decided request against this server's committed tree (no
+        pending changes: nothing is prepped ahead of delivery) and apply the txn it makes."""
+        core = self.core
+        wall, req = decode_command(payload)
+        core.prep.reset()
+        txn = core.prep.prep(req, zxid, wall, agreed_sessions=True)
+        core.prep.reset()
+        core.deliver(txn)
+
     def _propose(self, req: WriteRequest) -> None:
         replica = self.replica
         try:
-            txn = self.core.prep.prep(req, replica.next_zxid, self.core.wall)
-            actions = replica.propose(self.core.now, txn.encode())
+            if self.commands:
+                payload = encode_command(self.core.wall, req)
+            else:
+                payload = self.core.prep.prep(req, replica.next_zxid, self.core.wall).encode()
+            actions = replica.propose(self.core.now, payload)
         except NotLeader:
             return  # leadership just ended; the client's connection is dropped with it
         self.handle(actions)

@@ -9,6 +9,7 @@ Examples::
     python -m zablab.sim --seed 7 --save-trace /tmp/t.json          # the run as replayable steps
     python -m zablab.sim --replay /tmp/t.json --html /tmp/t.html    # re-run it exactly, draw it
     python -m zablab.sim --search dfs --bug commit-without-quorum   # explore schedules
+    python -m zablab.sim --scenario paxosrun --protocol paxos --paxos-mode deltas  # the wiki's
 
 A failing run (random or search) is shrunk to a short schedule failing the same property,
 saved as a trace file, and the one command replaying it is printed. Exit status: 0 no
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from collections.abc import Iterator
@@ -28,15 +30,19 @@ from typing import Any
 
 from zablab.bugs import BUGS, Layer, known
 from zablab.errors import UserError
+from zablab.node.replica import PAXOS_MODES, parse_paxos_mode
 from zablab.shards import shard
 
 from .checks import is_liveness
 from .cluster import LASTING_MODES, SimConfig, SimResult, Simulation
 from .diagram import render_html
+from .paxosrun import replay_paxosrun, run_paxosrun
 from .search import Bounds, search
 from .shrink import properties, shrink
 from .stepper import replay
 from .tracefile import TraceFile, load_trace
+
+SCENARIOS = {"paxosrun": run_paxosrun}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,7 +63,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--shard", default=None, metavar="I/K", help="run only shard I of K of the --seeds"
     )
     p.add_argument(
-        "--jobs", type=int, default=1, metavar="N",
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
         help="run the seeds in N worker processes (output stays in seed order)",
     )
     p.add_argument("--bug", action="append", default=[], help="seed a bug (listed below)")
@@ -76,7 +85,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     g.add_argument(
         "--without-bugs",
         action="store_true",
-        help="with --replay: the same steps on the clean replica (the control run)",
+        help="with --replay: replay on the clean replica (the trace's bugs, or its mystery, off)",
     )
     g.add_argument(
         "--trace-dir",
@@ -85,6 +94,20 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     g.add_argument("--no-shrink", action="store_true", help="save a failing schedule whole")
     g.add_argument("--shrink-time", type=float, default=60.0, help="seconds (default 60)")
+    sc = p.add_argument_group("scenarios (whole servers, scripted)")
+    sc.add_argument(
+        "--scenario",
+        choices=list(SCENARIOS),
+        help="run a scripted schedule on three whole servers: paxosrun, the ZooKeeper wiki's "
+        "pipelined instances decided C, B, D (exit 1 names what broke)",
+    )
+    sc.add_argument(
+        "--paxos-mode",
+        choices=list(PAXOS_MODES),
+        default=None,
+        help="with --scenario on --protocol paxos: decide the primary's txns (deltas, default) "
+        "or the clients' commands",
+    )
     s = p.add_argument_group("search")
     s.add_argument("--search", choices=["bfs", "dfs"], help="explore schedules from the boot")
     b = Bounds()
@@ -133,10 +156,17 @@ def main(argv: list[str] | None = None) -> int:
         args = parse(argv)
         if args.html and not args.replay:
             raise UserError("--html draws a replayed trace: give --replay FILE with it.")
+        if args.paxos_mode is not None and not args.scenario:
+            raise UserError(
+                "--paxos-mode needs whole servers: give --scenario paxosrun or --workload NAME "
+                "(the bare replicas decide opaque payloads)."
+            )
         if args.without_bugs and not args.replay:
             raise UserError("--without-bugs replays a trace file: give --replay FILE with it.")
         if args.replay:
             return run_replay(args)
+        if args.scenario:
+            return run_scenario(args)
         kwargs = {f.name: getattr(args, f.name) for f in fields(SimConfig) if f.name != "bugs"}
         cfg = SimConfig(**kwargs, bugs=tuple(args.bug))
         if cfg.nodes < 1:
@@ -251,17 +281,47 @@ def save_failure(
     return saved
 
 
+def run_scenario(args: argparse.Namespace) -> int:
+    if args.nodes != SimConfig().nodes or args.bug or args.search or args.seed is not None:
+        raise UserError(
+            f"--scenario {args.scenario} is one fixed schedule on three servers: give only "
+            "--protocol, --paxos-mode, --save-trace and --trace with it."
+        )
+    mode = parse_paxos_mode(args.paxos_mode or "deltas", args.protocol)
+    logging.getLogger("zablab.node").setLevel(logging.ERROR)  # the servers' own log
+    run = SCENARIOS[args.scenario](args.protocol, mode)
+    print(run.report(), flush=True)
+    if args.save_trace:
+        cfg = SimConfig(nodes=3, protocol=args.protocol)
+        tf = TraceFile(
+            cfg, run.steps, "safety", f"scenario {args.scenario}", run.trace_hash, run.broken, mode
+        )
+        print(f"  trace saved: {tf.save(args.save_trace)} ({len(run.steps)} steps)")
+        print(f"  replay: zablab sim --replay {args.save_trace}")
+    if args.trace:
+        with open(args.trace, "w", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(ev) + "\n" for ev in run.trace)
+    return run.exit_code
+
+
 def run_replay(args: argparse.Namespace) -> int:
     tf = load_trace(args.replay)
     if args.without_bugs:
-        tf = TraceFile(replace(tf.config, bugs=()), tf.steps, tf.checks, f"{tf.origin}, bugs off")
+        tf.config = replace(tf.config, bugs=())
+    if tf.servers:
+        logging.getLogger("zablab.node").setLevel(logging.ERROR)
+        run = replay_paxosrun(tf.config, tf.servers, tf.steps)
+        same = "as saved" if run.trace_hash == tf.trace_hash else "DIFFERS from the saved one"
+        print(f"replay of {args.replay} ({tf.origin}; {len(tf.steps)} steps): trace {same}")
+        print(run.report())
+        return run.exit_code
     safety = tf.checks == "safety"
     st, r = replay(tf.config, tf.steps, safety_only=safety)
     if args.log:
         print("\n".join(r.timeline(verbose=args.log > 1)))
     same = (
         ""
-        if not tf.trace_hash
+        if not tf.trace_hash or args.without_bugs  # the clean replica's trace is another one
         else (
             "as saved"
             if r.trace_hash == tf.trace_hash
@@ -269,9 +329,10 @@ def run_replay(args: argparse.Namespace) -> int:
         )
     )
     verdict = "VIOLATION" if r.violations else "ok"
+    clean = ", clean replica" if args.without_bugs else ""
     print(
         f"replay of {args.replay} ({tf.origin or 'no origin'}; {len(tf.steps)} steps, "
-        f"{tf.checks} checks): {verdict}, trace {r.trace_hash[:12]} {same}".rstrip()
+        f"{tf.checks} checks{clean}): {verdict}, trace {r.trace_hash[:12]} {same}".rstrip()
     )
     for v in r.violations[:20]:
         print(f"  - {v}")

@@ -50,6 +50,7 @@ from zablab.node.storage import SimDisk, Storage
 
 from .app import SimApp
 from .checks import Lasting, RunOutcome, check_lasting, check_run, is_liveness
+from .mystery import resolve
 from .network import Network
 
 # Event priorities at equal times: connection resets before anything else.
@@ -93,8 +94,9 @@ class SimConfig:
             raise UserError(
                 f"unknown lasting fault {self.lasting!r}; choose one of {', '.join(LASTING_MODES)}."
             )
-        # a replica protocol's bugs are the registry's layer of the same name
-        parse_bugs(self.bugs, [Layer(self.protocol)])
+        # a replica protocol's bugs are the registry's layer of the same name; a mystery
+        # token stays a token here (a saved trace must not name its bugs)
+        parse_bugs(resolve(self.bugs), [Layer(self.protocol)])
 
     def replica_config(self) -> ReplicaConfig:
         return ReplicaConfig(
@@ -105,7 +107,7 @@ class SimConfig:
             max_notify_interval_ms=8 * self.tick_ms,
             committed_log_size=self.committed_log_size,
             election=self.election,
-            bugs=frozenset(self.bugs),
+            bugs=frozenset(resolve(self.bugs)),
             zxid_counter_max=self.zxid_counter_max,
         )
 

@@ -69,7 +69,7 @@ _PATTERN: dict[type, str] = {
     ast.NotIn: r"\bnot\s+in\b",
 }
 KINDS = ("compare", "boolop", "not", "const+1", "const-1", "return-early", "delete")
-MODULES = ("zablab/node/zab/replica.py", "zablab/node/zab/election.py")
+MODULES = ("zablab/node/zab/replica.py", "zablab/node/zab/rules.py", "zablab/node/zab/election.py")
 
 
 @dataclass(frozen=True, order=True)

@@ -259,7 +259,7 @@ class Stepper(Simulation):
             r = node.replica
             proto = None
             if r is not None:
-                skip = ("storage", "app", "cfg", "bugs", "members")
+                skip = ("storage", "app", "cfg", "bugs", "members", "rules")
                 proto = {k: v for k, v in vars(r).items() if k not in skip}
             disk = sorted((k, bytes(f.data), bytes(f.durable)) for k, f in node.disk._files.items())
             parts.append(

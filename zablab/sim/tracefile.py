@@ -9,6 +9,10 @@ internals, so the same file format serves whatever the nodes run.
 
 ``checks`` says what the replay verifies: ``all`` for a whole random run (it ends healed, so
 convergence is required), ``safety`` for a shrunk or searched schedule, which may stop anywhere.
+
+``servers`` is empty for bare replicas; a schedule of whole ZooKeeper servers (servers.py: a
+scripted scenario such as PaxosRun, with client steps) names the Paxos mode they ran in, and
+its replay runs on whole servers again.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from zablab.errors import UserError
+from zablab.node.replica import PAXOS_MODES
 
 from .cluster import SimConfig
 
@@ -34,6 +39,7 @@ class TraceFile:
     origin: str = ""  # how the schedule was found: "seed 30", "search dfs", ... "(shrunk)"
     trace_hash: str = ""  # the ZAB trace hash the schedule produced when it was saved
     violations: list[str] | None = None
+    servers: str = ""  # "" bare replicas; else whole servers in this Paxos mode (deltas|...)
 
     def to_json(self) -> dict[str, Any]:
         cfg = asdict(self.config)
@@ -48,6 +54,7 @@ class TraceFile:
             "checks": self.checks,
             "trace_hash": self.trace_hash,
             "violations": self.violations or [],
+            **({"servers": self.servers} if self.servers else {}),
             "steps": self.steps,
         }
 
@@ -89,6 +96,9 @@ def load_trace(path: str | Path) -> TraceFile:
     for i, s in enumerate(steps):
         if not (isinstance(s, dict) and isinstance(s.get("do"), str)):
             raise UserError(f'{p}: step {i} is not an object with a "do" field.')
+    servers = doc.get("servers", "")
+    if servers not in ("", *PAXOS_MODES):
+        raise UserError(f'{p}: "servers" must be one of {", ".join(PAXOS_MODES)}, not {servers!r}.')
     checks = doc.get("checks", "all")
     if checks not in ("all", "safety"):
         raise UserError(f'{p}: "checks" must be "all" or "safety", not {checks!r}.')
@@ -99,4 +109,5 @@ def load_trace(path: str | Path) -> TraceFile:
         str(doc.get("origin", "")),
         str(doc.get("trace_hash", "")),
         list(doc.get("violations", [])),
+        servers,
     )

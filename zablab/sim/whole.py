@@ -29,7 +29,7 @@ from typing import Any, assert_never
 from zablab.checkers.result import Result, Validity, compose
 from zablab.checkers.zab import check_zab_trace
 from zablab.history.jsonl import Op
-from zablab.node.replica import Close, Flush, Replica, Send, SetTimer, Trace
+from zablab.node.replica import Close, Flush, Replica, Send, SetTimer, Trace, parse_paxos_mode
 from zablab.node.replica.factory import make_replica
 from zablab.node.server import ServerCore
 from zablab.node.storage import SimDisk, Storage
@@ -69,11 +69,13 @@ class WholeConfig:
     check_timeout_s: float = 30.0
     max_events: int = 2_000_000  # a run that needs more stops, and its verdict is unknown
     protocol: str = "zab"
+    paxos_mode: str = "deltas"  # on paxos: decide the primary's txns or the clients' commands
     bugs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         make_workload(self.workload)  # a bad name is one UserError line
         self.replica_sim_config()
+        parse_paxos_mode(self.paxos_mode, self.protocol)
 
     def replica_sim_config(self) -> SimConfig:
         """The bare-replica simulator's config for the same timing: its ReplicaConfig and
@@ -293,7 +295,7 @@ class WholeSim:
         )
         replica = make_replica(self.cfg.protocol, n, self.ids, self.rcfg, s.storage, core)
         s.core = core
-        s.rep = ZabReplicator(core, replica)
+        s.rep = ZabReplicator(core, replica, mode=self.cfg.paxos_mode, protocol=self.cfg.protocol)
         core.on_apply = lambda _txn, s=s: self._applied(s)
         s.rep.handle(replica.start(self.now))
         self._pump(s)

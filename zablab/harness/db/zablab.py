@@ -19,11 +19,15 @@ class ZablabDB(DB):
     name = "zablab"
     log_name = "zablab-node.log"
 
-    def __init__(self, *args: Any, secret: str | None = None, **kwargs: Any):
+    def __init__(self, *args: Any, secret: str | None = None, protocol: str = "", **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.secret = secret or secrets.token_hex(32)
+        self.protocol = protocol  # zoo.cfg zablab.protocol; "": the node's default (zab)
         node_env = self.env
         self.env = lambda n: {**node_env(n), SECRET_ENV: self.secret}
+
+    def extra_config(self, node: Node) -> dict[str, str]:
+        return {"zablab.protocol": self.protocol} if self.protocol else {}
 
     def trace_path(self, node: Node) -> str:
         return f"{node.workdir}/trace.jsonl"

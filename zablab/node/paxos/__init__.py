@@ -9,4 +9,7 @@ Mode ``deltas``: the leader's server preps a client write against its tree plus 
 proposals (as under ZAB) and Paxos decides the resulting txn in a slot: primary-backup on a
 consensus log. A pipelined slot decided after a lost earlier one delivers a delta computed on a
 state that never existed, which the ZAB trace checker reports as broken primary order.
+Mode ``commands`` (the server's side, zablab/node/zab_replicator.py) decides the client's
+request instead and every server preps it at delivery; the replica is the same in both modes,
+its values are opaque bytes.
 """

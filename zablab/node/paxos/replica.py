@@ -22,6 +22,7 @@ ZAB's recovery rules out. Nothing here reads a clock or a random source.
 
 from __future__ import annotations
 
+import bisect
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -44,8 +45,9 @@ from zablab.node.replica.interface import Application, NotLeader, NotServing
 from zablab.node.replica.zxid import make_zxid, txn_hash
 from zablab.node.storage import Storage
 
+from . import acceptor
+from .acceptor import AfterSync, Ballot, Promised, RuleError, Value
 from .messages import (
-    NOOP_PAYLOAD,
     Accept,
     Accepted,
     Commit,
@@ -101,6 +103,7 @@ class Leading:
     votes: dict[int, set[int]] = field(default_factory=dict)
     heard: dict[int, int] = field(default_factory=dict)
     have: dict[int, int] = field(default_factory=dict)
+    catching: dict[int, int] = field(default_factory=dict)  # peer: last slot of its catch-up batch
     pending_syncs: list[tuple[int, int | None, int]] = field(default_factory=list)
     stalled: tuple[int, int] = (0, 0)  # (delivered, since when) while slots are in flight
 
@@ -401,32 +404,43 @@ class PaxosReplica:
         return False
 
     def _on_prepare(self, now: int, frm: int, msg: Prepare) -> list[Action]:
-        same = msg.round == self.promised and self.promised_to == frm
-        if (msg.round <= self.promised and not same) or self._sticky(now, frm):
+        if self._sticky(now, frm):
             return [Send(frm, Nack(self.promised))]
+        got = acceptor.active().on_prepare(_State(self), Ballot(msg.round, frm), msg.from_slot)
+        if isinstance(got, Nack):
+            return [Send(frm, got)]
+        if not isinstance(got, Promised):
+            raise RuleError(f"on_prepare returned {got!r}: expected a Promised or a Nack")
         out = self._follow(now, frm, msg.round)
         if msg.from_slot <= self.base:
             zxid, data = self.app.snapshot()
-            above = self._entries_from(self.delivered + 1)
+            above = pack_entries([(s, e) for s, e in got.accepted if s > self.delivered])
             top = self.committed_max
-            reply = Promise(msg.round, above, self.delivered, self.pos, zxid, top, data)
+            reply = Promise(got.round, above, self.delivered, self.pos, zxid, top, data)
         else:
-            reply = Promise(msg.round, self._entries_from(msg.from_slot), 0, 0, 0, 0, b"")
+            reply = Promise(got.round, pack_entries(list(got.accepted)), 0, 0, 0, 0, b"")
         return out + [Send(frm, reply)]
 
     def _entries_from(self, slot: int) -> bytes:
         return pack_entries(sorted((s, e) for s, e in self.log.items() if s >= slot))
 
     def _on_accept(self, now: int, frm: int, msg: Accept) -> list[Action]:
-        if msg.round < self.promised:
-            return [Send(frm, Nack(self.promised))]
+        lsn = self.lsn
+        value = Value(msg.zxid, msg.payload)
+        got = acceptor.active().on_accept(_State(self), Ballot(msg.round, frm), msg.slot, value)
+        if isinstance(got, Nack):
+            return [Send(frm, got)]
+        record, answer = (got.record, got.reply) if isinstance(got, AfterSync) else (0, got)
+        if not isinstance(answer, Accepted):
+            raise RuleError(f"on_accept returned {got!r}: expected AfterSync, Accepted or Nack")
         out = self._follow(now, frm, msg.round)
-        reply = Send(frm, Accepted(msg.round, msg.slot))
-        if msg.slot <= self.delivered:
-            return out + [reply]  # decided here already: the value can only be the same
-        self.log[msg.slot] = Entry(msg.round, msg.zxid, msg.payload)
-        self._append(msg.slot)
-        self.pending.append((self.lsn, reply))
+        reply = Send(frm, answer)
+        if record > self.durable_lsn():
+            bisect.insort(self.pending, (record, reply), key=lambda p: p[0])
+        else:
+            out.append(reply)
+        if self.lsn == lsn:
+            return out  # nothing new in the log (a slot decided here already)
         return out + self._flush() + self._follower_deliver()
 
     def _append(self, slot: int) -> None:
@@ -462,8 +476,7 @@ class PaxosReplica:
         return self.role == FOLLOWING and self.follow.leader == frm and rnd == self.follow.round
 
     def _follow(self, now: int, frm: int, rnd: int) -> list[Action]:
-        """Take ``frm`` as the leader of ``rnd`` (promising it, durably, if it is newer)."""
-        self._promise(rnd, frm)
+        """Take ``frm`` as the leader of ``rnd`` (the acceptor rules promised it)."""
         out: list[Action] = []
         if not self._is_my_leader(frm, rnd):
             out = self._leave_role()
@@ -475,6 +488,7 @@ class PaxosReplica:
     def _on_heartbeat(self, now: int, frm: int, msg: Heartbeat) -> list[Action]:
         if msg.round < self.promised:
             return [Send(frm, Nack(self.promised))]
+        self._promise(msg.round, frm)
         out = self._follow(now, frm, msg.round)
         self.follow.active = bool(msg.active)
         self.follow.commit = max(self.follow.commit, msg.commit)
@@ -622,12 +636,18 @@ class PaxosReplica:
             out += self._install(
                 best[0], p.snap_slot, p.snap_pos, p.snap_zxid, p.snap_top, p.snapshot
             )
-        chosen = adopt(unpack_entries(p.entries) for p in lead.promises.values())
+        first = self.delivered + 1
+        promises = [unpack_entries(p.entries) for p in lead.promises.values()]
+        chosen = acceptor.active().recover(promises, first)
         top = max([self.delivered, *chosen])
-        for slot in range(self.delivered + 1, top + 1):
-            e = chosen.get(slot)
-            zxid, payload = (e.zxid, e.payload) if e is not None else (0, NOOP_PAYLOAD)
-            self._accept_own(slot, Entry(lead.round, zxid, payload))
+        for slot in range(first, top + 1):
+            v = chosen.get(slot)
+            if not isinstance(v, Value):
+                raise RuleError(
+                    f"recover gave slot {slot} {v!r}: every slot from {first} to "
+                    f"{top} needs a Value (NOOP for a hole)"
+                )
+            self._accept_own(slot, Entry(lead.round, v.zxid, v.payload))
         lead.recover_upto = lead.sent_upto = top
         lead.next_slot = top + 1
         for slot in range(self.delivered + 1, top + 1):
@@ -688,8 +708,12 @@ class PaxosReplica:
         last = lead.have.get(peer)
         lead.have[peer] = have
         if have >= lead.sent_upto:
+            lead.catching.pop(peer, None)
             return []
-        if (last is not None and have > last) or (last is None and have >= self.delivered):
+        batch_end = lead.catching.get(peer)
+        if batch_end is not None and have >= batch_end:
+            pass  # its last batch arrived whole: the next goes now, or a busy leader outruns it
+        elif (last is not None and have > last) or (last is None and have >= self.delivered):
             return []  # it is making progress with what is in flight
         out: list[Action] = []
         start = have + 1
@@ -699,6 +723,7 @@ class PaxosReplica:
             out.append(Send(peer, snap))
             start = self.delivered + 1
         end = min(lead.sent_upto, start + 4 * self.window - 1)
+        lead.catching[peer] = end
         for slot in range(start, end + 1):
             out.append(Send(peer, self._accept_msg(slot)))
         if self.delivered >= start:
@@ -741,12 +766,28 @@ class PaxosReplica:
         return Trace({"node": self.id, "t": self.now, "event": event, **fields})
 
 
-def adopt(promises: Any) -> dict[int, Entry]:
-    """Per slot, the value accepted in the highest round among the promises (phase 1's rule)."""
-    chosen: dict[int, Entry] = {}
-    for entries in promises:
-        for slot, e in entries:
-            cur = chosen.get(slot)
-            if cur is None or e.round > cur.round:
-                chosen[slot] = e
-    return chosen
+class _State:
+    """The replica's acceptor state as the rules see it (acceptor.AcceptorState)."""
+
+    __slots__ = ("r",)
+
+    def __init__(self, r: PaxosReplica) -> None:
+        self.r = r
+
+    @property
+    def promised(self) -> Ballot:
+        return Ballot(self.r.promised, self.r.promised_to or 0)
+
+    def accepted(self, from_slot: int) -> list[tuple[int, Entry]]:
+        return sorted((s, e) for s, e in self.r.log.items() if s >= from_slot)
+
+    def promise(self, ballot: Ballot) -> None:
+        self.r._promise(ballot.round, ballot.leader)
+
+    def accept(self, slot: int, entry: Entry) -> int:
+        r = self.r
+        if slot <= r.delivered:
+            return 0  # decided here already: the value can only be the same
+        r.log[slot] = entry
+        r._append(slot)
+        return r.lsn

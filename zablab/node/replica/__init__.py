@@ -41,11 +41,12 @@ from .actions import (
     Touched,
     Trace,
 )
-from .config import PROTOCOLS, ReplicaConfig, parse_protocol
+from .config import PAXOS_MODES, PROTOCOLS, ReplicaConfig, parse_paxos_mode, parse_protocol
 from .interface import Application, NotLeader, NotServing, Replica
 from .zxid import epoch_of, make_zxid, txn_hash
 
 __all__ = [
+    "PAXOS_MODES",
     "PROTOCOLS",
     "Action",
     "Application",
@@ -66,6 +67,7 @@ __all__ = [
     "Trace",
     "epoch_of",
     "make_zxid",
+    "parse_paxos_mode",
     "parse_protocol",
     "txn_hash",
 ]

@@ -20,6 +20,25 @@ def parse_protocol(name: str) -> str:
     return name
 
 
+# How a ZooKeeper server sits on Paxos (zoo.cfg `zablab.paxos.mode`, --paxos-mode): `deltas`
+# decides the txn the primary prepped against its pending state (primary-backup on a consensus
+# log), `commands` decides the client's request and every server preps it at delivery
+# (state-machine replication). ZAB always replicates deltas: its order makes them safe.
+PAXOS_MODES = ("deltas", "commands")
+
+
+def parse_paxos_mode(mode: str, protocol: str) -> str:
+    """A Paxos mode checked against PAXOS_MODES and the protocol (one UserError line)."""
+    if mode not in PAXOS_MODES:
+        raise UserError(f"unknown Paxos mode {mode!r}; known modes: {', '.join(PAXOS_MODES)}.")
+    if mode != "deltas" and protocol != "paxos":
+        raise UserError(
+            f"Paxos mode {mode!r} needs the paxos protocol (zablab.protocol=paxos, "
+            f"--protocol paxos); {protocol} replicates the primary's txns."
+        )
+    return mode
+
+
 @dataclass(frozen=True)
 class ReplicaConfig:
     """Timing in ZooKeeper's terms (ticks), the election's waits, and the seeded bugs by name

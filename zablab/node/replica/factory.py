@@ -15,7 +15,11 @@ from .codec import Codec
 from .config import ReplicaConfig, parse_protocol
 from .interface import Application, Replica
 
-__all__ = ["codec_of", "make_replica", "parse_election"]  # the ZAB replica's election schemes, by name
+__all__ = [
+    "codec_of",
+    "make_replica",
+    "parse_election",
+]  # the ZAB replica's election schemes, by name
 
 
 def make_replica(

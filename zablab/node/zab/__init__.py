@@ -5,7 +5,10 @@ Drivers do not import this package: they build a replica with
 ``zablab.node.replica.Replica`` (the driver interface is described in that package). What is
 ZAB's own lives here: the message table (messages.py) and its codec (codec.py), Fast Leader
 Election (election.py), the other election schemes and their registry (elections/, chosen by
-``ReplicaConfig.election``) and the replica (replica.py).
+``ReplicaConfig.election``), the replica (replica.py) and the three rules it asks at the
+decisions that keep acknowledged writes safe (rules.py: which sync a follower gets, when a
+follower ACKs and takes the epoch, how far the leader commits; the ``zab`` lab plugs a
+student's in).
 
 Server integration (the seam the node's ZabReplicator, zablab/node/zab_replicator.py, implements):
 

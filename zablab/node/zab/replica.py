@@ -8,7 +8,9 @@ one lands. Nothing here reads a clock or a random source.
 
 Durability rules, as ZooKeeper's: a follower ACKs a proposal (and NEWLEADER) only once its log
 is synced; the leader counts its own ACK only once its own log is synced; acceptedEpoch and
-currentEpoch are written atomically before the messages that depend on them are sent.
+currentEpoch are written atomically before the messages that depend on them are sent. The
+follower's timing of ACKs and currentEpoch, the choice of sync and the commit point are asked
+of rules.py (pure functions); the bookkeeping, messages and disk stay here.
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ from .messages import (
     UpToDate,
     channel_of,
 )
+from .rules import FollowerLog, LeaderLog, SyncMode, SyncPlan
+from .rules import active as active_rules
 
 
 class ProtocolError(Exception):
@@ -145,7 +149,9 @@ class Following:
     leader_heard: int = 0
     sync_epoch: int = 0
     newleader_zxid: int = 0
-    newleader_upto: int = -1  # ACK of NEWLEADER owed once this much is durable
+    history: int | None = None  # from NEWLEADER on: the last zxid of the leader's history
+    epoch_taken: bool = False  # currentEpoch holds sync_epoch
+    newleader_acked: bool = False
     acked_upto: int = 0
     # Only the historical bugs use these (ZOOKEEPER-3642, ZOOKEEPER-3911): a SNAP's snapshot
     # not yet written, and sync proposals held in memory, not yet handed to the log.
@@ -175,6 +181,7 @@ class ZabReplica:
         self.bugs = ZabBugs.of(config.bugs)
         self.storage = storage
         self.app = app
+        self.rules = active_rules()  # what to sync, when to ACK, how far to commit (rules.py)
         self.role = LOOKING
         self.accepted_epoch = 0
         self.current_epoch = 0
@@ -351,19 +358,8 @@ class ZabReplica:
         self.now = now
         self.flush_requested = False
         out: list[Action] = []
-        durable = self.durable_zxid()
         if self.role == FOLLOWING:
-            if 0 <= self.follow.newleader_upto <= durable and self.follow.leader is not None:
-                self.follow.newleader_upto = -1
-                out += self._ack_newleader(self.follow.leader)
-            if (
-                self.follow.phase in (FollowerPhase.NEWLEADER, FollowerPhase.SERVING)
-                and self.follow.newleader_upto < 0
-            ):
-                top = min(durable, self.last_zxid)
-                if top > self.follow.acked_upto:
-                    self.follow.acked_upto = top
-                    out.append(Send(self.follow.leader, Ack(top)))  # type: ignore[arg-type]
+            out += self._follower_step()
         elif self.role == LEADING:
             if not self.lead.established:
                 out += self._maybe_epoch_quorum(now) + self._try_establish(now)
@@ -650,35 +646,27 @@ class ZabReplica:
         return out
 
     def _sync_learner(self, peer: int, ln: Learner) -> list[Action]:
-        """Choose DIFF, TRUNC(+DIFF) or SNAP as ZooKeeper's LearnerHandler.syncFollower does."""
+        """DIFF, TRUNC(+DIFF) or SNAP, as the rules choose (ZooKeeper's syncFollower)."""
         peer_last = ln.last_zxid
         last = self.last_zxid
-        k = self.cfg.committed_log_size
-        floor = self.prev_zxid if len(self.zxids) <= k else self.zxids[-k - 1]
+        window = LeaderLog(self.prev_zxid, tuple(self.zxids), self.cfg.committed_log_size)
+        plan = self.rules.choose_sync(peer_last, window)
+        if self.bugs.diff_without_trunc and plan.mode is SyncMode.TRUNC and peer_last < last:
+            plan = SyncPlan(SyncMode.DIFF)  # the diverged txn stays in the follower's log
         out: list[Action] = []
         start: int  # index of the first window entry to send
-        if peer_last == last:
-            out.append(Send(peer, Diff(last)))
-            start = len(self.zxids)
-        elif peer_last > last:
-            out.append(Send(peer, Trunc(last, last)))
-            start = len(self.zxids)
-        elif peer_last >= floor:
-            i = bisect.bisect_right(self.zxids, peer_last)  # entries <= peer_last
-            known = peer_last == self.prev_zxid or (i > 0 and self.zxids[i - 1] == peer_last)
-            if known or self.bugs.diff_without_trunc:
-                out.append(Send(peer, Diff(last)))
-            else:
-                # The follower holds a txn we never had: cut it back to our predecessor first.
-                back = self.zxids[i - 1] if i > 0 else self.prev_zxid
-                out.append(Send(peer, Trunc(back, last)))
-            start = i
-        elif self.bugs.diff_across_gap:
+        if plan.mode is SyncMode.SNAP and self.bugs.diff_across_gap:
             # ZOOKEEPER-2418: the txns older than the committed log come from the txn log,
             # and where the log ends before the committed log starts the gap is not noticed:
             # the DIFF starts at the committed log, skipping what lies between.
             out.append(Send(peer, Diff(last)))
-            start = len(self.zxids) - k if len(self.zxids) > k else 0
+            start = max(len(self.zxids) - self.cfg.committed_log_size, 0)
+        elif plan.mode is SyncMode.DIFF:
+            out.append(Send(peer, Diff(last)))
+            start = bisect.bisect_right(self.zxids, peer_last)  # entries <= peer_last
+        elif plan.mode is SyncMode.TRUNC:
+            out.append(Send(peer, Trunc(plan.trunc_to, last)))
+            start = bisect.bisect_right(self.zxids, plan.trunc_to)
         else:
             zxid, data = self.app.snapshot()
             if zxid != self.committed_zxid:
@@ -720,21 +708,16 @@ class ZabReplica:
             return []
         mine = self.last_zxid if self.bugs.ack_before_fsync else self.durable_zxid()
         if self.bugs.commit_without_quorum:
-            point = mine
+            point: int | None = mine
         else:
-            acks = sorted(
-                [mine]
-                + [
-                    ln.acked
-                    for ln in self.lead.learners.values()
-                    if ln.phase >= LearnerPhase.SYNCED
-                ],
-                reverse=True,
-            )
-            if len(acks) < self.quorum:
-                return []
-            point = acks[self.quorum - 1]
-        if point <= self.committed_zxid:
+            acks = {
+                p: ln.acked
+                for p, ln in self.lead.learners.items()
+                if ln.phase >= LearnerPhase.SYNCED
+            }
+            acks[self.id] = mine
+            point = self.rules.commit_point(self.zxids[self.delivered :], acks, self.quorum)
+        if point is None or point <= self.committed_zxid:
             return []
         out = self._commit_to(point)
         msg = Commit(self.committed_zxid)
@@ -799,11 +782,11 @@ class ZabReplica:
                 return []
             self._append(msg.zxid, msg.payload)
             if ph is FollowerPhase.SYNC:
-                return []
+                return self._follower_step()
             if self.bugs.ack_before_fsync:
                 self.follow.acked_upto = msg.zxid
                 return [Send(leader, Ack(msg.zxid))]
-            return self._flush()
+            return self._follower_step() + self._flush()
         if isinstance(msg, Commit) and ph in _RECEIVING:
             return self._commit_to(min(msg.zxid, self.last_zxid))
         if isinstance(msg, NewLeader) and ph is FollowerPhase.SYNC:
@@ -811,6 +794,7 @@ class ZabReplica:
                 raise ProtocolError("NEWLEADER for another epoch")
             self.follow.phase = FollowerPhase.NEWLEADER
             self.follow.newleader_zxid = msg.zxid
+            self.follow.history = self.last_zxid
             if self.follow.pending_snapshot is not None:
                 # ZOOKEEPER-3642: the SNAP's snapshot is taken only now, at NEWLEADER
                 self.storage.snapshot(*self.follow.pending_snapshot)
@@ -822,15 +806,15 @@ class ZabReplica:
             if self.bugs.newleader_ack_before_sync or self.bugs.unsynced_dropped_on_rejoin:
                 # ZOOKEEPER-4646 (and ZOOKEEPER-4785): the txns are queued to the async log
                 # sync and NEWLEADER is ACKed without waiting for it.
+                self._take_epoch()
                 return self._ack_newleader(leader) + self._flush()
-            if (
-                self.bugs.ack_before_fsync
-                or self.bugs.diff_logged_after_uptodate
-                or self.durable_zxid() >= self.last_zxid
-            ):
+            if self.bugs.ack_before_fsync or self.bugs.diff_logged_after_uptodate:
+                # the ACK is sent whatever the disk holds (ZOOKEEPER-3911: the sync's
+                # proposals are not even handed to the log yet)
+                self._take_epoch()
                 return self._ack_newleader(leader)
-            self.follow.newleader_upto = self.last_zxid
-            return self._flush()
+            out = self._follower_step()
+            return out if self.follow.newleader_acked else out + self._flush()
         if isinstance(msg, UpToDate) and ph is FollowerPhase.NEWLEADER:
             self.follow.phase = FollowerPhase.SERVING
             self.vote = self._epoch_vote(leader, self.follow.sync_epoch)
@@ -844,18 +828,52 @@ class ZabReplica:
             return out
         raise ProtocolError(f"unexpected {type(msg).__name__} in phase {ph.value!r}")
 
-    def _ack_newleader(self, leader: int) -> list[Action]:
-        """currentEpoch only once the leader's history is on our disk: a server whose
-        currentEpoch is e must hold all of leader e's initial history, or its vote could beat
-        servers that hold committed txns it lost in a crash (cf. ZOOKEEPER-4646)."""
+    def _follower_step(self) -> list[Action]:
+        """Whatever the rules say the follower's log now allows: take the epoch, ACK
+        NEWLEADER, ACK proposals (rules.follower_step: only what is on disk)."""
+        f = self.follow
+        if f.leader is None:
+            return []
+        step = self.rules.follower_step(
+            FollowerLog(
+                f.history,
+                f.epoch_taken,
+                f.newleader_acked,
+                self.last_zxid,
+                self.durable_zxid(),
+                f.acked_upto,
+            )
+        )
+        out: list[Action] = []
+        if step.take_epoch:
+            self._take_epoch()
+        if step.ack_newleader and f.history is not None and not f.newleader_acked:
+            out += self._ack_newleader(f.leader)
+        if step.ack is not None:
+            f.acked_upto = max(f.acked_upto, step.ack)
+            out.append(Send(f.leader, Ack(step.ack)))
+        return out
+
+    def _take_epoch(self) -> None:
+        """Take the new leader's epoch where the rules (or a bug's shortcut past them) say;
+        ZOOKEEPER-1282 defers it to UPTODATE, after the NEWLEADER ACK, so a crash in between
+        leaves an ACKed follower on the old epoch."""
         if not self.bugs.epoch_at_uptodate:
             self._write_current_epoch(self.follow.sync_epoch)
-        self.follow.acked_upto = self.last_zxid
-        return [Send(leader, Ack(self.follow.newleader_zxid))]
 
     def _write_current_epoch(self, epoch: int) -> None:
+        """currentEpoch := the new leader's epoch. The rules do it only once the leader's
+        history is on our disk: a server whose currentEpoch is e must hold all of leader e's
+        initial history, or its vote could beat servers that hold committed txns it lost in
+        a crash (cf. ZOOKEEPER-4646)."""
+        self.follow.epoch_taken = True
         self.current_epoch = epoch
         self.storage.state("currentEpoch").write(epoch)
+
+    def _ack_newleader(self, leader: int) -> list[Action]:
+        self.follow.newleader_acked = True
+        self.follow.acked_upto = self.last_zxid
+        return [Send(leader, Ack(self.follow.newleader_zxid))]
 
     def _log_unlogged(self) -> list[Action]:
         """Hand the sync proposals held in memory to the log (only ZOOKEEPER-3911 holds any)."""

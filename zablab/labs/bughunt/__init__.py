@@ -1,0 +1,5 @@
+"""Lab bughunt: find, by search, schedules that break ZAB with hidden bugs switched on."""
+
+from .lab import LAB
+
+__all__ = ["LAB"]
