@@ -26,6 +26,7 @@ COMMANDS = {
     "serve": "zablab.harness.command",
     "cluster": "zablab.harness.command",
     "lab": "zablab.labs.command",
+    "bugs": "zablab.bugs_command",
 }
 
 

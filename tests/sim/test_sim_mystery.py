@@ -1,5 +1,5 @@
 """Mystery tokens: a token switches its bugs on wherever a bug name goes, a saved trace keeps
-the token and never the names, a mistyped token is one error line, and `--replay --clean`
+the token and never the names, a mistyped token is one error line, and `--replay --without-bugs`
 replays a trace with its bugs off."""
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def test_the_cli_takes_a_token_and_the_saved_trace_names_no_bug(
     assert not any(name in capsys.readouterr().out for name in BUGS)
     assert json.loads(text)["bugs"] == [tok]
     assert main(["--replay", str(out)]) == 1
-    assert main(["--replay", str(out), "--clean"]) == 0
+    assert main(["--replay", str(out), "--without-bugs"]) == 0
     printed = capsys.readouterr().out
     assert "VIOLATION" in printed and "clean replica): ok" in printed
     tf = load_trace(out)
@@ -61,10 +61,10 @@ def test_the_cli_takes_a_token_and_the_saved_trace_names_no_bug(
     assert named.violations  # the token is the bug
 
 
-def test_clean_needs_a_replay_and_a_bad_token_exits_255(
+def test_without_bugs_needs_a_replay_and_a_bad_token_exits_255(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert main(["--seed", "1", "--clean"]) == 255
+    assert main(["--seed", "1", "--without-bugs"]) == 255
     assert main(["--seed", "1", "--bug", "mystery:zzzz"]) == 255
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(e.startswith("zablab: error: ") for e in err)

@@ -21,7 +21,9 @@ def first_failure(cfg: SimConfig, bound: int) -> Simulation:
     raise AssertionError(f"no seed below {bound} fails with {cfg.bugs}")
 
 
-@pytest.mark.parametrize("bug", known([Layer.ZAB]))
+# the zoo's entries are found by their scripted schedules, not random seeds (seeds 0): their
+# schedules were shrunk when made, and tests/sim/test_bug_zoo.py replays them
+@pytest.mark.parametrize("bug", [b for b in known([Layer.ZAB]) if BUGS[b].seeds > 0])
 def test_each_seeded_bug_shrinks_to_a_short_exact_replay(bug: str) -> None:
     cfg = SimConfig(bugs=(bug,))
     sim = first_failure(cfg, BUGS[bug].seeds)

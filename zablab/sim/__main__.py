@@ -83,7 +83,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     g.add_argument("--replay", metavar="FILE", help="re-run a saved trace exactly")
     g.add_argument("--html", metavar="OUT", help="with --replay: write its message diagram here")
     g.add_argument(
-        "--clean",
+        "--without-bugs",
         action="store_true",
         help="with --replay: replay on the clean replica (the trace's bugs, or its mystery, off)",
     )
@@ -114,6 +114,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     s.add_argument("--max-crashes", type=int, default=b.max_crashes)
     s.add_argument("--max-restarts", type=int, default=b.max_restarts)
     s.add_argument("--max-writes", type=int, default=b.max_writes)
+    s.add_argument(
+        "--max-partitions",
+        type=int,
+        default=b.max_partitions,
+        help="cuts of one node from the rest (default 0; a heal is always a choice after one)",
+    )
     s.add_argument("--max-depth", type=int, default=b.max_depth, help="steps after the boot")
     s.add_argument("--max-states", type=int, default=b.max_states)
     s.add_argument("--time-limit", type=float, default=b.time_limit, help="seconds")
@@ -155,8 +161,8 @@ def main(argv: list[str] | None = None) -> int:
                 "--paxos-mode needs whole servers: give --scenario paxosrun or --workload NAME "
                 "(the bare replicas decide opaque payloads)."
             )
-        if args.clean and not args.replay:
-            raise UserError("--clean replays a trace without its bugs: give --replay FILE with it.")
+        if args.without_bugs and not args.replay:
+            raise UserError("--without-bugs replays a trace file: give --replay FILE with it.")
         if args.replay:
             return run_replay(args)
         if args.scenario:
@@ -300,7 +306,7 @@ def run_scenario(args: argparse.Namespace) -> int:
 
 def run_replay(args: argparse.Namespace) -> int:
     tf = load_trace(args.replay)
-    if args.clean:
+    if args.without_bugs:
         tf.config = replace(tf.config, bugs=())
     if tf.servers:
         logging.getLogger("zablab.node").setLevel(logging.ERROR)
@@ -315,7 +321,7 @@ def run_replay(args: argparse.Namespace) -> int:
         print("\n".join(r.timeline(verbose=args.log > 1)))
     same = (
         ""
-        if not tf.trace_hash or args.clean  # the clean replica's trace is another one
+        if not tf.trace_hash or args.without_bugs  # the clean replica's trace is another one
         else (
             "as saved"
             if r.trace_hash == tf.trace_hash
@@ -323,7 +329,7 @@ def run_replay(args: argparse.Namespace) -> int:
         )
     )
     verdict = "VIOLATION" if r.violations else "ok"
-    clean = ", clean replica" if args.clean else ""
+    clean = ", clean replica" if args.without_bugs else ""
     print(
         f"replay of {args.replay} ({tf.origin or 'no origin'}; {len(tf.steps)} steps, "
         f"{tf.checks} checks{clean}): {verdict}, trace {r.trace_hash[:12]} {same}".rstrip()
@@ -345,6 +351,7 @@ def run_search(args: argparse.Namespace, cfg: SimConfig) -> int:
         max_crashes=args.max_crashes,
         max_restarts=args.max_restarts,
         max_writes=args.max_writes,
+        max_partitions=args.max_partitions,
         ticks=args.ticks,
         time_limit=args.time_limit,
         max_states=args.max_states,

@@ -80,6 +80,7 @@ class SimConfig:
     election: str = "fle"  # the ZAB election scheme (zablab/node/zab/elections)
     bugs: tuple[str, ...] = ()
     lasting: str = "none"  # at the heal: a minority crashed / partitioned away for good
+    zxid_counter_max: int = 0xFFFFFFFF  # a zxid's counter bits (lowered to reach a rollover)
 
     def __post_init__(self) -> None:
         parse_protocol(self.protocol)
@@ -107,6 +108,7 @@ class SimConfig:
             committed_log_size=self.committed_log_size,
             election=self.election,
             bugs=frozenset(resolve(self.bugs)),
+            zxid_counter_max=self.zxid_counter_max,
         )
 
     def replay_command(self, seed: int) -> str:

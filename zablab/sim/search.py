@@ -3,7 +3,8 @@
 From the boot state, the choices at a state are: deliver the oldest message of a link, fire a
 node's timer, land a node's log sync, crash a node (at most ``max_crashes``), restart a crashed
 one (at most ``max_restarts``), a client write at an established leader (at most
-``max_writes``), and, if asked, a node's tick. Time moves only when a timer or tick fires, so
+``max_writes``), cutting one node off from the rest (at most ``max_partitions``, none by
+default; connections reset) and healing a cut, and, if asked, a node's tick. Time moves only when a timer or tick fires, so
 two orders of independent deliveries reach the same state, and state hashing (``state_key``)
 prunes the repeat. Notices of broken connections and the leader's own forwarded proposals are
 taken at once, as the step that caused them (they are local to the node, not choices of the
@@ -37,7 +38,17 @@ Steps = list[dict[str, Any]]
 
 # How often a random walk takes each kind of choice: the network's work first, faults seldom,
 # so that walks get past an election before they crash something.
-_WEIGHT = {"deliver": 8, "flush": 4, "timer": 3, "tick": 1, "write": 4, "crash": 1, "restart": 2}
+_WEIGHT = {
+    "deliver": 8,
+    "flush": 4,
+    "timer": 3,
+    "tick": 1,
+    "write": 4,
+    "crash": 1,
+    "restart": 2,
+    "partition": 1,
+    "heal": 1,
+}
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,8 @@ class Bounds:
     max_crashes: int = 3
     max_restarts: int = 1
     max_writes: int = 2
+    max_partitions: int = 0  # cuts of one node from the rest (a bug that needs a live node
+    # cut off, not crashed: its in-memory state must outlive the cut)
     ticks: bool = False
     time_limit: float = 60.0
     max_states: int = 1_000_000
@@ -150,6 +163,13 @@ class Explorer:
         crashes = sum(1 for s in done if s["do"] == "crash")
         restarts = sum(1 for s in done if s["do"] == "restart")
         writes = sum(1 for s in done if s["do"] == "write")
+        cuts = sum(1 for s in done if s["do"] == "partition")
+        if len(set(st.net.group.values())) > 1:
+            out.append({"t": now, "do": "heal"})
+        elif cuts < self.b.max_partitions:
+            for n in st.ids:
+                rest = [m for m in st.ids if m != n]
+                out.append({"t": now, "do": "partition", "groups": [[n], rest], "silent": False})
         for n in st.ids:
             node = st.nodes[n]
             if not node.up:

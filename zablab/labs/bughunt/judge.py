@@ -1,9 +1,9 @@
 """How a submitted trace is judged: replayed with the bug on (it must break a property) and on
 the clean replica (it must not), and the property the student names must be one it breaks.
 
-The replays are `zablab sim --replay FILE` and `zablab sim --replay FILE --clean` exactly (the
-trace's own config and checks, its bugs replaced by the ones graded), so a student can
-reproduce every verdict. A trace that fails on the clean replica too shows no bug (e.g. a
+The replays are `zablab sim --replay FILE` and `zablab sim --replay FILE --without-bugs`
+exactly (the trace's own config and checks, its bugs replaced by the ones graded), so a
+student can reproduce every verdict. A trace that fails on the clean replica too shows no bug (e.g. a
 schedule whose last steps break a liveness property any replica breaks), so it scores nothing.
 """
 
@@ -93,7 +93,8 @@ class Judged:
         if self.clean:
             return (
                 f"[{self.answer.label}] {name} also fails on the clean replica, so it shows "
-                f"no bug: {self.clean[0][:200]} (check with zablab sim --replay {name} --clean)"
+                f"no bug: {self.clean[0][:200]} "
+                f"(check with zablab sim --replay {name} --without-bugs)"
             )
         return ""
 

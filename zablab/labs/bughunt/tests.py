@@ -4,8 +4,9 @@ its own).
 
 A trace counts for a bug when its replay with the bug on breaks a property and its replay on
 the clean replica breaks none: exactly what `zablab sim --replay FILE` and
-`zablab sim --replay FILE --clean` print. The mysteries are graded the same way, against the
-bugs the course's secret drew (hidden.py); here they are only checked for being ready.
+`zablab sim --replay FILE --without-bugs` print. The mysteries are graded the same way,
+against the bugs the course's secret drew (hidden.py); here they are only checked for being
+ready.
 """
 
 from __future__ import annotations

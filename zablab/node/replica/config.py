@@ -52,3 +52,6 @@ class ReplicaConfig:
     committed_log_size: int = 500  # how much history a leader keeps to catch followers up
     election: str = "fle"  # the election scheme by name (zablab/node/zab/elections)
     bugs: frozenset[str] = field(default_factory=frozenset)
+    # the largest counter a zxid of one epoch holds: ZooKeeper's low 32 bits (the simulator
+    # lowers it to reach a rollover in a few writes)
+    zxid_counter_max: int = 0xFFFFFFFF

@@ -153,6 +153,10 @@ class Following:
     epoch_taken: bool = False  # currentEpoch holds sync_epoch
     newleader_acked: bool = False
     acked_upto: int = 0
+    # Only the historical bugs use these (ZOOKEEPER-3642, ZOOKEEPER-3911): a SNAP's snapshot
+    # not yet written, and sync proposals held in memory, not yet handed to the log.
+    pending_snapshot: tuple[int, bytes] | None = None
+    unlogged: list[tuple[int, bytes]] = field(default_factory=list)
 
 
 # the follower phases in which the leader's proposals and commits are taken
@@ -198,6 +202,10 @@ class ZabReplica:
         self.lead = Leading()
         self.follow = Following()
         self.touches = b""  # for the next PING reply (kept across roles, as the server sent it)
+        # Only the historical bugs read these two (ZOOKEEPER-2845, ZOOKEEPER-2355): what an
+        # in-memory database that outlived a role change would claim to hold.
+        self.loaded_zxid = 0  # the newest zxid recovered from disk at start
+        self.claimed_zxid = 0  # the newest zxid a DIFF announced, before its txns arrived
 
     # == public queries ======================================================================
 
@@ -259,6 +267,8 @@ class ZabReplica:
         for z, p in rec.records:
             self.zxids.append(z)
             self.payloads.append(p)
+        if self.bugs.retained_db_zxid:
+            self.loaded_zxid = self.last_zxid  # only the bug reads it (no new search state)
         out.append(self._trace("restart", pos=self.next_pos, last_zxid=self.last_zxid))
         out += self._go_looking(now)
         return out
@@ -364,15 +374,27 @@ class ZabReplica:
         """The zxid the next ``propose`` assigns (prep writes it into the txn header)."""
         if not self.is_leader:
             raise NotLeader(f"server {self.id} is not an established leader")
-        return make_zxid(self.lead.epoch, self.lead.counter + 1)
+        return self._zxid(self.lead.counter + 1)
+
+    def _zxid(self, counter: int) -> int:
+        """The zxid of this epoch's ``counter``-th proposal; a counter past the configured
+        width carries into the epoch bits, as an overflowing 64-bit zxid does."""
+        width = self.cfg.zxid_counter_max + 1
+        return make_zxid(self.lead.epoch + counter // width, counter % width)
 
     def propose(self, now: int, payload: bytes) -> list[Action]:
         """Leader only: assign the next zxid to ``payload`` and broadcast it."""
         self.now = now
         if not self.is_leader:
             raise NotLeader(f"server {self.id} is not an established leader")
+        if self.lead.counter >= self.cfg.zxid_counter_max and not self.bugs.zxid_counter_wraps:
+            # As ZooKeeper's leader since ZOOKEEPER-1277 (XidRolloverException): the epoch's
+            # counter is used up, so the leader steps down and the next election starts a
+            # new epoch; the write is refused. With the bug the counter carries into the
+            # epoch bits and the txn takes a zxid of the next epoch.
+            return self._go_looking(now, "zxid counter exhausted: a new epoch must start")
         self.lead.counter += 1
-        zxid = make_zxid(self.lead.epoch, self.lead.counter)
+        zxid = self._zxid(self.lead.counter)
         self._append(zxid, payload)
         out: list[Action] = [
             self._trace("broadcast", epoch=self.lead.epoch, zxid=zxid, txn=txn_hash(payload))
@@ -438,6 +460,11 @@ class ZabReplica:
 
     def _go_looking(self, now: int, why: str = "") -> list[Action]:
         out: list[Action] = []
+        if self.role == FOLLOWING and self.bugs.unsynced_dropped_on_rejoin:
+            # ZOOKEEPER-4785: leaving the leader shuts the sync processor down, dropping the
+            # txns still queued for the disk, and the database is fast-forwarded to what the
+            # log holds: the follower keeps the new currentEpoch over a log without them.
+            self._truncate_after(self.durable_zxid())
         if self.role == LEADING:
             out += [Close(p) for p in self.lead.learners]
         elif self.role == FOLLOWING and self.follow.leader is not None:
@@ -628,7 +655,13 @@ class ZabReplica:
             plan = SyncPlan(SyncMode.DIFF)  # the diverged txn stays in the follower's log
         out: list[Action] = []
         start: int  # index of the first window entry to send
-        if plan.mode is SyncMode.DIFF:
+        if plan.mode is SyncMode.SNAP and self.bugs.diff_across_gap:
+            # ZOOKEEPER-2418: the txns older than the committed log come from the txn log,
+            # and where the log ends before the committed log starts the gap is not noticed:
+            # the DIFF starts at the committed log, skipping what lies between.
+            out.append(Send(peer, Diff(last)))
+            start = max(len(self.zxids) - self.cfg.committed_log_size, 0)
+        elif plan.mode is SyncMode.DIFF:
             out.append(Send(peer, Diff(last)))
             start = bisect.bisect_right(self.zxids, peer_last)  # entries <= peer_last
         elif plan.mode is SyncMode.TRUNC:
@@ -698,7 +731,21 @@ class ZabReplica:
     def _become_follower(self, now: int, leader: int) -> list[Action]:
         self.role = FOLLOWING
         self.follow = Following(leader=leader, phase=FollowerPhase.INFO, leader_heard=now)
-        return [Send(leader, FollowerInfo(self.accepted_epoch, self.last_zxid))]
+        return [Send(leader, FollowerInfo(self.accepted_epoch, self._reported_zxid()))]
+
+    def _reported_zxid(self) -> int:
+        """The newest zxid a follower tells its leader it holds: its log's newest, not the
+        newest it delivered, so that the leader truncates what only this follower logged."""
+        if self.bugs.retained_db_zxid:
+            # ZOOKEEPER-2845: the in-memory database kept across the role change reports
+            # the last txn it applied (what was loaded at start, or committed since), not
+            # the last one logged: an old leader's uncommitted tail escapes the TRUNC.
+            return max(self.committed_zxid, self.loaded_zxid)
+        if self.bugs.zxid_before_apply:
+            # ZOOKEEPER-2355: lastProcessedZxid was set to the DIFF's target before the
+            # txns were applied; a follower cut off mid-sync rejoins claiming them.
+            return max(self.last_zxid, self.claimed_zxid)
+        return self.last_zxid
 
     def _follower_message(self, now: int, msg: Message) -> list[Action]:
         leader = self.follow.leader
@@ -719,13 +766,20 @@ class ZabReplica:
                 self.storage.state("acceptedEpoch").write(msg.epoch)
             self.follow.sync_epoch = msg.epoch
             self.follow.phase = FollowerPhase.EPOCH
-            return [Send(leader, AckEpoch(self.current_epoch, self.last_zxid))]
+            return [Send(leader, AckEpoch(self.current_epoch, self._reported_zxid()))]
         if isinstance(msg, Diff | Trunc | Snap) and ph is FollowerPhase.EPOCH:
             self.follow.phase = FollowerPhase.SYNC
             return self._on_sync(leader, msg)
         if isinstance(msg, Proposal) and ph in _RECEIVING:
             if msg.zxid <= self.last_zxid:
                 raise ProtocolError(f"proposal 0x{msg.zxid:x} does not follow 0x{self.last_zxid:x}")
+            if self.bugs.diff_logged_after_uptodate and ph is not FollowerPhase.SERVING:
+                # ZOOKEEPER-3911: the sync's proposals wait in memory (packetsNotCommitted)
+                # and reach the log only after UPTODATE, though NEWLEADER is ACKed at once.
+                self.zxids.append(msg.zxid)
+                self.payloads.append(msg.payload)
+                self.follow.unlogged.append((msg.zxid, msg.payload))
+                return []
             self._append(msg.zxid, msg.payload)
             if ph is FollowerPhase.SYNC:
                 return self._follower_step()
@@ -741,15 +795,34 @@ class ZabReplica:
             self.follow.phase = FollowerPhase.NEWLEADER
             self.follow.newleader_zxid = msg.zxid
             self.follow.history = self.last_zxid
-            if self.bugs.ack_before_fsync:
+            if self.follow.pending_snapshot is not None:
+                # ZOOKEEPER-3642: the SNAP's snapshot is taken only now, at NEWLEADER
+                self.storage.snapshot(*self.follow.pending_snapshot)
+                self.follow.pending_snapshot = None
+            if self.bugs.epoch_before_persist:
+                # ZOOKEEPER-4643: currentEpoch is written on NEWLEADER, before the sync's
+                # txns are on disk; a crash now leaves the new epoch over a short log.
                 self._write_current_epoch(self.follow.sync_epoch)
+            if self.bugs.newleader_ack_before_sync or self.bugs.unsynced_dropped_on_rejoin:
+                # ZOOKEEPER-4646 (and ZOOKEEPER-4785): the txns are queued to the async log
+                # sync and NEWLEADER is ACKed without waiting for it.
+                self._take_epoch()
+                return self._ack_newleader(leader) + self._flush()
+            if self.bugs.ack_before_fsync or self.bugs.diff_logged_after_uptodate:
+                # the ACK is sent whatever the disk holds (ZOOKEEPER-3911: the sync's
+                # proposals are not even handed to the log yet)
+                self._take_epoch()
                 return self._ack_newleader(leader)
             out = self._follower_step()
             return out if self.follow.newleader_acked else out + self._flush()
         if isinstance(msg, UpToDate) and ph is FollowerPhase.NEWLEADER:
             self.follow.phase = FollowerPhase.SERVING
             self.vote = self._epoch_vote(leader, self.follow.sync_epoch)
-            out = self._commit_to(min(msg.committed, self.last_zxid))
+            if self.bugs.epoch_at_uptodate:
+                # ZOOKEEPER-1282: currentEpoch set on UPTODATE, not before ACKing NEWLEADER
+                self._write_current_epoch(self.follow.sync_epoch)
+            out = self._log_unlogged()
+            out += self._commit_to(min(msg.committed, self.last_zxid))
             out.append(self._trace("follow", epoch=self.follow.sync_epoch, leader=leader))
             out.append(RoleChange(FOLLOWING, self.follow.sync_epoch, leader))
             return out
@@ -773,13 +846,20 @@ class ZabReplica:
         )
         out: list[Action] = []
         if step.take_epoch:
-            self._write_current_epoch(self.follow.sync_epoch)
+            self._take_epoch()
         if step.ack_newleader and f.history is not None and not f.newleader_acked:
             out += self._ack_newleader(f.leader)
         if step.ack is not None:
             f.acked_upto = max(f.acked_upto, step.ack)
             out.append(Send(f.leader, Ack(step.ack)))
         return out
+
+    def _take_epoch(self) -> None:
+        """Take the new leader's epoch where the rules (or a bug's shortcut past them) say;
+        ZOOKEEPER-1282 defers it to UPTODATE, after the NEWLEADER ACK, so a crash in between
+        leaves an ACKed follower on the old epoch."""
+        if not self.bugs.epoch_at_uptodate:
+            self._write_current_epoch(self.follow.sync_epoch)
 
     def _write_current_epoch(self, epoch: int) -> None:
         """currentEpoch := the new leader's epoch. The rules do it only once the leader's
@@ -795,20 +875,45 @@ class ZabReplica:
         self.follow.acked_upto = self.last_zxid
         return [Send(leader, Ack(self.follow.newleader_zxid))]
 
+    def _log_unlogged(self) -> list[Action]:
+        """Hand the sync proposals held in memory to the log (only ZOOKEEPER-3911 holds any)."""
+        if not self.follow.unlogged:
+            return []
+        for z, p in self.follow.unlogged:
+            self.storage.log.append(z, p)
+        self.follow.unlogged = []
+        return self._flush()
+
     def _on_sync(self, leader: int, msg: Diff | Trunc | Snap) -> list[Action]:
         before = self.last_zxid
         if isinstance(msg, Diff):
+            if self.bugs.zxid_before_apply:
+                self.claimed_zxid = max(self.claimed_zxid, msg.to)  # ZOOKEEPER-2355
             return [
                 self._trace("sync", mode="DIFF", leader=leader, **{"from": before, "to": msg.to})
             ]
         if isinstance(msg, Trunc):
+            queued: list[tuple[int, bytes]] = []
+            if self.bugs.sync_outlives_shutdown:
+                # ZOOKEEPER-4712: the old leadership's sync processor was never shut down;
+                # the txns it still had queued reach the log after this TRUNC (not the
+                # in-memory window), to be replayed at the next restart.
+                cut = max(msg.zxid, self.storage.log.synced_zxid)
+                queued = [(z, p) for z, p in zip(self.zxids, self.payloads, strict=True) if z > cut]
             self._truncate_after(msg.zxid)
+            for z, p in queued:
+                self.storage.log.append(z, p)
             return [
                 self._trace("sync", mode="TRUNC", leader=leader, **{"from": before, "to": msg.to})
             ]
         # SNAP: the leader's delivered state replaces ours.
         self.storage.truncate_after(msg.zxid)
-        self.storage.snapshot(msg.zxid, wrap_snapshot(msg.pos, msg.data))
+        if self.bugs.snap_not_persisted:
+            # ZOOKEEPER-3642: the state is replaced in memory; the snapshot waits for
+            # NEWLEADER, and is never taken if the leader dies before sending it.
+            self.follow.pending_snapshot = (msg.zxid, wrap_snapshot(msg.pos, msg.data))
+        else:
+            self.storage.snapshot(msg.zxid, wrap_snapshot(msg.pos, msg.data))
         self.zxids, self.payloads = [], []
         self.prev_zxid, self.prev_pos, self.delivered = msg.zxid, msg.pos, 0
         self.durable_floor = msg.zxid
