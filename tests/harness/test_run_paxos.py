@@ -14,7 +14,6 @@ from zablab.errors import UserError
 from zablab.harness.report import repeat_command
 from zablab.harness.runner import Runner, TestOptions
 
-
 # `zablab test --protocol` takes no mode: a mode other than the default goes through --db-args
 RUNS = [
     (mode, workload, seed, via)
