@@ -41,7 +41,7 @@ from server_vs_zookeeper import PATH, VALUE, connect  # isort: skip
 
 NO_FAULTS = 10**9  # mean gap between nemesis actions: none within a run
 TICK_MS = 200
-PAXOS_MODES = ("deltas",)  # the Paxos server modes measured; a new mode is one more name here
+PAXOS_MODES = ("deltas", "commands")  # the Paxos server modes measured
 
 
 def zoo_cfg(protocol: str, mode: str = "") -> str:
