@@ -81,26 +81,27 @@ class ZabReplicator:
     # ---- replica -> core --------------------------------------------------------------------
 
     def handle(self, actions: list[Action]) -> None:
+        # An isinstance chain, the frequent kinds first: it runs for every action of every
+        # replica event, and a ``match`` on class patterns costs several times as much.
         core = self.core
         for a in actions:
-            match a:
-                case Deliver():
-                    core.deliver(Txn.decode(a.payload), a.payload)
-                case ForwardedRequest():
-                    self._propose(WriteRequest.decode(a.request))
-                case Touched():
-                    for (sid,) in _SID.iter_unpack(a.data[: len(a.data) // 8 * 8]):
-                        core.tracker.touch(sid, core.now)
-                case Synced():
-                    core.synced(a.token)
-                case InstallSnapshot():
-                    core.install_tree(DataTree.deserialize(a.data))
-                case RoleChange():
-                    self._role(a)
-                case Send() | Close() | Flush() | SetTimer() | Trace():
-                    self.io.append(a)
-                case _:
-                    assert_never(a)
+            if isinstance(a, (Send, Trace, SetTimer, Flush, Close)):
+                self.io.append(a)
+            elif isinstance(a, Deliver):
+                core.deliver(Txn.decode(a.payload), a.payload)
+            elif isinstance(a, ForwardedRequest):
+                self._propose(WriteRequest.decode(a.request))
+            elif isinstance(a, Synced):
+                core.synced(a.token)
+            elif isinstance(a, Touched):
+                for (sid,) in _SID.iter_unpack(a.data[: len(a.data) // 8 * 8]):
+                    core.tracker.touch(sid, core.now)
+            elif isinstance(a, RoleChange):
+                self._role(a)
+            elif isinstance(a, InstallSnapshot):
+                core.install_tree(DataTree.deserialize(a.data))
+            else:
+                assert_never(a)
 
     def _propose(self, req: WriteRequest) -> None:
         replica = self.replica

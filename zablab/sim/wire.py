@@ -7,6 +7,7 @@ handling and reply encoding run in the simulation exactly as they do under kazoo
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 from zablab.node.jute import INT, REPLY_HEADER, Reader, Writer
@@ -22,6 +23,8 @@ from zablab.node.protocol import (
     write_acl,
 )
 from zablab.node.reads import MULTI_HEADER
+
+_LEN_XID_OP = struct.Struct(">iii")
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +142,8 @@ class WireConn:
 
     def frame(self, req: Request) -> tuple[int, bytes]:
         self.xid += 1
-        return self.xid, _framed(Writer().int(self.xid).int(req.op).raw(req.body).bytes())
+        body = req.body  # length, xid, op, body: what Writer would build, in one pack
+        return self.xid, _LEN_XID_OP.pack(8 + len(body), self.xid, req.op) + body
 
     @staticmethod
     def ping_frame() -> bytes:
