@@ -230,7 +230,8 @@ class WholeSim:
     # ---- the event queue --------------------------------------------------------------------
 
     def call_later(self, ms: int, fn: Callable[..., None], *args: Any) -> None:
-        self.at(self.now + ms, fn, *args)
+        self.seq += 1  # self.at inlined: the clients' timers and hops come through here
+        heapq.heappush(self.queue, (self.now + ms, _LATER, self.seq, fn, args))
 
     def at(self, t: int, fn: Callable[..., None], *args: Any, prio: int = _LATER) -> None:
         self.seq += 1
@@ -529,7 +530,8 @@ class WholeSim:
             return
         t = max(self.now + self._hop(), ln.c2s_last)
         ln.c2s_last = t
-        self.at(t, self._c2s, cid, data)
+        self.seq += 1
+        heapq.heappush(self.queue, (t, _LATER, self.seq, self._c2s, (cid, data)))
 
     def _c2s(self, cid: int, data: bytes) -> None:
         ln = self.links[cid]
@@ -550,7 +552,8 @@ class WholeSim:
             ln.server_open = False
         t = max(self.now + self._hop(), ln.s2c_last)
         ln.s2c_last = t
-        self.at(t, self._s2c, cid, data, close)
+        self.seq += 1
+        heapq.heappush(self.queue, (t, _LATER, self.seq, self._s2c, (cid, data, close)))
 
     def _s2c(self, cid: int, data: bytes, close: bool) -> None:
         ln = self.links[cid]

@@ -7,6 +7,7 @@ handling and reply encoding run in the simulation exactly as they do under kazoo
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass
 
@@ -27,14 +28,14 @@ from zablab.node.reads import MULTI_HEADER
 _LEN_XID_OP = struct.Struct(">iii")
 
 
-# Request and Reply are made for every op and every answer: plain slotted records (a frozen
-# dataclass's __init__ costs about twice as much, through object.__setattr__ per field).
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Request:
     op: int
     body: bytes = b""
 
 
+# made for every answer: a plain slotted record (a frozen dataclass's __init__ costs about
+# twice as much, through object.__setattr__ per field)
 @dataclass(slots=True)
 class Reply:
     xid: int
@@ -55,6 +56,9 @@ class Session:
     timeout: int
 
 
+# The read requests of a workload name a few fixed paths: each is encoded once (a Request is
+# frozen, so one object serves every op).
+@functools.lru_cache(maxsize=256)
 def get_data(path: str) -> Request:
     return Request(OpCode.GET_DATA, Writer().ustring(path).bool(False).bytes())
 
@@ -68,6 +72,7 @@ def create(path: str, data: bytes = b"", flags: int = 0) -> Request:
     return Request(OpCode.CREATE, w.bytes())
 
 
+@functools.lru_cache(maxsize=256)
 def sync(path: str) -> Request:
     return Request(OpCode.SYNC, Writer().ustring(path).bytes())
 
