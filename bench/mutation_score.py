@@ -4,17 +4,21 @@
     python bench/mutation_score.py --sample 100 --search --jobs 2
     python bench/mutation_score.py --sample 0               # every mutation point (hours)
 
-Each mutant (zablab/sim/mutate.py) runs in a fresh interpreter against the seed set and, with
---search, a dfs bounded by --search-states; the unmutated modules run the same check first in
-the same invocation (a failing original makes every score meaningless: exit 255). Printed:
-mutants tried, caught by seeds / by search / by crash / by timeout, the survivors, the score
-caught/tried, and each survivor with file:line, the original and the mutated line and a
-"reason: ?" for the human to fill (an equivalent mutant, or a gap in the checks to close).
+Each mutant (zablab/sim/mutate.py) runs in a fresh interpreter against the seed set (full-heal
+runs, runs ending with a minority crashed or cut off for good, runs with client syncs) and,
+with --search, a dfs bounded by --search-states; the unmutated modules run the same check first
+in the same invocation (a failing original makes every score meaningless: exit 255). Printed:
+mutants tried, caught by seeds / by search / by crash / by timeout, the survivors, and the
+score over the non-equivalent mutants. Survivors a reader has judged (JUDGED below) are
+printed with that judgment: an equivalent mutant (left out of the score, listed apart with
+why no run can tell it from the original) or a known gap (why the checks miss it); any other
+survivor gets "reason: ?" for the human to fill.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
 import time
 from collections import Counter
@@ -23,9 +27,218 @@ from pathlib import Path
 from typing import NoReturn
 
 from zablab.errors import UserError
-from zablab.sim.mutate import MODULES, Check, Outcome, points_of, run_mutant, sample, source_line
+from zablab.sim.mutate import (
+    MODULES,
+    Check,
+    Outcome,
+    Point,
+    points_of,
+    run_mutant,
+    sample,
+    source_line,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
+REPLICA, ELECTION = MODULES
+
+# Survivors judged by reading the code, keyed by module, enclosing def or class, the line
+# before and after the edit (stripped): not by line number, so that edits elsewhere in the
+# module keep the judgment. "equivalent": no run can tell the mutant from the original; it is
+# left out of the score. "gap": a real difference the checks do not see, and why.
+JUDGED: dict[tuple[str, str, str, str], tuple[str, str]] = {
+    (REPLICA, "LearnerPhase", "INFO = 0  # sent FOLLOWERINFO", "INFO = 1  # sent FOLLOWERINFO"): (
+        "equivalent",
+        "INFO becomes an alias of EPOCH: learners are compared with INFO only before the "
+        "epoch is decided, when none is at EPOCH, and ACKEPOCH only follows LEADERINFO",
+    ),
+    (REPLICA, "Learner", "last_zxid: int = 0", "last_zxid: int = 1"): (
+        "equivalent",
+        "every Learner is built with the last zxid of its FOLLOWERINFO; the default is unused",
+    ),
+    (REPLICA, "__init__", "self.now = 0", "pass"): (
+        "equivalent",
+        "start() and every event set now before anything (only _trace) reads it",
+    ),
+    (REPLICA, "compact", "self.now = now", "pass"): (
+        "equivalent",
+        "compact emits no trace event, the only reader of now; the next event sets it",
+    ),
+    (REPLICA, "_truncate_after", "self.durable_floor = min(self.durable_floor, zxid)", "pass"): (
+        "equivalent",
+        "a correct leader never truncates committed history and the floor is committed (a "
+        "snapshot), so the min is always the floor itself",
+    ),
+    (
+        REPLICA,
+        "_try_commit",
+        "if not self.lead.established or self.delivered == len(self.zxids):",
+        "if not self.lead.established and self.delivered == len(self.zxids):",
+    ): (
+        "equivalent",
+        "an established leader with nothing new then finds point <= committed and returns "
+        "nothing; an unestablished one is never asked (before NEWLEADER's quorum no learner "
+        "has anything newer to ACK)",
+    ),
+    (
+        REPLICA,
+        "_sync_learner",
+        "known = peer_last == self.prev_zxid or (i > 0 and self.zxids[i - 1] == peer_last)",
+        "known = peer_last == self.prev_zxid and (i > 0 and self.zxids[i - 1] == peer_last)",
+    ): (
+        "equivalent",
+        "the TRUNC then sent cuts at the follower's own last zxid: nothing is cut, the same "
+        "states and messages as DIFF (only the trace's sync mode reads TRUNC)",
+    ),
+    (
+        ELECTION,
+        "__init__",
+        "self.recv: dict[int, Vote] = {}  # LOOKING peers' votes in my round",
+        "pass  # LOOKING peers' votes in my round",
+    ): (
+        "equivalent",
+        "start() sets recv before any notification is handled",
+    ),
+    (
+        REPLICA,
+        "on_message",
+        "if frm not in self.members or frm == self.id:",
+        "if frm not in self.members and frm == self.id:",
+    ): (
+        "equivalent",
+        "a guard against messages from non-members or from itself, which no driver delivers (its network links distinct members only)",
+    ),
+    (
+        REPLICA,
+        "_maybe_decide_epoch",
+        "self.lead.epoch = max(self.lead.connecting.values()) + 1",
+        "self.lead.epoch = max(self.lead.connecting.values()) + 2",
+    ): (
+        "equivalent",
+        "epochs only have to grow: every use compares them or matches one exactly, so skipping a number changes no decision",
+    ),
+    (
+        REPLICA,
+        "_follower_message",
+        "if isinstance(msg, UpToDate) and ph is FollowerPhase.NEWLEADER:",
+        "if isinstance(msg, UpToDate) or ph is FollowerPhase.NEWLEADER:",
+    ): (
+        "equivalent",
+        "UPTODATE is only sent to a follower in NEWLEADER phase, and every other message of that phase is taken by an earlier branch",
+    ),
+    (REPLICA, "_truncate_after", "if zxid < self.prev_zxid:", "if zxid <= self.prev_zxid:"): (
+        "equivalent",
+        "at equality the branch sets prev_zxid to the value it has",
+    ),
+    (REPLICA, "_truncate_after", "self.delivered = min(self.delivered, i)", "pass"): (
+        "equivalent",
+        "a correct leader never truncates delivered (committed) history, so the min is always delivered itself",
+    ),
+    (REPLICA, "on_disconnect", "self.lead.learners.pop(peer, None)", "pass"): (
+        "gap",
+        "timing only: the leader forgets a disconnected learner when its tick finds it silent (syncLimit later) instead of at once; the acks it counted were real",
+    ),
+    (REPLICA, "on_tick", "if not self.lead.established:", "if (self.lead.established):"): (
+        "gap",
+        "an established leader never steps down for a lost quorum; it cannot commit alone, and the runs with a minority cut off for good do not check that the minority stops serving (it would answer reads from a stale history)",
+    ),
+    (
+        REPLICA,
+        "on_tick",
+        "and now - ln.last_heard <= self.cfg.sync_limit * tick",
+        "or now - ln.last_heard <= self.cfg.sync_limit * tick",
+    ): (
+        "gap",
+        "as above: every synced learner counts as alive, so a leader never steps down for a lost quorum; nothing checks a cut-off leader's role",
+    ),
+    (
+        REPLICA,
+        "submit",
+        "if self.serving and self.follow.leader is not None:",
+        "if self.serving or self.follow.leader is not None:",
+    ): (
+        "gap",
+        "a follower still syncing forwards a client's write instead of refusing it; the leader commits it as any other, so no check sees a difference",
+    ),
+    (REPLICA, "compact", "self.now = now", "return []"): (
+        "gap",
+        "compaction never happens: the in-memory window only grows and SNAP syncs stop being needed; no check looks at compaction",
+    ),
+    (REPLICA, "_go_looking", "out.append(SetTimer(self.election.next_deadline()))", "pass"): (
+        "gap",
+        "the first election deadline is not armed; the first notification heard arms it, so elections still finish (only a node that hears nothing would stall)",
+    ),
+    (
+        REPLICA,
+        "_follower_message",
+        "if isinstance(msg, SyncReply) and ph is FollowerPhase.SERVING:",
+        "if isinstance(msg, SyncReply) and ph is not FollowerPhase.SERVING:",
+    ): (
+        "gap",
+        "a SyncReply makes a serving follower fail with a protocol error and go looking; the sync check excuses a sync whose server changed role, so the lost answer passes",
+    ),
+    (ELECTION, "on_notification", "self.recv = {}", "pass"): (
+        "gap",
+        "votes of the older round stay in the tally after a newer round starts; no run made a stale vote decide (the fle lab's graders target this one)",
+    ),
+    (
+        ELECTION,
+        "on_settled_peer",
+        "if self._count(self.recv, theirs) >= self.quorum and self._leader_ok(theirs, n):",
+        "if self._count(self.recv, theirs) >= self.quorum or self._leader_ok(theirs, n):",
+    ): (
+        "gap",
+        "a LEADING peer's claim in this round is taken without a quorum agreeing; that leader still needs a quorum to establish, so runs only see a node join early",
+    ),
+    (REPLICA, "start", "self.durable_floor = rec.snapshot_zxid", "pass"): (
+        "gap",
+        "after a restart from a snapshot newer than the durable log tail the replica "
+        "under-reports what is on disk; only a NEWLEADER with nothing to flush, at a node the "
+        "quorum needs, would hang on it, and no seed or search state reached that",
+    ),
+    (
+        REPLICA,
+        "on_tick",
+        "and now - ln.last_heard <= self.cfg.sync_limit * tick",
+        "and now - ln.last_heard < self.cfg.sync_limit * tick",
+    ): (
+        "gap",
+        "timing only: the leader's failure detector 1 ms tighter (a learner last heard exactly "
+        "syncLimit ticks ago counts as gone, the leader may step down a tick early)",
+    ),
+    (REPLICA, "_sync_learner", "elif peer_last >= floor:", "elif peer_last > floor:"): (
+        "gap",
+        "cost only: SNAP instead of DIFF for a follower exactly at the window's floor, which "
+        "is correct; no check measures sync cost",
+    ),
+    (ELECTION, "start", "self.resend_at = now + self.interval", "pass"): (
+        "gap",
+        "timing only: the first resend of notifications fires at once instead of after the "
+        "interval (more messages, the same elections)",
+    ),
+    (ELECTION, "_leader_ok", "return n.round == self.round", "return n.round != self.round"): (
+        "gap",
+        "a settled peer naming this LOOKING node its leader in the same round is refused "
+        "(ZooKeeper's checkLeader); the node then wins through the LOOKING votes instead, and "
+        "no run needed that path",
+    ),
+}
+
+
+def enclosing(root: Path, point: Point) -> str:
+    """The innermost def or class holding the point's line ("" at module level)."""
+    tree = ast.parse((root / point.file).read_text())
+    best, size = "", 1 << 30
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            end = node.end_lineno or node.lineno
+            if node.lineno <= point.line <= end and end - node.lineno < size:
+                best, size = node.name, end - node.lineno
+    return best
+
+
+def judgment(root: Path, point: Point) -> tuple[str, str] | None:
+    before, after = source_line(root, point)
+    return JUDGED.get((point.file, enclosing(root, point), before, after))
 
 
 def _nodes(text: str) -> tuple[int, ...]:
@@ -80,14 +293,19 @@ def run(argv: list[str] | None) -> int:
         print("fix that first: a score over a failing original means nothing", file=sys.stderr)
         return 255
     timeout = args.timeout or max(30.0, 10 * base.seconds)
-    check = Check(check.seeds, check.nodes, check.search_states, timeout)
+    check = Check(check.seeds, check.nodes, check.search_states, timeout, check.modes)
 
     points = [p for f in modules for p in points_of(f, (ROOT / f).read_text())]
+    stale = set(JUDGED) - {
+        (p.file, enclosing(ROOT, p), *source_line(ROOT, p)) for p in points if p.file in modules
+    }
+    for key in sorted(k for k in stale if k[0] in modules):
+        print(f"note: a judgment matches no mutation point any more (edited code?): {key}")
     chosen = sample(points, args.sample or None, args.sample_seed)
     print(
         f"{len(points)} mutation points in {', '.join(modules)}; trying {len(chosen)} "
         f"(sample seed {args.sample_seed}); check: {check.seeds} seeds on "
-        f"{'/'.join(map(str, check.nodes))} nodes"
+        f"{'/'.join(map(str, check.nodes))} nodes in each of {', '.join(check.modes)}"
         + (f" + dfs search of {check.search_states} states" if check.search_states else "")
         + f"; original passes in {base.seconds:.1f} s; timeout {timeout:.0f} s; jobs {args.jobs}"
     )
@@ -104,8 +322,19 @@ def run(argv: list[str] | None) -> int:
     print(f"caught by crash:   {by['crash']}")
     print(f"caught by timeout: {by['timeout']}")
     print(f"survivors:         {by['survived']}")
-    score = caught / tried if tried else 0.0
-    print(f"mutation score:    {caught}/{tried} = {score:.0%}   ({took:.0f} s wall)")
+    survivors = [o for o in outcomes if not o.caught and o.point]
+    judged: dict[Point | None, tuple[str, str] | None] = {
+        o.point: judgment(ROOT, o.point) for o in survivors if o.point
+    }
+    equivalent = [o for o in survivors if (judged[o.point] or ("",))[0] == "equivalent"]
+    print(f"  of them equivalent: {len(equivalent)} (no run can tell them apart; listed below)")
+    counted = tried - len(equivalent)
+    score = caught / counted if counted else 0.0
+    print(
+        f"mutation score:    {caught}/{counted} = {score:.0%} of the non-equivalent mutants   "
+        f"({caught}/{tried} = {caught / tried if tried else 0:.0%} of all tried; "
+        f"{took:.0f} s wall)"
+    )
     kinds = Counter(o.point.kind for o in outcomes if o.point)
     kinds_caught = Counter(o.point.kind for o in outcomes if o.point and o.caught)
     print("by kind: " + ", ".join(f"{k} {kinds_caught[k]}/{n}" for k, n in sorted(kinds.items())))
@@ -115,16 +344,20 @@ def run(argv: list[str] | None) -> int:
     for o in blunt:
         assert o.point is not None
         print(f"  {o.point.file}:{o.point.line}:{o.point.col} {o.point.kind}: {o.detail}")
-    survivors = [o for o in outcomes if not o.caught and o.point]
-    if survivors:
-        print("\nsurvivors:")
-    for o in survivors:
-        assert o.point is not None
-        before, after = source_line(ROOT, o.point)
-        print(f"  {o.point.file}:{o.point.line}:{o.point.col} {o.point.kind}")
-        print(f"    - {before}")
-        print(f"    + {after}")
-        print("    reason: ?")
+    for title, group in (
+        ("survivors (not equivalent)", [o for o in survivors if o not in equivalent]),
+        ("equivalent mutants (left out of the score)", equivalent),
+    ):
+        if group:
+            print(f"\n{title}:")
+        for o in group:
+            assert o.point is not None
+            before, after = source_line(ROOT, o.point)
+            print(f"  {o.point.file}:{o.point.line}:{o.point.col} {o.point.kind}")
+            print(f"    - {before}")
+            print(f"    + {after}")
+            j = judged[o.point]
+            print(f"    reason: {j[0]}: {j[1]}" if j else "    reason: ?")
     return 0
 
 

@@ -100,14 +100,31 @@ def _point(file: str, line_text: str, kind: str, replacement: str) -> Point:
 
 
 def test_the_check_catches_a_leader_committing_without_a_quorum_and_passes_the_original() -> None:
-    check = Check(seeds=30, nodes=(3,), timeout=120)
+    check = Check(seeds=30, nodes=(3,), timeout=120, modes=("heal",))
     # the leader's commit rule: commit at the quorum-th highest ack, here made the (q-1)-th
     bad = _point("zablab/node/zab/rules.py", "point = on_disk[quorum - 1]", "const+1", "2")
     caught = run_mutant(ROOT, bad, check)
     assert caught.verdict == "seeds", caught
-    assert "VIOLATION" in caught.detail
+    assert caught.detail.startswith("heal: seed ") and " on 3 nodes: " in caught.detail, caught
     original = run_mutant(ROOT, None, check, REPLICA)
     assert original.verdict == "survived", original
+
+
+def test_a_leader_needing_more_than_a_bare_quorum_is_caught_by_the_lasting_runs() -> None:
+    """Full-heal runs cannot see it (everything answers in the end); a minority crashed for
+    good can: that is why the check has that mode."""
+    bad = _point(REPLICA, "if alive < self.quorum:", "compare", "<=")
+    healed = run_mutant(ROOT, bad, Check(seeds=10, nodes=(3,), timeout=120, modes=("heal",)))
+    assert healed.verdict == "survived", healed
+    lasting = run_mutant(ROOT, bad, Check(seeds=10, nodes=(3,), timeout=120))
+    assert lasting.verdict == "seeds" and lasting.detail.startswith("crash-minority:"), lasting
+    assert "liveness" in lasting.detail, lasting
+
+
+def test_a_sync_left_waiting_for_a_later_commit_is_caught_by_the_sync_runs() -> None:
+    bad = _point(REPLICA, "if self.committed_zxid >= self.last_zxid:", "compare", ">")
+    out = run_mutant(ROOT, bad, Check(seeds=5, nodes=(3,), timeout=120, modes=("syncs",)))
+    assert out.verdict == "seeds" and "never answered" in out.detail, out
 
 
 def test_a_mutant_that_breaks_the_replica_counts_as_a_crash() -> None:
@@ -132,8 +149,11 @@ def test_the_bench_prints_the_score_and_each_survivor_with_a_reason_to_fill() ->
         for k in ("seeds", "search", "crash", "timeout")
     ]
     assert tried == 4 and sum(parts) + survivors == tried
-    assert f"mutation score:    {tried - survivors}/{tried}" in out
-    assert out.count("reason: ?") == survivors
+    m = re.search(r"mutation score: +(\d+)/(\d+) = \d+% of the non-equivalent", out)
+    assert m is not None, out
+    equivalent = int(re.search(r"of them equivalent: (\d+)", out).group(1))  # type: ignore[union-attr]
+    assert (int(m.group(1)), int(m.group(2))) == (tried - survivors, tried - equivalent)
+    assert out.count("    reason: ") == survivors  # each judged, or "?" for a human to fill
     bad = subprocess.run(
         [sys.executable, str(bench), "--jobs", "0"],
         capture_output=True,

@@ -19,6 +19,10 @@ BOOL = struct.Struct(">?")
 INT_INT = struct.Struct(">ii")
 REPLY_HEADER = struct.Struct(">iqi")  # xid, zxid, err
 
+_pack_int = INT.pack
+_unpack_int = INT.unpack_from
+_unpack_long = LONG.unpack_from
+
 # jute.maxbuffer default of ZooKeeper 3.8 (0xfffff)
 MAX_BUFFER = 0xFFFFF
 
@@ -44,17 +48,20 @@ class Reader:
         if self.pos + n > self.end:
             raise JuteError(f"record truncated: need {n} bytes at offset {self.pos}")
 
+    # int and long inline _need: they are the hottest reads of the server and the simulator
     def int(self) -> builtins.int:
-        self._need(4)
-        v = INT.unpack_from(self.buf, self.pos)[0]
-        self.pos += 4
-        return v
+        pos = self.pos
+        if pos + 4 > self.end:
+            raise JuteError(f"record truncated: need 4 bytes at offset {pos}")
+        self.pos = pos + 4
+        return _unpack_int(self.buf, pos)[0]  # type: ignore[no-any-return]
 
     def long(self) -> builtins.int:
-        self._need(8)
-        v = LONG.unpack_from(self.buf, self.pos)[0]
-        self.pos += 8
-        return v
+        pos = self.pos
+        if pos + 8 > self.end:
+            raise JuteError(f"record truncated: need 8 bytes at offset {pos}")
+        self.pos = pos + 8
+        return _unpack_long(self.buf, pos)[0]  # type: ignore[no-any-return]
 
     def bool(self) -> builtins.bool:
         self._need(1)
@@ -68,10 +75,11 @@ class Reader:
             return None
         if n > MAX_BUFFER + 1024:
             raise JuteError(f"unreasonable buffer length {n}")
-        self._need(n)
-        v = bytes(self.buf[self.pos : self.pos + n])
-        self.pos += n
-        return v
+        pos = self.pos
+        if pos + n > self.end:
+            raise JuteError(f"record truncated: need {n} bytes at offset {pos}")
+        self.pos = pos + n
+        return bytes(self.buf[pos : pos + n])
 
     def ustring(self) -> str | None:
         n = self.int()
@@ -79,9 +87,11 @@ class Reader:
             return None
         if n > MAX_BUFFER + 1024:
             raise JuteError(f"unreasonable string length {n}")
-        self._need(n)
-        raw = bytes(self.buf[self.pos : self.pos + n])
-        self.pos += n
+        pos = self.pos
+        if pos + n > self.end:
+            raise JuteError(f"record truncated: need {n} bytes at offset {pos}")
+        self.pos = pos + n
+        raw = bytes(self.buf[pos : pos + n])
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -109,7 +119,7 @@ class Writer:
         self.buf = bytearray()
 
     def int(self, v: builtins.int) -> Writer:
-        self.buf += INT.pack(v)
+        self.buf += _pack_int(v)
         return self
 
     def long(self, v: builtins.int) -> Writer:
@@ -122,14 +132,20 @@ class Writer:
 
     def buffer(self, v: bytes | None) -> Writer:
         if v is None:
-            self.buf += INT.pack(-1)
+            self.buf += _pack_int(-1)
         else:
-            self.buf += INT.pack(len(v))
+            self.buf += _pack_int(len(v))
             self.buf += v
         return self
 
     def ustring(self, v: str | None) -> Writer:
-        return self.buffer(None if v is None else v.encode("utf-8"))
+        if v is None:
+            self.buf += _pack_int(-1)
+        else:
+            b = v.encode("utf-8")
+            self.buf += _pack_int(len(b))
+            self.buf += b
+        return self
 
     def raw(self, v: bytes) -> Writer:
         self.buf += v

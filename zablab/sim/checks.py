@@ -49,12 +49,18 @@ class RunOutcome:
     final: dict[int, list[tuple[int, bytes]]]  # per node: (zxid, payload) delivered
     acked: list[bytes]  # payloads a client saw committed
     lasting: Lasting | None = None  # the run ended with a minority down for good
+    # what the client syncs found (stale answers, unanswered syncs), when the run had syncs
+    syncs: tuple[str, ...] = ()
+    # per node up at the end: the leader its monitor() reports (mntr's view of the role)
+    monitors: tuple[tuple[int, int], ...] = ()
 
 
 def check_run(run: RunOutcome) -> list[str]:
     bad = check_trace(run.trace)
     for n, anomalies in run.anomalies.items():
         bad += [f"node {n} app: {a}" for a in anomalies]
+    bad += list(run.syncs)
+    bad += check_monitors(run.roles, dict(run.monitors))
     converged = run.converged
     final = run.final
     held = {p for st in final.values() for _, p in st}
@@ -83,6 +89,21 @@ def check_run(run: RunOutcome) -> list[str]:
             bad.append(f"lost write: {payload.decode()} was acknowledged but no replica has it")
         elif converged and payload not in everywhere:
             bad.append(f"lost write: {payload.decode()} was acknowledged but some replica lacks it")
+    return bad
+
+
+def check_monitors(
+    roles: dict[int, tuple[str, int, int | None]], monitors: dict[int, int]
+) -> list[str]:
+    """What a replica's monitor() reports (the mntr leader field, what operators and the
+    ensemble's gauges see) must agree with the role it last announced: the leader while
+    LEADING or FOLLOWING, -1 otherwise."""
+    bad = []
+    for n, reported in sorted(monitors.items()):
+        role, _epoch, leader = roles.get(n, ("LOOKING", 0, None))
+        want = leader if role in ("LEADING", "FOLLOWING") and leader is not None else -1
+        if reported != want:
+            bad.append(f"monitor: node {n} reports leader {reported} while {role} (want {want})")
     return bad
 
 

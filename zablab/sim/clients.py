@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .draw import randint
 from .wire import Reply, Session, WireConn
 from .workloads import OpRun, SimWorkload
 
@@ -180,7 +181,7 @@ class SimClient:
         if self.op is not None:
             self._crashed(reason)
         if not self.done:
-            self.host.call_later(self.host.rng.randint(10, 100), self._wake)
+            self.host.call_later(randint(self.host.rng, 10, 100), self._wake)
 
     # ---- ops -----------------------------------------------------------------------------------
 
@@ -252,7 +253,7 @@ class SimClient:
         if type_ == "ok" and self.plan:
             self.plan.pop(0)
         if self.cid is not None:
-            self.host.call_later(self.host.rng.randint(0, 2 * self.cfg.op_gap_ms), self._wake)
+            self.host.call_later(randint(self.host.rng, 0, 2 * self.cfg.op_gap_ms), self._wake)
 
     def _fields(self) -> dict[str, Any]:
         out: dict[str, Any] = {"node": f"n{self.node}"}

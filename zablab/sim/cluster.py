@@ -49,7 +49,7 @@ from zablab.node.replica.factory import make_replica, parse_election
 from zablab.node.storage import SimDisk, Storage
 
 from .app import SimApp
-from .checks import Lasting, RunOutcome, check_lasting, check_run, is_liveness
+from .checks import LIVENESS, Lasting, RunOutcome, check_lasting, check_run, is_liveness
 from .mystery import resolve
 from .network import Network
 
@@ -81,6 +81,7 @@ class SimConfig:
     bugs: tuple[str, ...] = ()
     lasting: str = "none"  # at the heal: a minority crashed / partitioned away for good
     zxid_counter_max: int = 0xFFFFFFFF  # a zxid's counter bits (lowered to reach a rollover)
+    sync_every_ms: int = 0  # mean gap between client syncs, to the end of the run (0: none)
 
     def __post_init__(self) -> None:
         parse_protocol(self.protocol)
@@ -90,6 +91,8 @@ class SimConfig:
                 f"--election chooses the ZAB replica's election; {self.protocol} has its own "
                 "(drop --election)."
             )
+        if self.sync_every_ms < 0:
+            raise UserError("--sync-every-ms wants a mean gap in ms, or 0 for no syncs.")
         if self.lasting not in LASTING_MODES:
             raise UserError(
                 f"unknown lasting fault {self.lasting!r}; choose one of {', '.join(LASTING_MODES)}."
@@ -216,6 +219,12 @@ class Simulation:
         self.lasting_down: list[int] | None = None  # the minority down for good, once chosen
         # (payload, node, epoch it served in) of writes accepted after a lasting fault began
         self.late_writes: list[tuple[bytes, int, int]] = []
+        # Client syncs (SimConfig.sync_every_ms): token -> (node, incarnation, role changes
+        # of the node, time) while unanswered; what answered ones lacked; RoleChanges per node
+        self.syncs = 0
+        self.pending_syncs: dict[int, tuple[int, int, int, int]] = {}
+        self.sync_bad: list[str] = []
+        self.role_changes = dict.fromkeys(self.ids, 0)
         # The run as explicit choices (steps.py), kept when ``record`` is on: what replays it.
         self.record = False
         self.steps: list[dict[str, Any]] = []
@@ -238,6 +247,8 @@ class Simulation:
         self.boot()
         self.at(self._gap(self.cfg.request_every_ms), "request")
         self.at(self._gap(self.cfg.fault_every_ms), "fault")
+        if self.cfg.sync_every_ms:
+            self.at(self._gap(self.cfg.sync_every_ms), "sync")
         self.at(self.cfg.duration_ms, "heal")
         self.run_until(self.cfg.duration_ms + self.cfg.converge_ms, stop_when_converged=True)
         return self.result()
@@ -398,10 +409,13 @@ class Simulation:
                     node.app.install(a.zxid, a.data, a.pos)
                 case RoleChange():
                     node.role = (a.role, a.epoch, a.leader)
+                    self.role_changes[n] += 1
                 case ForwardedRequest():
                     self.at(self.now, "propose", n, node.incarnation, a.request)
                 case Synced():
-                    self.synced.append((n, a.token, [p for _, p in node.app.entries]))
+                    state = [p for _, p in node.app.entries]
+                    self.synced.append((n, a.token, state))
+                    self.answered(n, a.token, state)
                 case Touched():
                     pass  # the simulated clients keep no sessions
                 case _:
@@ -518,6 +532,67 @@ class Simulation:
         except NotServing:
             pass
 
+    def _ev_sync(self) -> None:
+        """A client's sync at a random server, during the whole run (after the heal too: a
+        sync must be answered when no write follows it); while a minority is down for good,
+        at the live majority."""
+        if self.active or self.lasting_down is None:
+            n = self.rng.choice(self.ids)
+        else:
+            live = self.live_side()
+            n = self.rng.choice(live) if live else self.ids[0]
+        if self.nodes[n].paused_until <= self.now:
+            self.sync(n)
+        self.at(self._gap(self.cfg.sync_every_ms), "sync")
+
+    def sync(self, n: int) -> None:
+        """A client's sync at server ``n`` (refused unless it serves)."""
+        node = self.nodes[n]
+        r = node.replica
+        if r is None or not node.up:
+            return
+        self.rec("sync", node=n)
+        self.syncs += 1
+        token = self.syncs
+        try:
+            actions = r.sync(self.clock(n), token)
+        except NotServing:
+            return
+        self.pending_syncs[token] = (n, node.incarnation, self.role_changes[n], self.now)
+        self.apply(n, actions)
+
+    def answered(self, n: int, token: int, state: list[bytes]) -> None:
+        """A sync's answer: the server must hold every write acknowledged before the sync
+        was issued (ZooKeeper's sync: the leader's committed history reaches this server)."""
+        issued = self.pending_syncs.pop(token, None)
+        if issued is None:
+            return
+        have = set(state)
+        lacking = sorted(
+            p.decode() for p, t in self.acked.items() if t < issued[3] and p not in have
+        )
+        if lacking:
+            shown = ", ".join(lacking[:5]) + (" ..." if len(lacking) > 5 else "")
+            self.sync_bad.append(
+                f"stale sync: node {n} answered sync {token} (issued at {issued[3]} ms) "
+                f"without {len(lacking)} write(s) acknowledged before it ({shown})"
+            )
+
+    def unanswered_syncs(self) -> list[str]:
+        """Syncs still waiting at a server that has neither restarted nor changed its role
+        since: nothing excuses those (a lost leader or a crash drops the client's request,
+        as ZooKeeper closes its connection)."""
+        out = []
+        for token, (n, inc, changes, t) in sorted(self.pending_syncs.items()):
+            node = self.nodes[n]
+            if node.up and node.incarnation == inc and self.role_changes[n] == changes:
+                out.append((token, n, t))
+        return [
+            f"{LIVENESS}: sync {token} at node {n} (issued at {t} ms, the node still "
+            f"{self.nodes[n].role[0]}) never answered"
+            for token, n, t in out
+        ]
+
     def _ev_resume(self, n: int) -> None:
         node = self.nodes[n]
         if node.paused_until > self.now:  # the pause was extended
@@ -618,6 +693,8 @@ class Simulation:
 
     def finished(self) -> bool:
         """Whether the run's goal after the heal is reached (then it stops early)."""
+        if self.cfg.sync_every_ms and self.unanswered_syncs():
+            return False
         if self.cfg.lasting == "none":
             return self.converged()
         lasting = self.lasting()
@@ -665,6 +742,12 @@ class Simulation:
             final=final,
             acked=list(self.acked),
             lasting=lasting,
+            syncs=tuple(self.sync_bad + self.unanswered_syncs()),
+            monitors=tuple(
+                (n, int(node.replica.monitor()["leader"]))
+                for n, node in self.nodes.items()
+                if node.up and node.replica is not None
+            ),
         )
 
     def result(self) -> SimResult:

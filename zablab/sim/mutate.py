@@ -261,12 +261,25 @@ def sample(points: Sequence[Point], n: int | None, seed: int) -> list[Point]:
     return [points[i] for i in sorted(chosen)]
 
 
+# The kinds of run a mutant faces, each on ``Check.seeds`` seeds per cluster size: full-heal
+# runs (safety, convergence), runs that end with a minority crashed or cut off for good (a
+# leader and commits without it: a replica that needs more than a bare quorum fails these),
+# and runs with client syncs (each answered, and holding what was acknowledged before it).
+MODES: dict[str, dict[str, Any]] = {
+    "heal": {},
+    "crash-minority": {"lasting": "crash-minority"},
+    "partition-minority": {"lasting": "partition-minority"},
+    "syncs": {"sync_every_ms": 100},
+}
+
+
 @dataclass(frozen=True)
 class Check:
     seeds: int = 60
     nodes: tuple[int, ...] = (3, 5)
     search_states: int = 0  # 0: no search; else a dfs bounded by this many states
     timeout: float = 120.0
+    modes: tuple[str, ...] = tuple(MODES)
 
 
 @dataclass(frozen=True)
@@ -298,17 +311,24 @@ print("MUTATION-RESULT " + json.dumps(run_check(job["check"])))
 
 
 def run_check(check: dict[str, Any]) -> dict[str, str]:
-    """The check itself (in the child): seeds first, the search only if every seed passes."""
+    """The check itself (in the child): seeds first (mode by mode, the cheap full-heal runs
+    first), the search only if every seed passes."""
     from zablab.sim.cluster import SimConfig, simulate
     from zablab.sim.search import Bounds, search
 
     try:
-        for nodes in check["nodes"]:
-            cfg = SimConfig(nodes=nodes)
-            for seed in range(check["seeds"]):
-                r = simulate(seed, cfg)
-                if not r.ok:
-                    return {"verdict": "seeds", "detail": f"{r.summary()}".splitlines()[0]}
+        for mode in check.get("modes", ["heal"]):
+            for nodes in check["nodes"]:
+                cfg = SimConfig(nodes=nodes, **MODES[mode])
+                for seed in range(check["seeds"]):
+                    r = simulate(seed, cfg)
+                    if not r.ok:
+                        return {
+                            "verdict": "seeds",
+                            "detail": f"{mode}: seed {seed} on {nodes} nodes: {r.violations[0]}"[
+                                :300
+                            ],
+                        }
         if check["search_states"]:
             b = Bounds(max_states=check["search_states"], time_limit=10 * check["timeout"])
             res = search(SimConfig(nodes=3), "dfs", b)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from .draw import randint, uniform_ints
+
 
 @dataclass
 class Link:
@@ -31,6 +33,7 @@ class Network:
         self.sent = 0
         self.dropped = 0
         self.slow: dict[int, int] = {}  # node -> extra delay bound (ms) on its messages
+        self._delay = uniform_ints(rng, 1, max_delay_ms)  # rng.randint(1, max_delay_ms)
 
     def link(self, a: int, b: int, channel: str) -> Link:
         key = (a, b, channel)
@@ -44,12 +47,19 @@ class Network:
 
     def schedule(self, now: int, a: int, b: int, channel: str) -> tuple[int, int]:
         """(delivery time, generation) for a message a -> b sent now."""
-        ln = self.link(a, b, channel)
-        delay = self.rng.randint(1, self.max_delay)
-        extra = max(self.slow.get(a, 0), self.slow.get(b, 0))
-        if extra:
-            delay += self.rng.randint(0, extra)
-        at = max(now + delay, ln.last)
+        key = (a, b, channel)
+        ln = self.links.get(key)
+        if ln is None:
+            ln = self.links[key] = Link()
+        delay = self._delay()
+        slow = self.slow
+        if slow:
+            extra = max(slow.get(a, 0), slow.get(b, 0))
+            if extra:
+                delay += randint(self.rng, 0, extra)
+        at = now + delay
+        if at < ln.last:
+            at = ln.last
         ln.last = at
         self.sent += 1
         return at, ln.gen

@@ -2,7 +2,7 @@
 
 A random run (cluster.Simulation) picks its next event from a timed queue; a ``Stepper`` is told
 each choice as a step (steps.py): deliver the oldest message on the link a -> b, fire a timer,
-sync a log, crash, restart, partition, heal, a client write. The replicas, the disks and the
+sync a log, crash, restart, partition, heal, a client write or sync. The replicas, the disks and the
 event handlers are the Simulation's own, so a random run's recorded steps replay to the same
 ZAB trace, byte for byte. What a timed queue holds becomes state here: one FIFO of messages per
 link, the pending log syncs, forwarded requests and disconnect notices per node. A step whose
@@ -31,6 +31,7 @@ _NODE_STEPS = {
     "propose",
     "disconnect",
     "write",
+    "sync",
     "crash",
     "restart",
     "compact",
@@ -192,6 +193,8 @@ class Stepper(Simulation):
                 self._ev_disconnect(n, int(s["peer"]))
         elif do == "write":
             self.write(n, str(s["payload"]).encode())
+        elif do == "sync":
+            self.sync(n)
         elif do == "crash":
             self.keep = [int(x) for x in s.get("keep", [])]
             self.crash(n)

@@ -7,6 +7,8 @@ handling and reply encoding run in the simulation exactly as they do under kazoo
 
 from __future__ import annotations
 
+import functools
+import struct
 from dataclasses import dataclass
 
 from zablab.node.jute import INT, REPLY_HEADER, Reader, Writer
@@ -23,6 +25,8 @@ from zablab.node.protocol import (
 )
 from zablab.node.reads import MULTI_HEADER
 
+_LEN_XID_OP = struct.Struct(">iii")
+
 
 @dataclass(frozen=True, slots=True)
 class Request:
@@ -30,7 +34,9 @@ class Request:
     body: bytes = b""
 
 
-@dataclass(frozen=True, slots=True)
+# made for every answer: a plain slotted record (a frozen dataclass's __init__ costs about
+# twice as much, through object.__setattr__ per field)
+@dataclass(slots=True)
 class Reply:
     xid: int
     zxid: int  # the server's last zxid when it answered
@@ -50,6 +56,9 @@ class Session:
     timeout: int
 
 
+# The read requests of a workload name a few fixed paths: each is encoded once (a Request is
+# frozen, so one object serves every op).
+@functools.lru_cache(maxsize=256)
 def get_data(path: str) -> Request:
     return Request(OpCode.GET_DATA, Writer().ustring(path).bool(False).bytes())
 
@@ -63,6 +72,7 @@ def create(path: str, data: bytes = b"", flags: int = 0) -> Request:
     return Request(OpCode.CREATE, w.bytes())
 
 
+@functools.lru_cache(maxsize=256)
 def sync(path: str) -> Request:
     return Request(OpCode.SYNC, Writer().ustring(path).bytes())
 
@@ -139,7 +149,8 @@ class WireConn:
 
     def frame(self, req: Request) -> tuple[int, bytes]:
         self.xid += 1
-        return self.xid, _framed(Writer().int(self.xid).int(req.op).raw(req.body).bytes())
+        body = req.body  # length, xid, op, body: what Writer would build, in one pack
+        return self.xid, _LEN_XID_OP.pack(8 + len(body), self.xid, req.op) + body
 
     @staticmethod
     def ping_frame() -> bytes:
