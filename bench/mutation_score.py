@@ -39,7 +39,7 @@ from zablab.sim.mutate import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-REPLICA, ELECTION = MODULES
+REPLICA, RULES, ELECTION = MODULES
 
 # Survivors judged by reading the code, keyed by module, enclosing def or class, the line
 # before and after the edit (stripped): not by line number, so that edits elsewhere in the
