@@ -48,10 +48,18 @@ def procs_under(path: str) -> list[psutil.Process]:
 
 
 def lazy_mounts() -> set[tuple[str, str]]:
-    """The lose-unfsynced nemesis' FUSE mounts, in every mount namespace on the machine."""
+    """The lose-unfsynced nemesis' FUSE mounts, in every mount namespace on the machine, that
+    this process may have made: those whose daemon is one of its descendants or has died (a
+    mount another test run on the machine is using is none of this test's business)."""
     from zablab.harness.faults.lazyfs.control import mounts
 
-    return mounts()
+    mine = descendants()
+    found = set()
+    for ns, path in mounts():
+        daemons = {p.pid for p in procs_under(path)}
+        if not daemons or daemons & mine:
+            found.add((ns, path))
+    return found
 
 
 @pytest.fixture
