@@ -32,6 +32,7 @@ from zablab.sim.mutate import (
     Check,
     Outcome,
     Point,
+    excluded_of,
     points_of,
     run_mutant,
     sample,
@@ -80,13 +81,13 @@ JUDGED: dict[tuple[str, str, str, str], tuple[str, str]] = {
         "has anything newer to ACK)",
     ),
     (
-        REPLICA,
-        "_sync_learner",
-        "known = peer_last == self.prev_zxid or (i > 0 and self.zxids[i - 1] == peer_last)",
-        "known = peer_last == self.prev_zxid and (i > 0 and self.zxids[i - 1] == peer_last)",
+        RULES,
+        "choose_sync",
+        "if peer_last == log.snapshot_zxid or (i > 0 and zs[i - 1] == peer_last):",
+        "if peer_last == log.snapshot_zxid and (i > 0 and zs[i - 1] == peer_last):",
     ): (
         "equivalent",
-        "the TRUNC then sent cuts at the follower's own last zxid: nothing is cut, the same "
+        "the TRUNC then chosen cuts at the follower's own last zxid: nothing is cut, the same "
         "states and messages as DIFF (only the trace's sync mode reads TRUNC)",
     ),
     (
@@ -205,7 +206,7 @@ JUDGED: dict[tuple[str, str, str, str], tuple[str, str]] = {
         "timing only: the leader's failure detector 1 ms tighter (a learner last heard exactly "
         "syncLimit ticks ago counts as gone, the leader may step down a tick early)",
     ),
-    (REPLICA, "_sync_learner", "elif peer_last >= floor:", "elif peer_last > floor:"): (
+    (RULES, "choose_sync", "if peer_last < floor:", "if peer_last <= floor:"): (
         "gap",
         "cost only: SNAP instead of DIFF for a follower exactly at the window's floor, which "
         "is correct; no check measures sync cost",
@@ -220,6 +221,81 @@ JUDGED: dict[tuple[str, str, str, str], tuple[str, str]] = {
         "a settled peer naming this LOOKING node its leader in the same round is refused "
         "(ZooKeeper's checkLeader); the node then wins through the LOOKING votes instead, and "
         "no run needed that path",
+    ),
+    (
+        REPLICA,
+        "start",
+        'self.current_epoch = st.state("currentEpoch").read(0) or 0',
+        'self.current_epoch = st.state("currentEpoch").read(1) or 0',
+    ): (
+        "gap",
+        "a server with no currentEpoch file reads 1, not 0; every server starts so and the "
+        "first leader's epoch is 1 over the same empty history, so every vote and ahead-check "
+        "orders them as before: only the epoch a never-synced server reports differs, unchecked",
+    ),
+    (
+        REPLICA,
+        "on_tick",
+        "if ln.phase >= LearnerPhase.SYNCED",
+        "if ln.phase > LearnerPhase.SYNCED",
+    ): (
+        "equivalent",
+        "this count runs only at an established leader, and there no learner stays SYNCED: "
+        "its NEWLEADER ACK moves it to UPTODATE in the same step",
+    ),
+    (
+        REPLICA,
+        "on_tick",
+        "if now - self.follow.leader_heard > limit * tick:",
+        "if now - self.follow.leader_heard >= limit * tick:",
+    ): (
+        "gap",
+        "timing only: the follower's failure detector 1 ms tighter (a leader last heard exactly "
+        "syncLimit ticks ago counts as gone)",
+    ),
+    (REPLICA, "compact", "drop = 0", "drop = 1"): (
+        "gap",
+        "cost only: compaction always drops at least the oldest window entry (compact runs "
+        "right after a delivery, and the snapshot just taken holds that entry), so a follower "
+        "may get a SNAP where a DIFF would do; no check measures sync cost",
+    ),
+    (REPLICA, "_go_looking", "if self.role == LEADING:", "if self.role != LEADING:"): (
+        "gap",
+        "a role change closes no connection (a leader its learners', a follower its leader's); "
+        "the other end finds out from silence at initLimit/syncLimit instead, which the runs' "
+        "liveness bounds allow",
+    ),
+    (REPLICA, "_decide", "self.vote = vote", "pass"): (
+        "gap",
+        "between deciding and its sync's end a server answers LOOKING peers with its previous "
+        "epoch's vote (or not at all); after UPTODATE it answers right, and no run made a stale "
+        "answer decide an election",
+    ),
+    (
+        REPLICA,
+        "_maybe_decide_epoch",
+        "if self.lead.epoch_decided or len(self.lead.connecting) < self.quorum:",
+        "if self.lead.epoch_decided and len(self.lead.connecting) < self.quorum:",
+    ): (
+        "gap",
+        "it is only called before the epoch is decided, so the leader decides its epoch from "
+        "its own acceptedEpoch without a quorum's FOLLOWERINFO; a follower that promised a "
+        "newer epoch makes it step down, and no run had two leaders reuse one epoch",
+    ),
+    (REPLICA, "_maybe_epoch_quorum", "self.lead.newleader_acks = set()", "pass"): (
+        "equivalent",
+        "nothing adds to newleader_acks before the epoch quorum (NEWLEADER is sent only after "
+        "it), so the set being reset is always the empty one Leading() made",
+    ),
+    (
+        REPLICA,
+        "_leader_message",
+        "and ln.phase >= LearnerPhase.SYNCING",
+        "and ln.phase > LearnerPhase.SYNCING",
+    ): (
+        "equivalent",
+        "a follower sends SyncRequest only while serving, after UPTODATE, and the leader sends "
+        "UPTODATE as it moves that learner past SYNCING: no SyncRequest meets a SYNCING learner",
     ),
 }
 
@@ -302,6 +378,9 @@ def run(argv: list[str] | None) -> int:
     for key in sorted(k for k in stale if k[0] in modules):
         print(f"note: a judgment matches no mutation point any more (edited code?): {key}")
     chosen = sample(points, args.sample or None, args.sample_seed)
+    left_out = Counter(why for f in modules for _, why in excluded_of(f, (ROOT / f).read_text()))
+    for why, n in sorted(left_out.items()):
+        print(f"left out {n} points no clean run reaches ({why})")
     print(
         f"{len(points)} mutation points in {', '.join(modules)}; trying {len(chosen)} "
         f"(sample seed {args.sample_seed}); check: {check.seeds} seeds on "

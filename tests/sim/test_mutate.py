@@ -12,7 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from zablab.sim.mutate import MODULES, Check, Point, mutate, points_of, run_mutant, sample
+from zablab.sim.mutate import (
+    BUG_ONLY,
+    MODULES,
+    PLUMBING,
+    Check,
+    Point,
+    excluded_of,
+    mutate,
+    points_of,
+    run_mutant,
+    sample,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 REPLICA = "zablab/node/zab/replica.py"
@@ -60,6 +71,74 @@ def test_a_small_module_yields_the_expected_points() -> None:
     }  # no point in the annotations or the docstring; a bool function gets no early return
 
 
+_GATED = (
+    "class R:\n"
+    "    def f(self, a: int) -> list[int]:\n"
+    "        out = [a]\n"
+    "        if self.bugs.x:\n"
+    "            a = a + 1\n"
+    "            out.append(a)\n"
+    "        if a > 2 and self.bugs.y:\n"
+    "            out.append(3)\n"
+    "            a = 4\n"
+    "        else:\n"
+    "            out.append(5)\n"
+    "            a = 6\n"
+    "        if self.bugs.x or self.bugs.y:\n"
+    "            a = 7\n"
+    "        if self.follow.pending_snapshot is not None:\n"
+    "            self.follow.pending_snapshot = None\n"
+    "            a = 8\n"
+    "        return out\n"
+    "\n"
+    "    def g(self) -> list[int]:\n"
+    "        if not self.follow.unlogged:\n"
+    "            return []\n"
+    "        self.follow.unlogged = []\n"
+    "        return [9]\n"
+)
+
+
+def test_points_only_a_bug_switch_reaches_are_left_out_and_ordinary_ones_kept() -> None:
+    kept = {(p.line, p.kind) for p in points_of("m.py", _GATED)}
+    out = {(p.line, p.kind): why for p, why in excluded_of("m.py", _GATED)}
+    assert set(out.values()) == {BUG_ONLY}
+    # inside `if self.bugs.x`, after `a > 2 and self.bugs.y` (also its `>`), the or of two
+    # switches, a bug-only field's branch, and past the `if not <bug state>: return` guard
+    assert {(5, "const+1"), (5, "delete"), (6, "delete"), (7, "compare"), (7, "const+1")} <= set(
+        out
+    )
+    assert {(8, "delete"), (9, "delete"), (13, "boolop"), (16, "delete"), (17, "delete")} <= set(
+        out
+    )
+    assert {(23, "delete"), (21, "return-early")} <= set(out)
+    assert (24, "const+1") in out
+    # the clean path: before the branches, the and itself, the else of a switch
+    assert {(3, "delete"), (7, "boolop"), (11, "delete"), (12, "delete"), (12, "const+1")} <= kept
+    assert {(3, "return-early"), (18, "return-early")} - kept == {(18, "return-early")}
+    assert not kept & set(out)
+
+
+def test_the_replica_s_bug_branches_and_the_rules_plumbing_are_left_out() -> None:
+    replica = {
+        _source(REPLICA).splitlines()[p.line - 1].strip()
+        for p, why in excluded_of(REPLICA, _source(REPLICA))
+    }
+    assert "self.follow.unlogged.append((msg.zxid, msg.payload))" in replica
+    assert "self.follow.pending_snapshot = None" in replica
+    rules = "zablab/node/zab/rules.py"
+    out = excluded_of(rules, _source(rules))
+    assert [(why, p.kind) for p, why in out] == [(PLUMBING, "delete")]
+    assert _source(rules).splitlines()[out[0][0].line - 1].strip() == "_active.append(rules)"
+    # the clean replica's own code keeps its points (e.g. the quorum commit, the SNAP sync)
+    lines = {
+        _source(REPLICA).splitlines()[p.line - 1].strip()
+        for p in points_of(REPLICA, _source(REPLICA))
+    }
+    assert "self.durable_floor = msg.zxid" in lines
+    assert "if point is None or point <= self.committed_zxid:" in lines
+
+
 def _check_mutants(file: str, points: list[Point]) -> None:
     src = _source(file)
     original = ast.dump(ast.parse(src))
@@ -79,8 +158,9 @@ def _check_mutants(file: str, points: list[Point]) -> None:
 @pytest.mark.parametrize("file", MODULES)
 def test_mutants_compile_and_differ_at_exactly_their_point(file: str) -> None:
     points = points_of(file, _source(file))
-    chosen = sample(points, 80, seed=1)
-    assert {p.kind for p in chosen} == {p.kind for p in points}  # a sample of every kind
+    firsts = {p.kind: p for p in reversed(points)}  # one of every kind, however rare
+    chosen = sorted(set(sample(points, 80, seed=1)) | set(firsts.values()))
+    assert {p.kind for p in chosen} == {p.kind for p in points}
     _check_mutants(file, chosen)
 
 

@@ -71,6 +71,19 @@ _PATTERN: dict[type, str] = {
 KINDS = ("compare", "boolop", "not", "const+1", "const-1", "return-early", "delete")
 MODULES = ("zablab/node/zab/replica.py", "zablab/node/zab/rules.py", "zablab/node/zab/election.py")
 
+# Code the clean replica never runs, so no mutant of it can fail the check: the bench would
+# only count it as a survivor. Two kinds, both found from the tree, not by line:
+# - bug-only: what runs only with a seeded bug's switch on (``self.bugs.<name>``), or only
+#   when a field that only the bugs fill holds something (BUG_STATE);
+# - lab plumbing (LAB_PLUMBING): the functions only a lab's grader calls, to plug a student's
+#   code in; the simulator's replica is built with the reference and never calls them.
+BUG_STATE = frozenset({"pending_snapshot", "unlogged", "loaded_zxid", "claimed_zxid"})
+LAB_PLUMBING: dict[str, frozenset[str]] = {"zablab/node/zab/rules.py": frozenset({"plugged"})}
+BUG_ONLY = "bug-only: runs only with a seeded bug's switch on (self.bugs.<name>, or state only a bug fills)"
+PLUMBING = (
+    "lab plumbing: called only by a lab's grader to plug rules in, never by the simulated replica"
+)
+
 
 @dataclass(frozen=True, order=True)
 class Point:
@@ -137,11 +150,54 @@ class _Finder:
         return a + m.start() + lead, a + m.end()
 
     def points(self, tree: ast.Module) -> Iterator[Point]:
+        for p, why in self.classified(tree):
+            if not why:
+                yield p
+
+    def classified(self, tree: ast.Module) -> Iterator[tuple[Point, str]]:
+        """Every point with "" or the reason no run of the clean replica can reach it."""
         skip = self._skipped(tree)
+        unseen = self._unobservable(tree)
         for node in ast.walk(tree):
             if id(node) in skip:
                 continue
-            yield from self._at(node)
+            for origin, p in self._at(node):
+                yield p, unseen.get(id(origin), "")
+
+    def _unobservable(self, tree: ast.Module) -> dict[int, str]:
+        """Nodes only a bug switch or a lab's grader reaches, each with its reason."""
+        out: dict[int, str] = {}
+
+        def mark(nodes: Sequence[ast.AST], why: str) -> None:
+            for n in nodes:
+                for x in ast.walk(n):
+                    out.setdefault(id(x), why)
+
+        plumbing = LAB_PLUMBING.get(self.file, frozenset())
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in plumbing:
+                mark([node], PLUMBING)
+            elif isinstance(node, (ast.If, ast.IfExp)) and _bug_gated(node.test):
+                mark(node.body if isinstance(node, ast.If) else [node.body], BUG_ONLY)
+            elif isinstance(node, (ast.If, ast.IfExp)) and _bug_off(node.test):
+                mark(node.orelse if isinstance(node, ast.If) else [node.orelse], BUG_ONLY)
+            if isinstance(node, ast.BoolOp) and _bug_gated(node):
+                if isinstance(node.op, ast.Or):
+                    mark([node], BUG_ONLY)  # every operand false: swapping and/or changes nothing
+                else:  # one operand is always false, so the others' value never matters
+                    mark([v for v in node.values if not _bug_gated(v)], BUG_ONLY)
+            for block in _blocks(node):
+                for i, st in enumerate(block):
+                    if isinstance(st, ast.If) and _bug_off(st.test) and _ends(st.body):
+                        mark(block[i + 1 :], BUG_ONLY)  # `if not <bug state>: return` guards
+                    if isinstance(st, ast.Assign) and all(map(_bug_state, st.targets)):
+                        mark([st], BUG_ONLY)  # a field only bug-only code reads
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                body = [st for st in node.body if not _is_docstring(st)]
+                if body and isinstance(body[0], ast.If) and _bug_off(body[0].test):
+                    if _ends(body[0].body):
+                        out.setdefault(id(node), BUG_ONLY)  # its early return: already the guard
+        return out
 
     def _skipped(self, tree: ast.Module) -> set[int]:
         """Nodes no mutant should touch: annotations, docstrings, decorators."""
@@ -169,7 +225,16 @@ class _Finder:
                     mark(first)
         return out
 
-    def _at(self, node: ast.AST) -> Iterator[Point]:
+    def _at(self, node: ast.AST) -> Iterator[tuple[ast.AST, Point]]:
+        """Each point with the node it stands for (a deletion: its statement)."""
+        for p in self._edits(node):
+            yield node, p
+        if isinstance(node, (ast.FunctionDef, ast.If, ast.For, ast.While, ast.With, ast.Try)):
+            for block in (node.body, getattr(node, "orelse", [])):
+                if len(block) > 1:  # deleting the only statement would not compile
+                    yield from self._deletions(block)
+
+    def _edits(self, node: ast.AST) -> Iterator[Point]:
         if isinstance(node, ast.Compare):
             operands = [node.left, *node.comparators]
             for i, op in enumerate(node.ops):
@@ -196,10 +261,6 @@ class _Finder:
                 yield self._point("const-1", s, e, str(node.value - 1))
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             yield from self._early_return(node)
-        if isinstance(node, (ast.FunctionDef, ast.If, ast.For, ast.While, ast.With, ast.Try)):
-            for block in (node.body, getattr(node, "orelse", [])):
-                if len(block) > 1:  # deleting the only statement would not compile
-                    yield from self._deletions(block)
 
     def _early_return(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[Point]:
         """Only where it type-checks: a function that returns nothing, or returns a list of
@@ -221,14 +282,58 @@ class _Finder:
         indent = " " * self._char_col(first.lineno, first.col_offset)
         yield self._point("return-early", s, s, f"{text}\n{indent}")
 
-    def _deletions(self, block: list[ast.stmt]) -> Iterator[Point]:
+    def _deletions(self, block: list[ast.stmt]) -> Iterator[tuple[ast.AST, Point]]:
         for st in block:
             deletable = isinstance(st, (ast.Assign, ast.AugAssign, ast.AnnAssign)) or (
                 isinstance(st, ast.Expr) and isinstance(st.value, ast.Call)
             )
             if deletable and not _is_docstring(st):
                 s, e = self._span(st)
-                yield self._point("delete", s, e, "pass")
+                yield st, self._point("delete", s, e, "pass")
+
+
+def _bugs_flag(e: ast.expr) -> bool:
+    """``self.bugs.<name>``: a seeded bug's switch, off in every run of the clean replica."""
+    return (
+        isinstance(e, ast.Attribute)
+        and isinstance(e.value, ast.Attribute)
+        and e.value.attr == "bugs"
+        and isinstance(e.value.value, ast.Name)
+        and e.value.value.id == "self"
+    )
+
+
+def _bug_state(e: ast.expr) -> bool:
+    return isinstance(e, ast.Attribute) and e.attr in BUG_STATE
+
+
+def _bug_gated(e: ast.expr) -> bool:
+    """True only with a bug on: a switch, a bug-only field's truth, and-ed or or-ed."""
+    if _bugs_flag(e) or _bug_state(e):
+        return True
+    if isinstance(e, ast.Compare) and len(e.ops) == 1 and isinstance(e.ops[0], ast.IsNot):
+        right = e.comparators[0]
+        return _bug_state(e.left) and isinstance(right, ast.Constant) and right.value is None
+    if isinstance(e, ast.BoolOp):
+        test = any if isinstance(e.op, ast.And) else all
+        return test(_bug_gated(v) for v in e.values)
+    return False
+
+
+def _bug_off(e: ast.expr) -> bool:
+    return isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.Not) and _bug_gated(e.operand)
+
+
+def _ends(body: list[ast.stmt]) -> bool:
+    return bool(body) and isinstance(body[-1], (ast.Return, ast.Raise))
+
+
+def _blocks(node: ast.AST) -> list[list[ast.stmt]]:
+    return [
+        b
+        for name in ("body", "orelse", "finalbody")
+        if isinstance(b := getattr(node, name, None), list) and b and isinstance(b[0], ast.stmt)
+    ]
 
 
 def _is_docstring(st: ast.stmt) -> bool:
@@ -239,6 +344,14 @@ def points_of(file: str, source: str) -> list[Point]:
     """Every mutation point of one module, in a fixed order (by line, column, kind)."""
     found = set(_Finder(file, source).points(ast.parse(source)))
     return sorted(found, key=lambda p: (p.file, p.line, p.col, KINDS.index(p.kind), p.key))
+
+
+def excluded_of(file: str, source: str) -> list[tuple[Point, str]]:
+    """The points of a module left out because the clean replica cannot reach them, each with
+    its reason (BUG_ONLY or PLUMBING); points_of is every other point."""
+    found = {(p, why) for p, why in _Finder(file, source).classified(ast.parse(source)) if why}
+    kept = set(points_of(file, source))
+    return sorted(((p, w) for p, w in found if p not in kept), key=lambda x: x[0].key)
 
 
 def mutate(source: str, point: Point) -> str:
