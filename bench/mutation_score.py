@@ -12,7 +12,9 @@ mutants tried, caught by seeds / by search / by crash / by timeout, the survivor
 score over the non-equivalent mutants. Survivors a reader has judged (JUDGED below) are
 printed with that judgment: an equivalent mutant (left out of the score, listed apart with
 why no run can tell it from the original) or a known gap (why the checks miss it); any other
-survivor gets "reason: ?" for the human to fill.
+survivor gets "reason: ?" for the human to fill. Points no run of the clean replica reaches
+(code only a seeded bug's switch turns on, and the rules' lab plumbing) are not mutated at all:
+the header says how many were left out and why (zablab/sim/mutate.py, BUG_ONLY and PLUMBING).
 """
 
 from __future__ import annotations
@@ -280,7 +282,8 @@ JUDGED: dict[tuple[str, str, str, str], tuple[str, str]] = {
         "gap",
         "it is only called before the epoch is decided, so the leader decides its epoch from "
         "its own acceptedEpoch without a quorum's FOLLOWERINFO; a follower that promised a "
-        "newer epoch makes it step down, and no run had two leaders reuse one epoch",
+        "newer epoch makes it step down, and no run had two leaders in one epoch (the trace "
+        "checker's one-leader-per-epoch would have failed it)",
     ),
     (REPLICA, "_maybe_epoch_quorum", "self.lead.newleader_acks = set()", "pass"): (
         "equivalent",
@@ -296,6 +299,59 @@ JUDGED: dict[tuple[str, str, str, str], tuple[str, str]] = {
         "equivalent",
         "a follower sends SyncRequest only while serving, after UPTODATE, and the leader sends "
         "UPTODATE as it moves that learner past SYNCING: no SyncRequest meets a SYNCING learner",
+    ),
+    (
+        REPLICA,
+        "start",
+        'self.current_epoch = st.state("currentEpoch").read(0) or 0',
+        'self.current_epoch = st.state("currentEpoch").read(0) or 1',
+    ): (
+        "gap",
+        "as read(1): a server with no currentEpoch file starts at 1 (no leader writes 0), which "
+        "orders every vote as before; only the epoch a never-synced server reports differs",
+    ),
+    (
+        REPLICA,
+        "on_timer",
+        "if self.role != LOOKING or self.election is None:",
+        "if self.role != LOOKING and self.election is None:",
+    ): (
+        "equivalent",
+        "a server is LOOKING exactly while it has an election (_go_looking sets both, _decide "
+        "clears both before it leads or follows), so the two tests are never apart",
+    ),
+    (REPLICA, "_try_establish", "self.lead.counter = 0", "self.lead.counter = 1"): (
+        "gap",
+        "the epoch's zxids start at counter 2, not 1: still increasing and unique, so no "
+        "property changes; the rollover would come one txn early, but the clean runs' counter "
+        "never nears its 32-bit maximum, and nothing checks the first counter of an epoch",
+    ),
+    (
+        REPLICA,
+        "_follower_message",
+        "if isinstance(msg, Diff | Trunc | Snap) and ph is FollowerPhase.EPOCH:",
+        "if isinstance(msg, Diff | Trunc | Snap) or ph is FollowerPhase.EPOCH:",
+    ): (
+        "equivalent",
+        "the leader sends one DIFF, TRUNC or SNAP per connection, to a learner that ACKed its "
+        "epoch (the follower is in EPOCH then), and in EPOCH nothing else but PINGs (taken "
+        "earlier) comes: the two tests never differ",
+    ),
+    (
+        RULES,
+        "choose_sync",
+        "return SyncPlan(SyncMode.TRUNC, zs[i - 1] if i > 0 else log.snapshot_zxid)",
+        "return SyncPlan(SyncMode.TRUNC, zs[i - 1] if i > 1 else log.snapshot_zxid)",
+    ): (
+        "gap",
+        "a follower that diverged right after the window's first entry is cut back to the "
+        "window's start and gets that entry again: harmless unless it had delivered it, and no "
+        "run had a diverged follower at exactly that point",
+    ),
+    (ELECTION, "on_timer", "self.interval = min(self.interval * 2, self.max_interval)", "pass"): (
+        "gap",
+        "timing only: notifications are resent at the first interval forever instead of "
+        "backing off to max_notify_interval (more messages, the same elections)",
     ),
 }
 
