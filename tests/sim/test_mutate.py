@@ -234,6 +234,10 @@ def test_the_bench_prints_the_score_and_each_survivor_with_a_reason_to_fill() ->
     equivalent = int(re.search(r"of them equivalent: (\d+)", out).group(1))  # type: ignore[union-attr]
     assert (int(m.group(1)), int(m.group(2))) == (tried - survivors, tried - equivalent)
     assert out.count("    reason: ") == survivors  # each judged, or "?" for a human to fill
+    # what was not mutated, and why, is in the header (bug-only code, the rules' plumbing)
+    found = re.findall(r"left out (\d+) points no clean run reaches \(([\w -]+):", out)
+    left = {why: int(n) for n, why in found}
+    assert set(left) == {"bug-only", "lab plumbing"} and min(left.values()) > 0, out
     bad = subprocess.run(
         [sys.executable, str(bench), "--jobs", "0"],
         capture_output=True,
