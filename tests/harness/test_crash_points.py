@@ -78,3 +78,20 @@ def test_the_clean_build_survives_the_same_crash_points(tmp_path: Path, no_leaks
     [(results, cuts)] = _runs(store)
     assert rc == 0 and results["valid"] is True, results
     assert cuts, "no crash point fired: the control saw no sync-phase crash"
+
+
+def test_crash_points_on_apache_zookeeper_are_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = main(["test", "--db", "zookeeper", "--nemesis", "crash-point", "--store", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 255 and len(err) == 1
+    assert "the crash-point nemesis needs zablab's nodes (--db zablab)" in err[0]
+
+
+def test_an_unknown_crash_point_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["node", "--crash-point", "ackk", "--trace", "/dev/null"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 255 and err == [
+        "zablab: error: unknown --crash-point 'ackk'; choose from: newleader."
+    ], err
