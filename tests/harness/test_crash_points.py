@@ -3,9 +3,9 @@ epoch (``zablab node --crash-point newleader``), and the ``crash-point`` nemesis
 ensemble there with lose-unfsynced, restarting the sync's leader last. With the bug the
 follower has already taken the new currentEpoch over a log that loses the sync's txns, wins
 the next election and truncates committed txns: the set checker finds acknowledged adds lost.
-The clean build survives the same crash point. The ``kill`` nemesis makes the new epochs
-(a killed leader leaves a follower behind the next one); the seeds are a bound, not a choice:
-``--until-invalid`` stops at the first run that catches the bug."""
+The clean build survives the same crash point. The nemesis also makes the moment happen (a
+paused follower falls behind, the leader dies as it resumes); the seeds are a bound, not a
+choice: ``--until-invalid`` stops at the first run that catches the bug."""
 
 from __future__ import annotations
 

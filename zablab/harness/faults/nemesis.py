@@ -34,7 +34,7 @@ FAULTS = (
     "delay",
     "kill",
     "lose-unfsynced",
-    "crash-point",  # not scheduled: a power cut when a node stops at its crash point
+    "crash-point",  # a lagging follower's resync, and a power cut when it stops at NEWLEADER
     "pause",
     "clock",
 )
@@ -79,6 +79,7 @@ class Nemesis:
         self.lossy = False
         self.skewed = False
         self._fired: set[str] = set()  # nodes whose crash point was answered
+        self._lagging_leader: str | None = None  # the leader to kill as the paused node resumes
         self.current: str | None = None  # the fault in force, for the progress display
         self._mu = threading.RLock()
 
@@ -209,6 +210,24 @@ class Nemesis:
 
                 self._op("pause", pause)
                 return "pause"
+            if kind == "crash-point":
+                # the way to a crash point: a follower falls behind (paused) while the others
+                # commit; then the leader dies as it comes back, so the next leader syncs it by
+                # DIFF into a new epoch (stop() does that half)
+                if self.killed:
+                    self._op("restart", self._restart)
+                lead = self._leader()
+
+                def lag() -> Any:
+                    ts = [self.rng.choice([n for n in self.names if n != lead])] if lead else []
+                    for t in ts:
+                        self.db.pause(self.by_name[t])
+                        self.paused.add(t)
+                    return ts
+
+                self._op("pause", lag)
+                self._lagging_leader = lead
+                return "crash-point"
             if kind == "clock":
 
                 def clock() -> Any:
@@ -237,6 +256,17 @@ class Nemesis:
                 self._op("restart", self._restart)
             elif what == "pause":
                 self._op("resume", self._resume)
+            elif what == "crash-point":
+                lead, self._lagging_leader = self._lagging_leader, None
+                if lead is not None and self.paused:
+
+                    def kill_leader() -> Any:
+                        self.db.kill(self.by_name[lead])
+                        self.killed.add(lead)
+                        return [lead]
+
+                    self._op("kill", kill_leader)
+                self._op("resume", self._resume)  # the leader stays down until the next round
             elif what == "clock":
                 self._op("stop-clock", self._reset_clock)
 
@@ -269,15 +299,12 @@ class Nemesis:
     def run(self, stop: threading.Event) -> None:
         """The nemesis thread: until `stop`, fault for an interval, then heal for an interval
         (with crash-point on, each wait also watches for a node stopped at its crash point)."""
-        kinds = [k for k in self.kinds if k != "crash-point"]
         if not self.kinds:
             return
         order: list[str] = []
         while not self._wait(stop, self.interval):
-            if not kinds:
-                continue
             if not order:  # every enabled fault once per round, in a seeded order
-                order = list(kinds)
+                order = list(self.kinds)
                 self.rng.shuffle(order)
             what = self.start(order.pop())
             self._wait(stop, self.interval)
