@@ -17,6 +17,10 @@ fail with the switch on (``reproduce``) and pass with it off (``control``), and 
 bounded search that finds it (``search``). The commands are shell lines run from the root of
 a zablab checkout (the trace files live in examples/bugs/); ``zablab bugs --json`` prints them
 and docs/bugs/ holds a page per ticket generated from them.
+
+An entry with a ``harness`` is also caught on real processes: ``harness_commands`` are the
+``zablab test`` lines (bug on: invalid within a few seeds; clean: valid under the same nemesis
+and seed) that its harness test runs and its page shows.
 """
 
 from __future__ import annotations

@@ -55,6 +55,10 @@ def test_the_registry_names_the_bugs_reproduced_here() -> None:
         "epoch-before-persist",
         "newleader-ack-before-sync",
     ]
+    # the others on real processes: test_lazyfs.py (ack-before-fsync, lose-unfsynced) and
+    # test_broken_system.py (commit-without-quorum, partition-leader)
+    on_real = {n for n, b in BUGS.items() if b.harness is not None}
+    assert on_real == {*SYNC_PHASE_BUGS, "ack-before-fsync", "commit-without-quorum"}
 
 
 @needs_fuse
