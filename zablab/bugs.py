@@ -17,6 +17,10 @@ fail with the switch on (``reproduce``) and pass with it off (``control``), and 
 bounded search that finds it (``search``). The commands are shell lines run from the root of
 a zablab checkout (the trace files live in examples/bugs/); ``zablab bugs --json`` prints them
 and docs/bugs/ holds a page per ticket generated from them.
+
+An entry with a ``harness`` is also caught on real processes: ``harness_commands`` are the
+``zablab test`` lines (bug on: invalid within a few seeds; clean: valid under the same nemesis
+and seed) that its harness test runs and its page shows.
 """
 
 from __future__ import annotations
@@ -55,6 +59,38 @@ class History:
 
 
 @dataclass(frozen=True)
+class Harness:
+    """A reproduction on real processes: ``zablab test`` on a zablab cluster with the bug
+    switched on (``--db-args "--bug NAME"``), under the nemesis that lands its fault."""
+
+    nemesis: str  # --nemesis and its timing
+    seed: int = 1  # the first seed; --until-invalid tries ``tries`` of them
+    tries: int = 3
+    concurrency: str = "6"
+    root: bool = True  # lose-unfsynced and crash-point mount a FUSE filesystem
+
+    def command(self, bug: str | None) -> str:
+        """With ``bug``: seeds until one run is invalid (exit 1); without: the first seed's run
+        on the clean build (exit 0)."""
+        cmd = (
+            f"zablab test --db zablab --nodes 3 --workload set --concurrency {self.concurrency} "
+            f"{self.nemesis} --seed {self.seed}"
+        )
+        if bug is None:
+            return cmd
+        return cmd + f" --test-count {self.tries} --until-invalid --db-args '--bug {bug}'"
+
+
+#: the sync-phase bugs' schedule on real processes: a paused follower falls behind, the leader
+#: dies as it resumes, the follower stops at NEWLEADER of the next epoch and the ensemble loses
+#: power there (zablab/node/crashpoint.py, the crash-point nemesis)
+CRASH_POINT = Harness(
+    # a bug's ensemble may not take the truncated node back: its final reads wait 15 s, not 90
+    "--nemesis crash-point --nemesis-interval 1 --time-limit 6 --ready-timeout 15"
+)
+
+
+@dataclass(frozen=True)
 class SeededBug:
     name: str
     layer: Layer
@@ -65,6 +101,7 @@ class SeededBug:
     # program, or a zoo entry whose bound is its search's)
     ticket: str | None = None  # the historical bug it reproduces, if any
     history: History | None = None  # set for the zoo's entries (those need a ticket)
+    harness: Harness | None = None  # set where it is also caught on real processes
 
     def describe(self) -> str:
         return f"{self.summary} ({self.ticket})" if self.ticket else self.summary
@@ -94,6 +131,16 @@ class SeededBug:
             f"{h.search_args} --max-states {h.search_states}",
         }
 
+    def harness_commands(self) -> dict[str, str]:
+        """``harness`` (a ``zablab test`` that is invalid with the bug: exits 1) and
+        ``harness_control`` (the clean build under the same nemesis and seed: exits 0)."""
+        if self.harness is None:
+            return {}
+        return {
+            "harness": self.harness.command(self.name),
+            "harness_control": self.harness.command(None),
+        }
+
     def to_json(self) -> dict[str, object]:
         """The entry as ``zablab bugs --json`` prints it."""
         out: dict[str, object] = {
@@ -115,6 +162,7 @@ class SeededBug:
                 search_start=self.search_start,
                 **self.commands(),
             )
+        out.update(self.harness_commands())
         return out
 
 
@@ -127,6 +175,7 @@ BUGS: dict[str, SeededBug] = {
             "followers ACK (and the leader counts itself) before the log is synced",
             "sim",
             150,
+            harness=Harness("--nemesis lose-unfsynced --nemesis-interval 1 --time-limit 6", seed=4),
         ),
         SeededBug(
             "diff-without-trunc",
@@ -156,6 +205,12 @@ BUGS: dict[str, SeededBug] = {
             "the leader commits on its own ACK, without waiting for a quorum",
             "sim",
             150,
+            harness=Harness(
+                "--nemesis partition-leader --nemesis-interval 3 --time-limit 15",
+                seed=100,
+                concurrency="2n",
+                root=False,
+            ),
         ),
         SeededBug(
             "election-ignores-zxid",
@@ -248,6 +303,7 @@ BUGS: dict[str, SeededBug] = {
                 property="lost write",
                 search_states=1_000,
             ),
+            harness=CRASH_POINT,
         ),
         SeededBug(
             "epoch-before-persist",
@@ -268,6 +324,7 @@ BUGS: dict[str, SeededBug] = {
                 property="lost write",
                 search_states=1_000,
             ),
+            harness=CRASH_POINT,
         ),
         SeededBug(
             "newleader-ack-before-sync",
@@ -289,6 +346,7 @@ BUGS: dict[str, SeededBug] = {
                 property="lost write",
                 search_states=8_000,
             ),
+            harness=CRASH_POINT,
         ),
         SeededBug(
             "epoch-at-uptodate",

@@ -101,6 +101,8 @@ def test_each_fault_takes_effect_and_heal_all_undoes_it(kind):
             len(db.up) <= 2 and db.dropped == {f"n{i}" for i in range(1, 6)} - db.up
         ),
         "pause": lambda: db.stopped,
+        # the way to a crash point: one follower falls behind; stop() kills the leader
+        "crash-point": lambda: len(db.stopped) == 1 and "n2" not in db.stopped,
         "clock": lambda: b._clock.offsets,
     }.get(kind, lambda: b._net.grudge)
     assert effect(), f"{kind} had no effect"
@@ -132,3 +134,37 @@ def test_parse_nemesis():
     assert parse_nemesis("partition, kill") == ["partition", "kill"]
     with pytest.raises(UserError, match="unknown --nemesis bogus"):
         parse_nemesis("partition,bogus")
+
+
+def test_crash_point_kills_the_leader_as_the_lagging_follower_resumes():
+    nem, _, db, rec = make(["crash-point"])
+    nem.start("crash-point")
+    nem.stop("crash-point")
+    assert db.up == {"n1", "n3", "n4", "n5"} and not db.stopped
+    nem.start("crash-point")  # the next round brings the leader back first
+    assert "n2" in db.up
+
+
+def test_a_node_stopped_at_its_crash_point_gets_a_power_cut_and_the_sync_leader_comes_last(
+    tmp_path,
+):
+    import json
+    import threading
+
+    from zablab.node.crashpoint import marker_path
+
+    nem, _, db, rec = make(["crash-point"])
+    db.trace_path = lambda n: str(tmp_path / f"{n.name}.jsonl")
+    started: list[set[str]] = []
+    db.start = lambda n: (db.up.add(n.name), started.append(set(db.up)))
+    stop = threading.Event()
+    assert nem._wait(stop, 0.05) is False  # no marker: a plain wait
+    with open(marker_path(db.trace_path(nem.nodes[2])), "w") as fh:
+        json.dump({"point": "newleader", "leader": 4}, fh)
+    assert nem._wait(stop, 0.05) is False
+    cut = next(op.value for op in rec.ops if op.f == "lose-unfsynced" and op.type == "info")
+    assert cut["crash-point"]["node"] == "n3" and db.dropped == {f"n{i}" for i in range(1, 6)}
+    # every node but the sync's leader (n4) restarts first, n4 an interval later
+    assert started[3] == {"n1", "n2", "n3", "n5"} and started[4] == {f"n{i}" for i in range(1, 6)}
+    assert nem._wait(stop, 0.05) is False  # fired once: the marker stays, no second cut
+    assert sum(op.f == "lose-unfsynced" for op in rec.ops) == 2  # its invoke and info

@@ -97,6 +97,12 @@ def test(
         "--until-invalid",
         help="With --test-count: stop at the first invalid run (hunting a bug, not sampling).",
     ),
+    ready_timeout: float = typer.Option(
+        90.0,
+        "--ready-timeout",
+        help="Seconds the cluster gets to come up, at the start and again before the final "
+        "reads (past it the final reads go to the nodes that serve).",
+    ),
     store_dir: str = typer.Option("store", "--store", help="Where runs are kept."),
     name: str | None = typer.Option(None, "--name", help="Test name (default: <db>-<workload>)."),
     op_timeout: float = typer.Option(
@@ -166,6 +172,7 @@ def test(
             nemesis=nemesis,
             nemesis_interval=nemesis_interval,
             time_limit=time_limit,
+            ready_timeout=ready_timeout,
             concurrency=concurrency,
             rate=rate,
             client_procs=client_procs,

@@ -158,7 +158,12 @@ class Runner:
         if opts.db not in DBS:
             raise UserError(f"unknown --db {opts.db!r}; choose one of: {', '.join(DBS)}.")
         self.kinds = parse_nemesis(opts.nemesis)
-        if "lose-unfsynced" in self.kinds:
+        if "crash-point" in self.kinds and opts.db != "zablab":
+            raise UserError(
+                f"the crash-point nemesis needs zablab's nodes (--db zablab), not {opts.db}: "
+                "they stop themselves at the protocol moment."
+            )
+        if "lose-unfsynced" in self.kinds or "crash-point" in self.kinds:
             if opts.backend not in LAZYFS_BACKENDS:
                 raise UserError(
                     "the lose-unfsynced nemesis runs on the "
@@ -332,9 +337,12 @@ class Runner:
                 on_spawn=lambda n, pid: self.state.add_proc(n.name, pid),
                 env=clock_env,
                 fsync=o.fsync,
-                args=o.db_args,
+                # the crash-point nemesis crashes nodes that stop themselves at NEWLEADER
+                args=(o.db_args + " --crash-point newleader").strip()
+                if "crash-point" in self.kinds
+                else o.db_args,
                 **({"protocol": o.protocol} if o.protocol else {}),
-                lazyfs="lose-unfsynced" in self.kinds,
+                lazyfs="lose-unfsynced" in self.kinds or "crash-point" in self.kinds,
                 on_mount=lambda n, path: self.state.add_mount(path) if self.state else None,
             )
             self._write_test_json()

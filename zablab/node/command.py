@@ -7,6 +7,8 @@ import typer
 from zablab.bugs import BUGS, NODE_LAYERS, known, parse_bugs
 from zablab.errors import UserError
 
+from .crashpoint import CRASH_POINTS
+
 EXAMPLES = """
 Examples:
 
@@ -66,6 +68,13 @@ def register(app: typer.Typer) -> None:
         bug: list[str] | None = typer.Option(  # noqa: B008 (typer needs the call here)
             None, "--bug", help="Turn on a seeded bug (repeatable; listed above). Labs only."
         ),
+        crash_point: str = typer.Option(
+            "",
+            "--crash-point",
+            help="Stop this process at a protocol moment for the harness to crash: newleader "
+            "(a follower has handled NEWLEADER of a sync that carried txns, before its log sync). "
+            "Needs --trace: the marker is TRACE.crash-point. Tests only.",
+        ),
         protocol: str = typer.Option(
             "", "--protocol", help="Replication protocol: zab or paxos (zoo.cfg zablab.protocol)."
         ),
@@ -88,6 +97,7 @@ def register(app: typer.Typer) -> None:
             log_level=log_level,
             trace=trace,
             bugs=bug,
+            crash_point=crash_point,
             protocol=protocol,
             paxos_mode=paxos_mode,
         )
@@ -107,6 +117,7 @@ def run_node(
     log_level: str = "INFO",
     trace: str = "",
     bugs: list[str] | None = None,
+    crash_point: str = "",
     protocol: str = "",
     paxos_mode: str = "",
 ) -> None:
@@ -153,6 +164,14 @@ def run_node(
         cfg.trace = trace
     if bugs:
         cfg.bugs = cfg.bugs | parse_bugs(bugs, NODE_LAYERS)
+    if crash_point:
+        if crash_point not in CRASH_POINTS:
+            raise UserError(
+                f"unknown --crash-point {crash_point!r}; choose from: {', '.join(CRASH_POINTS)}."
+            )
+        if not cfg.trace:
+            raise UserError("--crash-point needs --trace: its marker is written beside the trace.")
+        cfg.crash_point = crash_point
     validate(cfg)
     try:
         os.makedirs(cfg.data_dir, exist_ok=True)

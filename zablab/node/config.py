@@ -72,6 +72,7 @@ class NodeConfig:
     server_id: int = 0
     servers: dict[int, Peer] = field(default_factory=dict)
     trace: str = ""
+    crash_point: str = ""  # stop at this protocol moment for the harness (crashpoint.py)
     bugs: frozenset[str] = frozenset()  # seeded bugs by name (zablab/bugs.py)
     protocol: str = "zab"  # the replica's protocol (zablab.protocol)
     paxos_mode: str = "deltas"  # what Paxos decides: txns or client commands (zablab.paxos.mode)

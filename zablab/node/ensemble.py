@@ -17,6 +17,7 @@ import logging
 from typing import IO, Any, assert_never
 
 from .config import NodeConfig
+from .crashpoint import CrashPoint
 from .peers import PeerNet
 from .replica import Close, Flush, ReplicaConfig, Send, SetTimer, Trace
 from .replica.factory import codec_of, make_replica
@@ -71,6 +72,7 @@ class EnsembleRuntime(ServerRuntime):
         )
         self._flush_wanted = False
         self._last_zab_tick = 0
+        self._crash = CrashPoint(cfg.crash_point, cfg.trace) if cfg.crash_point else None
         self._trace: IO[str] | None = open(cfg.trace, "a", encoding="utf-8") if cfg.trace else None  # noqa: SIM115
 
     def _mode(self) -> str:
@@ -95,11 +97,15 @@ class EnsembleRuntime(ServerRuntime):
 
     def _message(self, peer: int, msg: Any) -> None:
         self._clock()
+        if self._crash is not None:
+            self._crash.observe(msg, getattr(self.replica, "current_epoch", 0))
         self.rep.handle(self.replica.on_message(self.core.now, peer, msg))
         self.flush()
 
     def _broken(self, peer: int) -> None:
         self._clock()
+        if self._crash is not None:
+            self._crash.in_sync = False
         self.rep.handle(self.replica.on_disconnect(self.core.now, peer))
         self.flush()
 
@@ -142,7 +148,12 @@ class EnsembleRuntime(ServerRuntime):
                     case _:
                         assert_never(a)
             io = self.rep.io
-        if self._flush_wanted and not self._busy:
+        if self._crash is not None and self._crash.armed:
+            # what the moment sends is out; its log sync has not started
+            follow = getattr(self.replica, "follow", None)
+            self._crash.fire(server=self.cfg.server_id, leader=getattr(follow, "leader", None))
+        held = self._crash is not None and self._crash.holds_sync
+        if self._flush_wanted and not self._busy and not held:
             self._flush_wanted = False
             self._busy = True
             fut = loop.run_in_executor(self._disk, self.storage.log.sync)

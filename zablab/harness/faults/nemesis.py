@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import json
 import logging
+import os
 import random
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +23,7 @@ from zablab.harness.backends.base import Node
 from zablab.harness.db.base import DB
 from zablab.harness.faults import grudges
 from zablab.harness.recorder import Recorder
+from zablab.node.crashpoint import marker_path
 
 log = logging.getLogger("zablab.nemesis")
 
@@ -30,6 +34,7 @@ FAULTS = (
     "delay",
     "kill",
     "lose-unfsynced",
+    "crash-point",  # a lagging follower's resync, and a power cut when it stops at NEWLEADER
     "pause",
     "clock",
 )
@@ -73,6 +78,8 @@ class Nemesis:
         self.partitioned = False
         self.lossy = False
         self.skewed = False
+        self._fired: set[str] = set()  # nodes whose crash point was answered
+        self._lagging_leader: str | None = None  # the leader to kill as the paused node resumes
         self.current: str | None = None  # the fault in force, for the progress display
         self._mu = threading.RLock()
 
@@ -203,6 +210,24 @@ class Nemesis:
 
                 self._op("pause", pause)
                 return "pause"
+            if kind == "crash-point":
+                # the way to a crash point: a follower falls behind (paused) while the others
+                # commit; then the leader dies as it comes back, so the next leader syncs it by
+                # DIFF into a new epoch (stop() does that half)
+                if self.killed:
+                    self._op("restart", self._restart)
+                lead = self._leader()
+
+                def lag() -> Any:
+                    ts = [self.rng.choice([n for n in self.names if n != lead])] if lead else []
+                    for t in ts:
+                        self.db.pause(self.by_name[t])
+                        self.paused.add(t)
+                    return ts
+
+                self._op("pause", lag)
+                self._lagging_leader = lead
+                return "crash-point"
             if kind == "clock":
 
                 def clock() -> Any:
@@ -231,6 +256,17 @@ class Nemesis:
                 self._op("restart", self._restart)
             elif what == "pause":
                 self._op("resume", self._resume)
+            elif what == "crash-point":
+                lead, self._lagging_leader = self._lagging_leader, None
+                if lead is not None and self.paused:
+
+                    def kill_leader() -> Any:
+                        self.db.kill(self.by_name[lead])
+                        self.killed.add(lead)
+                        return [lead]
+
+                    self._op("kill", kill_leader)
+                self._op("resume", self._resume)  # the leader stays down until the next round
             elif what == "clock":
                 self._op("stop-clock", self._reset_clock)
 
@@ -261,17 +297,82 @@ class Nemesis:
     # -- schedule ----------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        """The nemesis thread: until `stop`, fault for an interval, then heal for an interval."""
+        """The nemesis thread: until `stop`, fault for an interval, then heal for an interval
+        (with crash-point on, each wait also watches for a node stopped at its crash point)."""
         if not self.kinds:
             return
         order: list[str] = []
-        while not stop.wait(self.interval):
+        while not self._wait(stop, self.interval):
             if not order:  # every enabled fault once per round, in a seeded order
                 order = list(self.kinds)
                 self.rng.shuffle(order)
             what = self.start(order.pop())
-            stop.wait(self.interval)
+            self._wait(stop, self.interval)
             self.stop(what)
+
+    def _wait(self, stop: threading.Event, seconds: float) -> bool:
+        """``stop.wait(seconds)``, but with crash-point on, a node found stopped at its crash
+        point is answered at once (``_power_cut``)."""
+        if "crash-point" not in self.kinds:
+            return stop.wait(seconds)
+        end = time.monotonic() + seconds
+        while not stop.wait(min(0.02, max(0.0, end - time.monotonic()))):
+            for marker in self._stopped_at_crash_point():
+                if self._power_cut(marker, stop):
+                    return True
+            if time.monotonic() >= end:
+                return False
+        return True
+
+    def _stopped_at_crash_point(self) -> list[dict[str, Any]]:
+        """The markers of nodes newly stopped at their crash point (each fires once a run)."""
+        trace_path = getattr(self.db, "trace_path", None)
+        if trace_path is None:
+            return []
+        out = []
+        for n in self.nodes:
+            path = marker_path(trace_path(n))
+            if n.name in self._fired or not os.path.exists(path):
+                continue
+            self._fired.add(n.name)
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    out.append({**json.load(fh), "node": n.name})
+            except (OSError, ValueError):  # caught mid-write: the node is not stopped yet
+                self._fired.discard(n.name)
+        return out
+
+    def _power_cut(self, marker: dict[str, Any], stop: threading.Event) -> bool:
+        """A follower stopped at NEWLEADER of a new epoch: every node dies (the stopped one
+        first, without the SIGCONT a kill sends) before any disk loses what it had not synced;
+        then all but the leader of that sync restart, and the leader an interval later. That
+        is the sync-phase bugs' schedule: the followers elect among themselves whoever's
+        currentEpoch is newest, short log or not. Returns whether ``stop`` came meanwhile."""
+        leader = next((n.name for n in self.nodes if n.id == marker.get("leader")), None)
+        with self._mu:
+
+            def cut() -> Any:
+                stopped = self.by_name[marker["node"]]
+                pid = stopped.meta.get("pid")
+                if isinstance(pid, int):
+                    stopped.remote.signal(pid, "KILL")
+                with cf.ThreadPoolExecutor(max_workers=len(self.names)) as pool:
+                    list(pool.map(lambda t: self.db.kill(self.by_name[t]), self.names))
+                self.killed.update(self.names)
+                lost = {t: self.db.lose_unfsynced(self.by_name[t]) for t in self.names}
+                return {"crash-point": marker, "nodes": list(self.names), "lost": lost}
+
+            self._op("lose-unfsynced", cut)
+            if leader is not None:
+                self.killed.discard(leader)
+            self._op("restart", self._restart)
+            if leader is not None:
+                self.killed.add(leader)
+        if stop.wait(self.interval):
+            return True
+        with self._mu:
+            self._op("restart", self._restart)
+        return False
 
     def heal_all(self) -> list[str]:
         """Undo every fault that may be in force; each step is attempted even if one fails.
