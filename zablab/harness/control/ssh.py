@@ -12,6 +12,7 @@ import shlex
 import stat
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import paramiko
 
@@ -128,6 +129,15 @@ class SshRemote:
                 self._client.close()
                 self._client = None
 
+    def _open(self, full: str, timeout: float) -> Any:
+        """The command's channel. A busy sshd can close a new channel before the command
+        starts ("Channel closed"): nothing ran, so one retry on a fresh connection is safe."""
+        try:
+            return self._connect().exec_command(full, timeout=timeout)
+        except paramiko.SSHException:
+            self.close()
+            return self._connect().exec_command(full, timeout=timeout)
+
     # -- Remote -----------------------------------------------------------------------------
     def exec(
         self,
@@ -137,10 +147,9 @@ class SshRemote:
         timeout: float = 60.0,
         env: dict[str, str] | None = None,
     ) -> ExecResult:
-        client = self._connect()
         full = _env_prefix(env) + "sh -c " + shlex.quote(cmd)
         try:
-            _, out_f, err_f = client.exec_command(full, timeout=timeout)
+            _, out_f, err_f = self._open(full, timeout)
             out = out_f.read().decode(errors="replace")
             err = err_f.read().decode(errors="replace")
             rc = out_f.channel.recv_exit_status()
